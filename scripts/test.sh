@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# test.sh: build and test every configuration; what `npm test` runs.
+#
+#   scripts/test.sh [config...]     configs: default poll asan (default: all)
+#
+# Each configuration is configured, built and tested with ctest in its own tree
+# under build/ (build/default, build/poll, build/asan), so reruns are
+# incremental. All configurations run even if one fails; a summary at the end
+# lists each result, and the exit status is non-zero if any failed.
+#
+# Environment: TIDE_WERROR=OFF to let warnings pass (default ON, as in CI);
+# TIDE_JOBS to change build parallelism (default: number of CPUs);
+# CC to pick the compiler.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root" || exit 1
+
+bash scripts/ensure-deps.sh || exit 1
+
+werror=${TIDE_WERROR:-ON}
+jobs=${TIDE_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
+
+all_configs=(default poll asan)
+
+# Sets `args` to the extra cmake arguments of configuration $1 (1 if unknown).
+# The poll build is optimised, with asserts kept, so that warnings only the
+# optimiser finds fail it too.
+config_args() {
+  case $1 in
+    default) args=(-DCMAKE_BUILD_TYPE=Debug) ;;
+    poll) args=(-DTIDE_BACKEND=poll -DCMAKE_BUILD_TYPE=RelWithDebInfo
+                "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g") ;;
+    asan) args=(-DCMAKE_BUILD_TYPE=Debug "-DTIDE_SANITIZE=address,undefined") ;;
+    *) return 1 ;;
+  esac
+}
+
+if (($#)); then
+  configs=("$@")
+else
+  configs=("${all_configs[@]}")
+fi
+for c in "${configs[@]}"; do
+  if ! config_args "$c"; then
+    echo "test.sh: unknown config '$c' (known: ${all_configs[*]})" >&2
+    exit 2
+  fi
+done
+
+# Sanitizer runtime options (ignored by the other builds): a leak fails the test
+# (LeakSanitizer), and UBSan prints a stack and fails the test at its first report.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+declare -A result=() seconds=()
+failed=0
+
+run_config() {
+  local name=$1 dir="build/$1" log="build/$1.configure.log" args
+  config_args "$name"
+  echo
+  echo "=== [$name] configure: ${args[*]}"
+  if ! cmake -S . -B "$dir" -DTIDE_WERROR="$werror" "${args[@]}" >"$log" 2>&1; then
+    cat "$log"
+    return 1
+  fi
+  echo "=== [$name] build"
+  cmake --build "$dir" --parallel "$jobs" || return 1
+  echo "=== [$name] test"
+  ctest --test-dir "$dir" --output-on-failure -j2 || return 1
+}
+
+mkdir -p build
+for c in "${configs[@]}"; do
+  start=$SECONDS
+  if run_config "$c"; then
+    result[$c]=PASS
+  else
+    result[$c]=FAIL
+    failed=1
+  fi
+  seconds[$c]=$((SECONDS - start))
+done
+
+echo
+echo "=== summary"
+for c in "${configs[@]}"; do
+  printf '  %-8s %s  (%ss, build/%s)\n' "$c" "${result[$c]}" "${seconds[$c]}" "$c"
+done
+if ((failed)); then
+  echo "=== FAILED"
+  exit 1
+fi
+echo "=== all passed"

@@ -1,0 +1,59 @@
+/* backend.h: THE contract between the portable core and a host backend.
+ *
+ * The core never includes a host header; everything it needs from the host goes
+ * through the functions below, and everything the host tells the core comes back
+ * through the tide__loop_* upcalls at the end. The build links exactly one
+ * backend (epoll.c, poll.c, wasi.c, js.c or fake.c).
+ */
+#ifndef TIDE_BACKEND_H
+#define TIDE_BACKEND_H
+
+#include "tide.h"
+
+/* Create the backend's state (through tide_loop_alloc) and store it in
+ * loop->priv_backend. Returns 0, TIDE_ENOMEM or a translated host error; on
+ * failure nothing is left allocated. */
+int tide__backend_init(tide_loop *loop);
+/* Free everything tide__backend_init made. Only called with no watchers left. */
+void tide__backend_close(tide_loop *loop);
+
+/* The host's monotonic clock in milliseconds. */
+uint64_t tide__backend_now(tide_loop *loop);
+
+/* Wait up to timeout_ms (-1: no limit; 0: do not block) for I/O, a wakeup or a
+ * signal, and report each through the upcalls below before returning. Returns 0
+ * (also on timeout or EINTR) or a negative TIDE_E* if the host failed. */
+int tide__backend_poll(tide_loop *loop, int64_t timeout_ms);
+
+/* Start, change or stop (events == 0) watching io->priv_fd for events
+ * (TIDE_READABLE | TIDE_WRITABLE). Returns 0, TIDE_EBADF, TIDE_EEXIST,
+ * TIDE_ENOMEM or TIDE_ENOSYS. Stopping never fails. */
+int tide__backend_io_update(tide_loop *loop, tide_io *io, unsigned events);
+
+/* Interrupt a poll in progress, or make the next poll return at once. Must be
+ * thread-safe and async-signal-safe. */
+void tide__backend_wakeup(tide_loop *loop);
+
+/* Start/stop delivering signum to this loop (reference counted per signum by
+ * the core: start is called for the first watcher, stop for the last).
+ * Returns 0, TIDE_EINVAL or TIDE_ENOSYS. */
+int tide__backend_signal_start(tide_loop *loop, int signum);
+void tide__backend_signal_stop(tide_loop *loop, int signum);
+
+/* Write one line (no trailing newline given) to the host's error stream: the
+ * default error handler's output. */
+void tide__backend_report(tide_loop *loop, const char *line);
+
+/* The default allocator (libc realloc/free on every host). */
+void *tide__default_alloc(void *ud, void *ptr, size_t size);
+
+/* --- Upcalls: backend -> core (only from inside tide__backend_poll) -------- */
+
+/* io is ready with events (requested ones, plus TIDE_HANGUP/TIDE_IOERROR). */
+void tide__loop_io_ready(tide_io *io, unsigned events);
+/* A wakeup arrived (tide_async_send from some thread). */
+void tide__loop_wakeup_received(tide_loop *loop);
+/* signum was raised at least once since the last report. */
+void tide__loop_signal_received(tide_loop *loop, int signum);
+
+#endif /* TIDE_BACKEND_H */

@@ -1,0 +1,205 @@
+/* fake.c: a backend with a virtual clock and injected I/O; no system calls. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+#include "fake.h"
+
+#define IO_MASK (TIDE_READABLE | TIDE_WRITABLE)
+#define ALL_EVENTS (TIDE_READABLE | TIDE_WRITABLE | TIDE_HANGUP | TIDE_IOERROR)
+/* io->priv_backend_slot of a started watcher: its requested events in the low
+ * bits and the injected, undelivered events shifted by PENDING_SHIFT. */
+#define PENDING_SHIFT 4
+
+/* Invariants: a watcher is started iff its priv_link is in `watched`. Watchers
+ * with pending events were moved to the tail when they became pending, so their
+ * order in the list is their injection order. */
+typedef struct fake_state {
+  uint64_t now;
+  uint64_t polls;
+  int64_t last_timeout;
+  int wakeup; /* set by tide__backend_wakeup from any thread: atomics only */
+  size_t nwatched;
+  tide__qnode watched;
+  uint64_t reports;
+  char last_report[256];
+} fake_state;
+
+static void qlist_init(tide__qnode *q) {
+  q->next = q->prev = q;
+}
+static int qlist_linked(const tide__qnode *n) {
+  return n->next != n;
+}
+static void qlist_push(tide__qnode *head, tide__qnode *n) {
+  n->next = head;
+  n->prev = head->prev;
+  n->prev->next = n;
+  head->prev = n;
+}
+static void qlist_remove(tide__qnode *n) {
+  n->prev->next = n->next;
+  n->next->prev = n->prev;
+  n->next = n->prev = n;
+}
+#define IO_OF_LINK(node)                                                               \
+  ((tide_io *)(void *)((char *)(node)-offsetof(tide_io, priv_link)))
+
+static unsigned wanted(const tide_io *io) {
+  return (unsigned)io->priv_backend_slot & IO_MASK;
+}
+static unsigned pending(const tide_io *io) {
+  return ((unsigned)io->priv_backend_slot >> PENDING_SHIFT) & ALL_EVENTS;
+}
+static void set_slot(tide_io *io, unsigned want, unsigned pend) {
+  io->priv_backend_slot = (int)(want | (pend << PENDING_SHIFT));
+}
+
+int tide__backend_init(tide_loop *loop) {
+  fake_state *st = tide_loop_alloc(loop, sizeof *st);
+  if (st == NULL) return TIDE_ENOMEM;
+  memset(st, 0, sizeof *st);
+  qlist_init(&st->watched);
+  loop->priv_backend = st;
+  return 0;
+}
+
+void tide__backend_close(tide_loop *loop) {
+  tide_loop_dealloc(loop, loop->priv_backend);
+  loop->priv_backend = NULL;
+}
+
+uint64_t tide__backend_now(tide_loop *loop) {
+  return ((fake_state *)loop->priv_backend)->now;
+}
+
+int tide__backend_io_update(tide_loop *loop, tide_io *io, unsigned events) {
+  fake_state *st = loop->priv_backend;
+  unsigned want = events & IO_MASK;
+  int on = qlist_linked(&io->priv_link);
+  if (want == 0) { /* stop: drops pending injections with the watcher */
+    if (on) {
+      qlist_remove(&io->priv_link);
+      st->nwatched--;
+    }
+    io->priv_backend_slot = -1;
+    return 0;
+  }
+  if (io->priv_fd < 0) return TIDE_EBADF;
+  if (on) { /* change: keep what was injected, masked again at delivery */
+    set_slot(io, want, pending(io));
+    return 0;
+  }
+  for (tide__qnode *n = st->watched.next; n != &st->watched; n = n->next)
+    if (IO_OF_LINK(n)->priv_fd == io->priv_fd) return TIDE_EEXIST;
+  qlist_push(&st->watched, &io->priv_link);
+  st->nwatched++;
+  set_slot(io, want, 0);
+  return 0;
+}
+
+int tide__backend_poll(tide_loop *loop, int64_t timeout_ms) {
+  fake_state *st = loop->priv_backend;
+  int delivered = 0;
+  st->polls++;
+  st->last_timeout = timeout_ms;
+  /* Take this poll's injections into a private batch, each moved back before
+   * its callback: a callback may then stop (unlink) any watcher, and what it
+   * injects into a watcher already delivered waits for the next poll. */
+  tide__qnode batch;
+  qlist_init(&batch);
+  for (tide__qnode *n = st->watched.next, *next; n != &st->watched; n = next) {
+    next = n->next;
+    if (pending(IO_OF_LINK(n)) == 0) continue;
+    qlist_remove(n);
+    qlist_push(&batch, n);
+  }
+  while (batch.next != &batch) {
+    tide__qnode *n = batch.next;
+    qlist_remove(n);
+    qlist_push(&st->watched, n);
+    tide_io *io = IO_OF_LINK(n);
+    unsigned want = wanted(io), got = pending(io);
+    set_slot(io, want, 0);
+    unsigned ev = got & (want | TIDE_HANGUP | TIDE_IOERROR);
+    if (got & (TIDE_HANGUP | TIDE_IOERROR)) ev |= want;
+    if (ev == 0) continue;
+    delivered = 1;
+    tide__loop_io_ready(io, ev);
+  }
+  if (__atomic_exchange_n(&st->wakeup, 0, __ATOMIC_SEQ_CST)) {
+    delivered = 1;
+    tide__loop_wakeup_received(loop);
+  }
+  /* Nothing happened: a real poll would have slept the whole timeout. */
+  if (!delivered && timeout_ms > 0) tide_fake_advance(loop, (uint64_t)timeout_ms);
+  return 0;
+}
+
+void tide__backend_wakeup(tide_loop *loop) {
+  fake_state *st = loop->priv_backend;
+  __atomic_store_n(&st->wakeup, 1, __ATOMIC_SEQ_CST);
+}
+
+int tide__backend_signal_start(tide_loop *loop, int signum) {
+  (void)loop;
+  (void)signum;
+  return TIDE_ENOSYS;
+}
+
+void tide__backend_signal_stop(tide_loop *loop, int signum) {
+  (void)loop;
+  (void)signum;
+}
+
+void tide__backend_report(tide_loop *loop, const char *line) {
+  fake_state *st = loop->priv_backend;
+  st->reports++;
+  size_t len = strlen(line);
+  if (len >= sizeof st->last_report) len = sizeof st->last_report - 1;
+  memcpy(st->last_report, line, len);
+  st->last_report[len] = '\0';
+  fprintf(stderr, "%s\n", line);
+}
+
+/* --- Test controls (fake.h) ----------------------------------------------- */
+
+void tide_fake_advance(tide_loop *loop, uint64_t ms) {
+  fake_state *st = loop->priv_backend;
+  st->now = ms > UINT64_MAX - st->now ? UINT64_MAX : st->now + ms;
+}
+
+int tide_fake_io_inject(tide_io *io, unsigned events) {
+  if (events == 0 || (events & ~(unsigned)ALL_EVENTS)) return TIDE_EINVAL;
+  if (!qlist_linked(&io->priv_link)) return TIDE_ESTATE;
+  unsigned want = wanted(io), pend = pending(io);
+  if ((events & (want | TIDE_HANGUP | TIDE_IOERROR)) == 0) return TIDE_EINVAL;
+  if (pend == 0) { /* newly pending: to the tail, behind earlier injections */
+    fake_state *st = io->handle.priv_loop->priv_backend;
+    qlist_remove(&io->priv_link);
+    qlist_push(&st->watched, &io->priv_link);
+  }
+  set_slot(io, want, pend | events);
+  return 0;
+}
+
+uint64_t tide_fake_poll_count(const tide_loop *loop) {
+  return ((const fake_state *)loop->priv_backend)->polls;
+}
+
+int64_t tide_fake_last_poll_timeout(const tide_loop *loop) {
+  return ((const fake_state *)loop->priv_backend)->last_timeout;
+}
+
+size_t tide_fake_io_count(const tide_loop *loop) {
+  return ((const fake_state *)loop->priv_backend)->nwatched;
+}
+
+uint64_t tide_fake_report_count(const tide_loop *loop) {
+  return ((const fake_state *)loop->priv_backend)->reports;
+}
+
+const char *tide_fake_last_report(const tide_loop *loop) {
+  return ((const fake_state *)loop->priv_backend)->last_report;
+}

@@ -1,0 +1,137 @@
+/* call.c: call_soon / call_later / call_at / cancel, on pooled call records.
+ *
+ * Records come from slabs owned by the loop, so scheduling allocates only when
+ * the pool must grow (then TIDE_ENOMEM is the only failure) and a stale tide_call
+ * is detected by its generation instead of touching freed memory.
+ */
+#include "internal.h"
+
+/* A slab header followed by its records; slabs form a list freed at close. */
+typedef struct call_slab {
+  struct call_slab *next;
+  size_t count;
+} call_slab;
+
+/* Slabs double from 32 to 4096 records, so small loops stay small. */
+static size_t next_slab_count(const tide_loop *loop) {
+  size_t n = 32;
+  for (const call_slab *s = loop->priv_call_slabs; s != NULL && n < 4096; s = s->next)
+    n *= 2;
+  return n;
+}
+
+static int grow_pool(tide_loop *loop) {
+  size_t count = next_slab_count(loop);
+  size_t header = (sizeof(call_slab) + sizeof(void *) * 2 - 1) / (sizeof(void *) * 2) *
+                  (sizeof(void *) * 2);
+  call_slab *slab = tide_loop_alloc(loop, header + count * sizeof(tide__call_record));
+  if (slab == NULL) return TIDE_ENOMEM;
+  slab->next = loop->priv_call_slabs;
+  slab->count = count;
+  loop->priv_call_slabs = slab;
+  tide__call_record *recs = (tide__call_record *)(void *)((char *)slab + header);
+  for (size_t i = count; i-- > 0;) {
+    recs[i].gen = 0;
+    recs[i].run.link.next = loop->priv_call_free;
+    loop->priv_call_free = &recs[i];
+  }
+  return 0;
+}
+
+tide__call_record *tide__call_acquire(tide_loop *loop, tide__call_kind kind) {
+  if (loop->priv_call_free == NULL && grow_pool(loop) != 0) return NULL;
+  tide__call_record *rec = loop->priv_call_free;
+  loop->priv_call_free = rec->run.link.next;
+  tide__q_init(&rec->run.link);
+  rec->loop = loop;
+  rec->kind = (uint8_t)kind;
+  loop->priv_registered++;
+  return rec;
+}
+
+void tide__call_release(tide__call_record *rec) {
+  tide_loop *loop = rec->loop;
+  rec->gen++;
+  rec->kind = 0;
+  rec->run.link.next = loop->priv_call_free;
+  loop->priv_call_free = rec;
+  loop->priv_registered--;
+}
+
+void tide__call_pool_free(tide_loop *loop) {
+  call_slab *slab = loop->priv_call_slabs;
+  while (slab != NULL) {
+    call_slab *next = slab->next;
+    tide_loop_dealloc(loop, slab);
+    slab = next;
+  }
+  loop->priv_call_slabs = NULL;
+  loop->priv_call_free = NULL;
+}
+
+/* Runs a scheduled call: the record is recycled first, so the callback may
+ * schedule again (reusing it) and a cancel of its own tide_call reports
+ * TIDE_EALREADY. */
+static void run_call(tide__runnable *r) {
+  tide__call_record *rec = tide__container_of(r, tide__call_record, run);
+  tide_loop *loop = rec->loop;
+  tide_call_fn fn = rec->fn.call;
+  void *ud = rec->ud;
+  if (rec->kind == TIDE__CALL_LATER) loop->priv_active_refs--;
+  tide__call_release(rec);
+  fn(loop, ud);
+}
+
+static int schedule(tide_loop *loop, int later, uint64_t when, tide_call_fn fn, void *ud,
+                    tide_call *out_call) {
+  assert(loop != NULL);
+  if (fn == NULL) return TIDE_EINVAL;
+  tide__call_record *rec =
+      tide__call_acquire(loop, later ? TIDE__CALL_LATER : TIDE__CALL_SOON);
+  if (rec == NULL) return TIDE_ENOMEM;
+  rec->run.run = run_call;
+  rec->fn.call = fn;
+  rec->ud = ud;
+  if (later) {
+    tide__heap_entry_init(&rec->u.timer);
+    rec->u.timer.due = &rec->run;
+    tide__timer_entry_schedule(loop, &rec->u.timer, when);
+    loop->priv_active_refs++;
+  } else {
+    tide__ready_push(loop, &rec->run);
+  }
+  if (out_call != NULL) {
+    out_call->priv_record = rec;
+    out_call->priv_gen = rec->gen;
+  }
+  return 0;
+}
+
+int tide_call_soon(tide_loop *loop, tide_call_fn fn, void *ud, tide_call *out_call) {
+  return schedule(loop, 0, 0, fn, ud, out_call);
+}
+
+int tide_call_later(tide_loop *loop, uint64_t delay_ms, tide_call_fn fn, void *ud,
+                    tide_call *out_call) {
+  return schedule(loop, 1, tide__deadline(loop, delay_ms), fn, ud, out_call);
+}
+
+int tide_call_at(tide_loop *loop, uint64_t when_ms, tide_call_fn fn, void *ud,
+                 tide_call *out_call) {
+  return schedule(loop, 1, when_ms, fn, ud, out_call);
+}
+
+int tide_call_cancel(tide_loop *loop, tide_call call) {
+  tide__call_record *rec = call.priv_record;
+  if (rec == NULL || rec->gen != call.priv_gen ||
+      (rec->kind != TIDE__CALL_SOON && rec->kind != TIDE__CALL_LATER))
+    return TIDE_EALREADY;
+  assert(rec->loop == loop);
+  if (rec->kind == TIDE__CALL_LATER) {
+    if (tide__heap_contains(&rec->u.timer)) tide__timer_entry_cancel(loop, &rec->u.timer);
+    loop->priv_active_refs--;
+  }
+  tide__q_remove(&rec->run.link); /* no-op unless it is queued */
+  tide__call_release(rec);
+  return 0;
+}

@@ -1,0 +1,149 @@
+/* internal.h: what the core's files share and nothing outside the core sees.
+ *
+ * Handle bookkeeping, the pooled call record, the task layout, and the hooks each
+ * core file offers the others. The core includes only tide.h, this header,
+ * queue.h, heap.h and backend.h.
+ */
+#ifndef TIDE_INTERNAL_H
+#define TIDE_INTERNAL_H
+
+#include <assert.h>
+
+#include "backend.h"
+#include "heap.h"
+#include "queue.h"
+#include "tide.h"
+
+/* --- Handles --------------------------------------------------------------- */
+
+enum { TIDE__HANDLE_TIMER = 1, TIDE__HANDLE_IO, TIDE__HANDLE_ASYNC, TIDE__HANDLE_SIGNAL };
+
+/* Invariants: ACTIVE|REF handles are counted in loop->priv_active_refs; a handle
+ * is counted in loop->priv_registered from init until its close callback ran. */
+enum {
+  TIDE__H_ACTIVE = 1,
+  TIDE__H_REF = 2,
+  TIDE__H_CLOSING = 4,
+  TIDE__H_CLOSED = 8
+};
+
+void tide__handle_init(tide_loop *loop, tide_handle *h, unsigned type);
+
+static inline void tide__handle_start(tide_handle *h) {
+  if (h->priv_flags & TIDE__H_ACTIVE) return;
+  h->priv_flags |= TIDE__H_ACTIVE;
+  if (h->priv_flags & TIDE__H_REF) h->priv_loop->priv_active_refs++;
+}
+
+static inline void tide__handle_stop(tide_handle *h) {
+  if (!(h->priv_flags & TIDE__H_ACTIVE)) return;
+  h->priv_flags &= ~(unsigned)TIDE__H_ACTIVE;
+  if (h->priv_flags & TIDE__H_REF) h->priv_loop->priv_active_refs--;
+}
+
+/* Type-specific stops, called by tide_handle_close. */
+void tide__async_close(tide_async *async);
+void tide__signal_stop_for_close(tide_signal *sig);
+
+/* --- The ready queue ------------------------------------------------------- */
+
+static inline void tide__ready_push(tide_loop *loop, tide__runnable *r) {
+  tide__q_insert_tail(&loop->priv_ready, &r->link);
+}
+
+/* --- Pooled call records ----------------------------------------------------
+ * One record backs a call_soon/call_later/call_at or a future's done callback.
+ * Records come from per-loop slabs that live until the loop closes, so a stale
+ * tide_call still points at valid memory and the generation tells it apart. */
+typedef enum { TIDE__CALL_SOON = 1, TIDE__CALL_LATER, TIDE__CALL_DONE_CB } tide__call_kind;
+
+typedef struct tide__call_record {
+  tide__runnable run; /* queued in the ready queue; free-list link when idle */
+  union {
+    tide__timer_entry timer; /* CALL_LATER: in the timer heap */
+    tide__waiter waiter;     /* CALL_DONE_CB: in a future's waiter list */
+  } u;
+  tide_loop *loop;
+  uint32_t gen;
+  uint8_t kind;
+  union {
+    tide_call_fn call;
+    tide_future_cb done;
+  } fn;
+  void *ud;
+} tide__call_record;
+
+/* Take a record from the pool (NULL when the pool cannot grow). */
+tide__call_record *tide__call_acquire(tide_loop *loop, tide__call_kind kind);
+/* Return a record; every tide_call that named it becomes stale. */
+void tide__call_release(tide__call_record *rec);
+/* Free every slab (at loop close, with no record in use). */
+void tide__call_pool_free(tide_loop *loop);
+
+/* --- Timers ---------------------------------------------------------------- */
+
+/* Add an entry due at deadline (sequence taken now), or remove it. */
+void tide__timer_entry_schedule(tide_loop *loop, tide__timer_entry *e, uint64_t deadline);
+void tide__timer_entry_cancel(tide_loop *loop, tide__timer_entry *e);
+/* Append every due timer's runnable to the ready queue, in (deadline, seq) order. */
+void tide__timers_run_due(tide_loop *loop);
+/* now + delay, saturating instead of wrapping. */
+static inline uint64_t tide__deadline(const tide_loop *loop, uint64_t delay) {
+  uint64_t now = loop->priv_now;
+  return delay > UINT64_MAX - now ? UINT64_MAX : now + delay;
+}
+
+/* --- Futures and tasks ------------------------------------------------------ */
+
+enum {
+  TIDE__F_OBSERVED = 1,    /* the error was read, or a task awaited it */
+  TIDE__F_TASK = 2,        /* the future is a task's (struct tide_task) */
+  TIDE__F_MSG_OWNED = 4,   /* priv_err_msg was allocated and must be freed */
+  TIDE__F_DISPATCHING = 8  /* priv_dispatch is queued */
+};
+
+/* Complete a future (for the task code too, which bypasses the public "a task's
+ * future is set by its coroutine only" rule). Returns 0 or TIDE_EALREADY. */
+int tide__future_complete(tide_future *f, const tide_value *value);
+int tide__future_fail(tide_future *f, int code, const char *message);
+int tide__future_cancel_now(tide_future *f);
+/* The outcome code a waiter sees (0, error, TIDE_ECANCELED); marks it observed. */
+int tide__future_outcome(tide_future *f);
+/* Free what a value owns (bytes with a free function). */
+void tide__value_drop(tide_value *v);
+
+/* A task: its future comes first so a tide_future* of a task converts back. */
+struct tide_task {
+  tide_future future;
+  tide_task_fn fn;
+  tide__runnable step;    /* queued when the task is runnable */
+  tide__waiter waiter;    /* in the awaited future's waiter list */
+  tide__timer_entry sleep; /* in the timer heap while sleeping */
+  tide__qnode link;       /* the loop's list of live tasks */
+  tide_future *awaiting;  /* what the task is suspended on, or NULL */
+  tide_frame_cleanup_fn cleanup;
+  size_t frame_size;
+  int pc;                 /* resume point (a source line), 0 before the start */
+  int rc;                 /* the outcome handed to the coroutine on resume */
+  unsigned refs;          /* the spawner's reference + the running reference */
+  unsigned flags;
+  char name[32];
+};
+
+enum {
+  TIDE__T_STARTED = 1,
+  TIDE__T_CANCEL_REQUESTED = 2, /* requested, not yet delivered */
+  TIDE__T_CANCEL_DELIVERED = 4, /* the coroutine saw TIDE_ECANCELED */
+  TIDE__T_SLEEPING = 8,
+  TIDE__T_FINISHED = 16         /* the coroutine returned */
+};
+
+/* Cancellation for a task's future (tide_future_cancel on it). */
+int tide__task_cancel_from_future(tide_future *f);
+tide_task *tide__task_of(tide_future *f);
+
+/* --- Reports ---------------------------------------------------------------- */
+
+void tide__report(tide_loop *loop, const tide_error_report *report);
+
+#endif /* TIDE_INTERNAL_H */

@@ -1,0 +1,185 @@
+/* loop.c: the loop's life cycle, its run modes and iteration, and reporting.
+ *
+ * One iteration: poll (blocking only when nothing is ready), refresh the time,
+ * then run ticks. A tick moves due timers to the ready queue and runs a snapshot
+ * of it; ticks repeat without polling until the queue is empty or tick_budget
+ * runnables ran. That is the fairness rule: a flood of callbacks costs one poll
+ * per budget, and I/O and timers still get a turn at least once per budget.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+enum { DEFAULT_TICK_BUDGET = 1024 };
+
+int tide_loop_init(tide_loop *loop, const tide_loop_options *opts) {
+  assert(loop != NULL);
+  memset(loop, 0, sizeof *loop);
+  loop->priv_alloc = opts != NULL && opts->alloc != NULL ? opts->alloc : tide__default_alloc;
+  loop->priv_alloc_ud = opts != NULL && opts->alloc != NULL ? opts->alloc_ud : NULL;
+  loop->priv_tick_budget =
+      opts != NULL && opts->tick_budget > 0 ? opts->tick_budget : DEFAULT_TICK_BUDGET;
+  tide__q_init(&loop->priv_ready);
+  tide__q_init(&loop->priv_tick);
+  tide__q_init(&loop->priv_signals);
+  tide__q_init(&loop->priv_asyncs);
+  tide__q_init(&loop->priv_tasks);
+  int rc = tide__backend_init(loop);
+  if (rc != 0) return rc;
+  loop->priv_now = tide__backend_now(loop);
+  return 0;
+}
+
+static int has_registered(const tide_loop *loop) {
+  return loop->priv_registered > 0 || !tide__q_empty(&loop->priv_ready) ||
+         !tide__q_empty(&loop->priv_tick) || loop->priv_timer_count > 0;
+}
+
+int tide_loop_close(tide_loop *loop) {
+  assert(!loop->priv_running && "closing a running loop");
+  if (has_registered(loop)) return TIDE_EBUSY;
+  tide__call_pool_free(loop);
+  tide__backend_close(loop);
+  loop->priv_backend = NULL;
+  return 0;
+}
+
+int tide_loop_new(const tide_loop_options *opts, tide_loop **out_loop) {
+  tide_alloc_fn alloc = opts != NULL && opts->alloc != NULL ? opts->alloc : tide__default_alloc;
+  void *ud = opts != NULL && opts->alloc != NULL ? opts->alloc_ud : NULL;
+  tide_loop *loop = alloc(ud, NULL, sizeof *loop);
+  if (loop == NULL) return TIDE_ENOMEM;
+  int rc = tide_loop_init(loop, opts);
+  if (rc != 0) {
+    alloc(ud, loop, 0);
+    return rc;
+  }
+  loop->priv_allocated = 1;
+  *out_loop = loop;
+  return 0;
+}
+
+int tide_loop_free(tide_loop *loop) {
+  assert(loop->priv_allocated && "tide_loop_free on a loop from tide_loop_init");
+  int rc = tide_loop_close(loop);
+  if (rc != 0) return rc;
+  loop->priv_alloc(loop->priv_alloc_ud, loop, 0);
+  return 0;
+}
+
+void *tide_loop_alloc(tide_loop *loop, size_t size) {
+  return size == 0 ? NULL : loop->priv_alloc(loop->priv_alloc_ud, NULL, size);
+}
+
+void tide_loop_dealloc(tide_loop *loop, void *ptr) {
+  if (ptr != NULL) loop->priv_alloc(loop->priv_alloc_ud, ptr, 0);
+}
+
+static int has_ready(const tide_loop *loop) {
+  return !tide__q_empty(&loop->priv_ready) || !tide__q_empty(&loop->priv_tick);
+}
+
+int tide_loop_alive(const tide_loop *loop) {
+  return loop->priv_active_refs > 0 || has_ready(loop);
+}
+
+uint64_t tide_loop_now(const tide_loop *loop) { return loop->priv_now; }
+
+void tide_loop_update_time(tide_loop *loop) { loop->priv_now = tide__backend_now(loop); }
+
+void tide_loop_stop(tide_loop *loop) { loop->priv_stop = 1; }
+
+tide_task *tide_loop_current_task(const tide_loop *loop) { return loop->priv_current; }
+
+int64_t tide_loop_next_timeout(const tide_loop *loop) {
+  if (has_ready(loop)) return 0;
+  const tide__timer_entry *e = tide__heap_min(loop);
+  if (e == NULL) return -1;
+  if (e->deadline <= loop->priv_now) return 0;
+  uint64_t delta = e->deadline - loop->priv_now;
+  return delta > INT32_MAX ? INT32_MAX : (int64_t)delta;
+}
+
+/* Run ticks until the queue is empty, the budget is spent, or stop was asked.
+ * A tick's snapshot is the priv_tick list; if the budget runs out in the middle
+ * of one, the rest stays there and runs first in the next iteration. */
+static void run_ticks(tide_loop *loop) {
+  unsigned budget = loop->priv_tick_budget;
+  int ticked = 0;
+  for (;;) {
+    if (tide__q_empty(&loop->priv_tick)) {
+      if (ticked && loop->priv_stop) return;
+      ticked = 1;
+      tide__timers_run_due(loop);
+      if (tide__q_empty(&loop->priv_ready)) return;
+      tide__q_move_all(&loop->priv_ready, &loop->priv_tick);
+    }
+    do {
+      tide__runnable *r = tide__container_of(loop->priv_tick.next, tide__runnable, link);
+      tide__q_remove(&r->link);
+      r->run(r);
+      if (--budget == 0) return;
+    } while (!tide__q_empty(&loop->priv_tick));
+  }
+}
+
+static int iterate(tide_loop *loop, tide_run_mode mode) {
+  int64_t timeout = 0;
+  if (mode != TIDE_RUN_NOWAIT && !loop->priv_stop && tide_loop_alive(loop))
+    timeout = tide_loop_next_timeout(loop);
+  int rc = tide__backend_poll(loop, timeout);
+  tide_loop_update_time(loop);
+  run_ticks(loop);
+  return rc;
+}
+
+int tide_loop_run(tide_loop *loop, tide_run_mode mode) {
+  assert(!loop->priv_running && "tide_loop_run called from inside the loop");
+  loop->priv_running = 1;
+  tide_loop_update_time(loop);
+  int rc;
+  do {
+    rc = iterate(loop, mode);
+  } while (rc == 0 && mode == TIDE_RUN_DEFAULT && !loop->priv_stop && tide_loop_alive(loop));
+  loop->priv_stop = 0;
+  loop->priv_running = 0;
+  if (rc != 0) return rc;
+  return tide_loop_alive(loop);
+}
+
+void tide_loop_set_error_handler(tide_loop *loop, tide_error_handler handler, void *ud) {
+  loop->priv_error_handler = handler;
+  loop->priv_error_ud = ud;
+}
+
+/* The default handler: "tideloop: <context> [<task>]: <ENAME>: <message>", built
+ * without stdio (the core makes no libc calls beyond string.h). */
+static void append(char *buf, size_t cap, size_t *len, const char *s) {
+  size_t n = strlen(s);
+  if (n > cap - 1 - *len) n = cap - 1 - *len;
+  memcpy(buf + *len, s, n);
+  *len += n;
+  buf[*len] = '\0';
+}
+
+void tide__report(tide_loop *loop, const tide_error_report *report) {
+  if (loop->priv_error_handler != NULL) {
+    loop->priv_error_handler(loop, report, loop->priv_error_ud);
+    return;
+  }
+  char line[512];
+  size_t len = 0;
+  line[0] = '\0';
+  append(line, sizeof line, &len, "tideloop: ");
+  append(line, sizeof line, &len, report->context);
+  if (report->task != NULL) {
+    append(line, sizeof line, &len, " [");
+    append(line, sizeof line, &len, tide_task_name(report->task));
+    append(line, sizeof line, &len, "]");
+  }
+  append(line, sizeof line, &len, ": ");
+  append(line, sizeof line, &len, tide_err_name(report->code));
+  append(line, sizeof line, &len, ": ");
+  append(line, sizeof line, &len, report->message);
+  tide__backend_report(loop, line);
+}

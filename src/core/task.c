@@ -1,0 +1,255 @@
+/* task.c: stackless tasks. A task is a future plus a step function resumed by the
+ * loop, with the coroutine's state in a frame allocated together with the task.
+ *
+ * Resuming never allocates: a task waits on a future through its embedded waiter,
+ * sleeps through its embedded timer entry and becomes runnable through its
+ * embedded step runnable. Cancellation is a flag delivered as TIDE_ECANCELED at
+ * the next suspension point (see tide_task_cancel in tide.h).
+ */
+#include <string.h>
+
+#include "internal.h"
+
+/* The frame follows the task, aligned for any object. */
+#define FRAME_ALIGN 16
+#define FRAME_OFFSET ((sizeof(tide_task) + FRAME_ALIGN - 1) / FRAME_ALIGN * FRAME_ALIGN)
+
+enum { OWNER_REF = 1u << 16 }; /* flag: the spawner still holds its reference */
+
+static void *frame_of(tide_task *t) { return (char *)t + FRAME_OFFSET; }
+
+tide_task *tide__task_of(tide_future *f) {
+  assert(f->priv_flags & TIDE__F_TASK);
+  return (tide_task *)(void *)f;
+}
+
+static void task_free(tide_task *t) {
+  tide_loop *loop = t->future.priv_loop;
+  tide_future_release(&t->future);
+  if (t->cleanup != NULL) t->cleanup(frame_of(t));
+  tide__q_remove(&t->link);
+  loop->priv_registered--;
+  tide_loop_dealloc(loop, t);
+}
+
+static void unref(tide_task *t) {
+  assert(t->refs > 0);
+  if (--t->refs == 0) task_free(t);
+}
+
+/* The coroutine returned TIDE__STEP_DONE: drop the running reference. */
+static void after_finish(tide_task *t) {
+  assert((t->flags & TIDE__T_FINISHED) && "step returned DONE without finishing");
+  unref(t);
+}
+
+static void deliver_cancel(tide_task *t) {
+  t->flags &= ~(unsigned)TIDE__T_CANCEL_REQUESTED;
+  t->flags |= TIDE__T_CANCEL_DELIVERED;
+  t->rc = TIDE_ECANCELED;
+}
+
+/* Run one step of the coroutine, with the outcome it resumes with in t->rc. */
+static void resume(tide_task *t) {
+  tide_loop *loop = t->future.priv_loop;
+  if (t->flags & TIDE__T_SLEEPING) {
+    t->flags &= ~(unsigned)TIDE__T_SLEEPING;
+    loop->priv_active_refs--;
+  }
+  if (t->flags & TIDE__T_CANCEL_REQUESTED) {
+    if (!(t->flags & TIDE__T_STARTED)) {
+      /* Cancelled before its first step: the coroutine never runs. */
+      t->flags = (t->flags & ~(unsigned)TIDE__T_CANCEL_REQUESTED) | TIDE__T_FINISHED;
+      tide__future_cancel_now(&t->future);
+      unref(t);
+      return;
+    }
+    deliver_cancel(t);
+  }
+  t->flags |= TIDE__T_STARTED;
+  tide_task *outer = loop->priv_current;
+  loop->priv_current = t;
+  int step = t->fn(t, frame_of(t));
+  loop->priv_current = outer;
+  if (step == TIDE__STEP_DONE) after_finish(t);
+}
+
+static void step_run(tide__runnable *r) { resume(tide__container_of(r, tide_task, step)); }
+
+/* The awaited future completed: its dispatch resumes the task directly (one hop
+ * from completion to the coroutine, as asyncio's call_soon(task.__wakeup)). */
+static void wake(tide__waiter *w, tide_future *f) {
+  tide_task *t = tide__container_of(w, tide_task, waiter);
+  t->awaiting = NULL;
+  t->rc = tide__future_outcome(f);
+  resume(t);
+}
+
+static void default_name(tide_task *t, uint64_t n) {
+  char digits[21];
+  size_t len = 0;
+  do {
+    digits[len++] = (char)('0' + n % 10);
+    n /= 10;
+  } while (n > 0);
+  memcpy(t->name, "task-", 5);
+  for (size_t i = 0; i < len; i++) t->name[5 + i] = digits[len - 1 - i];
+  t->name[5 + len] = '\0';
+}
+
+int tide_task_spawn(tide_loop *loop, tide_task_fn fn, const void *init_frame,
+                    size_t frame_size, tide_task **out_task) {
+  assert(loop != NULL);
+  if (fn == NULL || frame_size > SIZE_MAX - FRAME_OFFSET) return TIDE_EINVAL;
+  tide_task *t = tide_loop_alloc(loop, FRAME_OFFSET + frame_size);
+  if (t == NULL) return TIDE_ENOMEM;
+  memset(t, 0, FRAME_OFFSET);
+  tide_future_init(loop, &t->future);
+  t->future.priv_flags |= TIDE__F_TASK;
+  t->fn = fn;
+  t->step.run = step_run;
+  tide__q_init(&t->step.link);
+  tide__q_init(&t->waiter.link);
+  t->waiter.notify = wake;
+  tide__heap_entry_init(&t->sleep);
+  t->sleep.due = &t->step;
+  t->frame_size = frame_size;
+  t->refs = 1;
+  if (out_task != NULL) {
+    t->refs++;
+    t->flags |= OWNER_REF;
+    *out_task = t;
+  }
+  if (frame_size > 0) {
+    if (init_frame != NULL)
+      memcpy(frame_of(t), init_frame, frame_size);
+    else
+      memset(frame_of(t), 0, frame_size);
+  }
+  default_name(t, ++loop->priv_task_seq);
+  tide__q_insert_tail(&loop->priv_tasks, &t->link);
+  loop->priv_registered++;
+  tide__ready_push(loop, &t->step);
+  return 0;
+}
+
+void tide_task_release(tide_task *t) {
+  assert((t->flags & OWNER_REF) && "task released twice or detached");
+  t->flags &= ~(unsigned)OWNER_REF;
+  unref(t);
+}
+
+tide_future *tide_task_future(tide_task *t) { return &t->future; }
+void *tide_task_frame(tide_task *t) { return frame_of(t); }
+tide_loop *tide_task_loop(const tide_task *t) { return t->future.priv_loop; }
+void tide_task_set_cleanup(tide_task *t, tide_frame_cleanup_fn cleanup) { t->cleanup = cleanup; }
+int tide_task_done(const tide_task *t) { return tide_future_done(&t->future); }
+const char *tide_task_name(const tide_task *t) { return t->name; }
+
+void tide_task_set_name(tide_task *t, const char *name) {
+  size_t len = name != NULL ? strlen(name) : 0;
+  if (len > sizeof t->name - 1) len = sizeof t->name - 1;
+  if (len > 0) memcpy(t->name, name, len);
+  t->name[len] = '\0';
+}
+
+int tide_task_cancel(tide_task *t) {
+  if (t->flags & TIDE__T_FINISHED) return TIDE_EALREADY;
+  if (t->flags & TIDE__T_CANCEL_REQUESTED) return 0;
+  t->flags |= TIDE__T_CANCEL_REQUESTED;
+  if (t->awaiting != NULL) {
+    /* asyncio's rule: cancelling a task cancels what it awaits; the task resumes
+     * when that completes (a child task gets to clean up first). */
+    (void)tide_future_cancel(t->awaiting);
+  } else if (t->flags & TIDE__T_SLEEPING) {
+    tide__timer_entry_cancel(t->future.priv_loop, &t->sleep);
+    tide__ready_push(t->future.priv_loop, &t->step);
+  }
+  return 0;
+}
+
+int tide__task_cancel_from_future(tide_future *f) { return tide_task_cancel(tide__task_of(f)); }
+
+int tide_task_cancelling(const tide_task *t) {
+  return (t->flags & (TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED)) != 0;
+}
+
+void tide_task_uncancel(tide_task *t) {
+  t->flags &= ~(unsigned)(TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED);
+}
+
+/* --- What the coroutine macros call ---------------------------------------- */
+
+int tide__task_pc(const tide_task *t) { return t->pc; }
+void tide__task_set_pc(tide_task *t, int pc) { t->pc = pc; }
+int tide__task_rc(tide_task *t) { return t->rc; }
+
+int tide__task_await(tide_task *t, tide_future *f) {
+  assert(f != &t->future && "a task cannot await itself");
+  assert(f->priv_loop == t->future.priv_loop);
+  if (t->flags & TIDE__T_CANCEL_REQUESTED) {
+    deliver_cancel(t);
+    return 0;
+  }
+  if (f->priv_state != TIDE_FUTURE_PENDING) {
+    t->rc = tide__future_outcome(f);
+    return 0;
+  }
+  t->awaiting = f;
+  tide__q_insert_tail(&f->priv_waiters, &t->waiter.link);
+  return 1;
+}
+
+int tide__task_yield(tide_task *t) {
+  if (t->flags & TIDE__T_CANCEL_REQUESTED) {
+    deliver_cancel(t);
+    return 0;
+  }
+  t->rc = 0;
+  tide__ready_push(t->future.priv_loop, &t->step);
+  return 1;
+}
+
+int tide__task_sleep(tide_task *t, uint64_t ms) {
+  if (ms == 0) return tide__task_yield(t);
+  if (t->flags & TIDE__T_CANCEL_REQUESTED) {
+    deliver_cancel(t);
+    return 0;
+  }
+  tide_loop *loop = t->future.priv_loop;
+  t->rc = 0;
+  t->flags |= TIDE__T_SLEEPING;
+  loop->priv_active_refs++;
+  tide__timer_entry_schedule(loop, &t->sleep, tide__deadline(loop, ms));
+  return 1;
+}
+
+/* A cancelled task stays cancelled whatever its coroutine returns, unless it
+ * withdrew the cancellation (tide_task_uncancel). */
+static int cancel_pending(const tide_task *t) {
+  return (t->flags & (TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED)) != 0;
+}
+
+int tide__task_finish(tide_task *t, const tide_value *value) {
+  assert(!(t->flags & TIDE__T_FINISHED));
+  t->flags |= TIDE__T_FINISHED;
+  if (cancel_pending(t)) {
+    if (value != NULL) {
+      tide_value dropped = *value;
+      tide__value_drop(&dropped);
+    }
+    tide__future_cancel_now(&t->future);
+  } else {
+    tide__future_complete(&t->future, value);
+  }
+  return TIDE__STEP_DONE;
+}
+
+/* An explicit error stands even after a cancellation (it is not silent);
+ * TIDE_ECANCELED ends the task cancelled. */
+int tide__task_finish_error(tide_task *t, int code, const char *message) {
+  assert(!(t->flags & TIDE__T_FINISHED));
+  t->flags |= TIDE__T_FINISHED;
+  tide__future_fail(&t->future, code, message);
+  return TIDE__STEP_DONE;
+}

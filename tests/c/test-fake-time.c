@@ -1,0 +1,638 @@
+/* test-fake-time.c (tide-tests-fake only): exact times on the fake backend's
+ * virtual clock: timer order and fire times, run modes and their poll timeouts,
+ * next_timeout, tick budget vs polls, repeating timers, task sleeps, and 1e5
+ * random timers in exact order with nothing leaked. */
+#include <stdlib.h>
+
+#include "alloc.h"
+#include "fake.h"
+#include "test.h"
+#include "util.h"
+
+/* Records (item, loop time) of each firing. */
+typedef struct stamp_log {
+  test_log items;
+  test_log times;
+} stamp_log;
+
+typedef struct stamp {
+  stamp_log *log;
+  int item;
+} stamp;
+
+static void stamp_call_cb(tide_loop *loop, void *ud) {
+  stamp *s = ud;
+  test_log_push(&s->log->items, s->item);
+  test_log_push(&s->log->times, (int)tide_loop_now(loop));
+}
+
+static void stamp_timer_cb(tide_timer *timer) {
+  stamp_call_cb(tide_handle_loop(&timer->handle), timer->handle.data);
+}
+
+static void count_cb(tide_loop *loop, void *ud) {
+  (void)loop;
+  (*(int *)ud)++;
+}
+
+TEST(fake_clock_starts_at_zero) {
+  tide_loop loop;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_U64_EQ(tide_loop_now(&loop), 0);
+  ASSERT_EQ(tide_fake_poll_count(&loop), 0);
+  tide_fake_advance(&loop, 123);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 0); /* cached until refreshed */
+  tide_loop_update_time(&loop);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 123);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_timer_order_and_exact_times) {
+  tide_loop loop;
+  stamp_log log;
+  static const uint64_t delays[] = {30, 10, 20, 10, 10, 0, 30};
+  tide_timer t[TEST_ARRAY_SIZE(delays)];
+  stamp s[TEST_ARRAY_SIZE(delays)];
+  memset(&log, 0, sizeof log);
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  for (size_t i = 0; i < TEST_ARRAY_SIZE(delays); i++) {
+    ASSERT_OK(tide_timer_init(&loop, &t[i]));
+    s[i].log = &log;
+    s[i].item = (int)i;
+    t[i].handle.data = &s[i];
+    ASSERT_OK(tide_timer_start(&t[i], stamp_timer_cb, delays[i], 0));
+  }
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_LOG(&log.items, 5, 1, 3, 4, 2, 0, 6);
+  ASSERT_LOG(&log.times, 0, 10, 10, 10, 20, 30, 30);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 30); /* no time wasted */
+  for (size_t i = 0; i < TEST_ARRAY_SIZE(delays); i++)
+    tide_handle_close(&t[i].handle, NULL);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_call_later_and_call_at_exact) {
+  tide_loop loop;
+  stamp_log log;
+  stamp s[4];
+  memset(&log, 0, sizeof log);
+  for (int i = 0; i < 4; i++) {
+    s[i].log = &log;
+    s[i].item = i;
+  }
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_call_later(&loop, 250, stamp_call_cb, &s[0], NULL));
+  ASSERT_OK(tide_call_at(&loop, 100, stamp_call_cb, &s[1], NULL));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_LOG(&log.items, 1, 0);
+  ASSERT_LOG(&log.times, 100, 250);
+  /* Delays count from the loop's cached time, now 250. */
+  ASSERT_OK(tide_call_later(&loop, 50, stamp_call_cb, &s[2], NULL));
+  ASSERT_OK(tide_call_at(&loop, 260, stamp_call_cb, &s[3], NULL));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_LOG(&log.items, 1, 0, 3, 2);
+  ASSERT_LOG(&log.times, 100, 250, 260, 300);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_run_once_blocks_for_next_timer) {
+  tide_loop loop;
+  int a = 0, b = 0;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_call_later(&loop, 50, count_cb, &a, NULL));
+  ASSERT_OK(tide_call_later(&loop, 80, count_cb, &b, NULL));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_ONCE), 1);
+  ASSERT_EQ(a, 1);
+  ASSERT_EQ(b, 0);
+  ASSERT_EQ(tide_fake_last_poll_timeout(&loop), 50);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 50);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_ONCE), 0);
+  ASSERT_EQ(b, 1);
+  ASSERT_EQ(tide_fake_last_poll_timeout(&loop), 30);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 80);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_run_nowait_never_blocks) {
+  tide_loop loop;
+  tide_call call;
+  int n = 0;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_call_later(&loop, 50, count_cb, &n, &call));
+  for (int i = 0; i < 3; i++) {
+    ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 1);
+    ASSERT_EQ(tide_fake_last_poll_timeout(&loop), 0);
+    ASSERT_U64_EQ(tide_loop_now(&loop), 0);
+    ASSERT_EQ(n, 0);
+  }
+  ASSERT_GE(tide_fake_poll_count(&loop), 1);
+  /* Once the time has come, NOWAIT fires it (still without blocking). */
+  tide_fake_advance(&loop, 50);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 0);
+  ASSERT_EQ(tide_fake_last_poll_timeout(&loop), 0);
+  ASSERT_EQ(n, 1);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_run_default_polls_with_timer_distance) {
+  tide_loop loop;
+  int n = 0;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_call_later(&loop, 10, count_cb, &n, NULL));
+  ASSERT_OK(tide_call_later(&loop, 30, count_cb, &n, NULL));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_EQ(n, 2);
+  ASSERT_EQ(tide_fake_poll_count(&loop), 2);
+  ASSERT_EQ(tide_fake_last_poll_timeout(&loop), 20);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 30);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_ready_work_polls_without_blocking) {
+  tide_loop loop;
+  int n = 0;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_call_later(&loop, 1000, count_cb, &n, NULL));
+  ASSERT_OK(tide_call_soon(&loop, count_cb, &n, NULL));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_ONCE), 1);
+  ASSERT_EQ(tide_fake_last_poll_timeout(&loop), 0); /* work was ready */
+  ASSERT_EQ(n, 1);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 0);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 1000);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_next_timeout_exact) {
+  tide_loop loop;
+  tide_call call;
+  int n = 0;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_EQ(tide_loop_next_timeout(&loop), -1);
+  ASSERT_OK(tide_call_later(&loop, 250, count_cb, &n, &call));
+  ASSERT_EQ(tide_loop_next_timeout(&loop), 250);
+  ASSERT_OK(tide_call_later(&loop, 400, count_cb, &n, NULL));
+  ASSERT_EQ(tide_loop_next_timeout(&loop), 250);
+  tide_fake_advance(&loop, 100);
+  ASSERT_EQ(tide_loop_next_timeout(&loop), 250); /* cached time not refreshed */
+  tide_loop_update_time(&loop);
+  ASSERT_EQ(tide_loop_next_timeout(&loop), 150);
+  ASSERT_OK(tide_call_cancel(&loop, call));
+  ASSERT_EQ(tide_loop_next_timeout(&loop), 300);
+  tide_fake_advance(&loop, 1000);
+  tide_loop_update_time(&loop);
+  ASSERT_EQ(tide_loop_next_timeout(&loop), 0); /* overdue */
+  ASSERT_OK(tide_call_soon(&loop, count_cb, &n, NULL));
+  ASSERT_EQ(tide_loop_next_timeout(&loop), 0);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 0);
+  ASSERT_EQ(n, 2);
+  ASSERT_EQ(tide_loop_next_timeout(&loop), -1);
+  /* Saturation. */
+  ASSERT_OK(tide_call_later(&loop, (uint64_t)INT32_MAX + 5, count_cb, &n, &call));
+  ASSERT_EQ(tide_loop_next_timeout(&loop), INT32_MAX);
+  ASSERT_OK(tide_call_cancel(&loop, call));
+  ASSERT_OK(tide_call_later(&loop, UINT64_MAX, count_cb, &n, &call));
+  ASSERT_EQ(tide_loop_next_timeout(&loop), INT32_MAX);
+  ASSERT_OK(tide_call_cancel(&loop, call));
+  CLOSE_LOOP(&loop);
+}
+
+static void count_timer_cb(tide_timer *timer) {
+  (*(int *)timer->handle.data)++;
+}
+
+TEST(fake_unref_timer_does_not_wait) {
+  tide_loop loop;
+  tide_timer weak, strong;
+  int weak_n = 0, strong_n = 0;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_timer_init(&loop, &weak));
+  ASSERT_OK(tide_timer_init(&loop, &strong));
+  weak.handle.data = &weak_n;
+  strong.handle.data = &strong_n;
+  ASSERT_OK(tide_timer_start(&weak, count_timer_cb, 100, 0));
+  tide_handle_unref(&weak.handle);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 0); /* did not wait for it */
+  ASSERT_EQ(weak_n, 0);
+  /* A ref'd timer due later keeps the loop running past the unref'd one. */
+  ASSERT_OK(tide_timer_start(&strong, count_timer_cb, 150, 0));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_EQ(weak_n, 1);
+  ASSERT_EQ(strong_n, 1);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 150);
+  tide_handle_close(&weak.handle, NULL);
+  tide_handle_close(&strong.handle, NULL);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  CLOSE_LOOP(&loop);
+}
+
+/* --- repeating timers ------------------------------------------------------ */
+
+typedef struct rep {
+  stamp_log log;
+  int stop_at;
+  int restart_at;
+  uint64_t restart_ms;
+  uint64_t slow_ms; /* each callback "takes" this long (advances the clock) */
+} rep;
+
+static void rep_cb(tide_timer *timer) {
+  rep *r = timer->handle.data;
+  tide_loop *loop = tide_handle_loop(&timer->handle);
+  test_log_push(&r->log.times, (int)tide_loop_now(loop));
+  if (r->slow_ms) tide_fake_advance(loop, r->slow_ms);
+  if (r->log.times.n == r->stop_at) tide_timer_stop(timer);
+  if (r->log.times.n == r->restart_at)
+    ASSERT_OK(tide_timer_start(timer, rep_cb, r->restart_ms, 0));
+}
+
+TEST(fake_repeating_timer_exact) {
+  tide_loop loop;
+  tide_timer t;
+  rep r;
+  memset(&r, 0, sizeof r);
+  r.stop_at = 4;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_timer_init(&loop, &t));
+  t.handle.data = &r;
+  ASSERT_OK(tide_timer_start(&t, rep_cb, 10, 5));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_LOG(&r.log.times, 10, 15, 20, 25);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 25);
+  tide_handle_close(&t.handle, NULL);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_timer_restarted_from_callback_exact) {
+  tide_loop loop;
+  tide_timer t;
+  rep r;
+  memset(&r, 0, sizeof r);
+  r.restart_at = 1;
+  r.restart_ms = 20;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_timer_init(&loop, &t));
+  t.handle.data = &r;
+  ASSERT_OK(tide_timer_start(&t, rep_cb, 10, 0));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_LOG(&r.log.times, 10, 30);
+  tide_handle_close(&t.handle, NULL);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_repeating_restarted_with_new_repeat) {
+  /* A repeating timer restarted from its callback with repeat 0 fires once more. */
+  tide_loop loop;
+  tide_timer t;
+  rep r;
+  memset(&r, 0, sizeof r);
+  r.restart_at = 2;
+  r.restart_ms = 100;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_timer_init(&loop, &t));
+  t.handle.data = &r;
+  ASSERT_OK(tide_timer_start(&t, rep_cb, 10, 10));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_LOG(&r.log.times, 10, 20, 120);
+  tide_handle_close(&t.handle, NULL);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_slow_repeating_callback_delays_never_bunches) {
+  /* Each callback takes 7 ms of a 5 ms period: later runs are delayed, never
+   * several in a row to catch up. */
+  tide_loop loop;
+  tide_timer t;
+  rep r;
+  memset(&r, 0, sizeof r);
+  r.stop_at = 5;
+  r.slow_ms = 7;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_timer_init(&loop, &t));
+  t.handle.data = &r;
+  ASSERT_OK(tide_timer_start(&t, rep_cb, 10, 5));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_EQ(r.log.times.n, 5);
+  ASSERT_EQ(r.log.times.items[0], 10);
+  for (int i = 1; i < 5; i++) {
+    int gap = r.log.times.items[i] - r.log.times.items[i - 1];
+    ASSERT_GE(gap, 7);  /* the previous callback's time has passed */
+    ASSERT_LE(gap, 12); /* and at most one period more */
+  }
+  tide_handle_close(&t.handle, NULL);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_timer_due_in_exact) {
+  tide_loop loop;
+  tide_timer t;
+  int n = 0;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_timer_init(&loop, &t));
+  t.handle.data = &n;
+  ASSERT_OK(tide_timer_start(&t, count_timer_cb, 100, 0));
+  ASSERT_U64_EQ(tide_timer_get_due_in(&t), 100);
+  tide_fake_advance(&loop, 30);
+  tide_loop_update_time(&loop);
+  ASSERT_U64_EQ(tide_timer_get_due_in(&t), 70);
+  tide_fake_advance(&loop, 100);
+  tide_loop_update_time(&loop);
+  ASSERT_U64_EQ(tide_timer_get_due_in(&t), 0); /* due */
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 0);
+  ASSERT_EQ(n, 1);
+  tide_handle_close(&t.handle, NULL);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  CLOSE_LOOP(&loop);
+}
+
+/* --- a flood of callbacks still polls ------------------------------------- */
+
+typedef struct flood {
+  int calls;
+  int limit;
+  int timer_at;
+  int timer_started;
+  int timer_fired;
+  int stop;
+} flood;
+
+static void flood_timer_cb(tide_loop *loop, void *ud) {
+  flood *f = ud;
+  (void)loop;
+  f->timer_fired = f->calls;
+}
+
+static void flood_cb(tide_loop *loop, void *ud) {
+  flood *f = ud;
+  f->calls++;
+  if (f->calls == f->timer_at) {
+    f->timer_started = f->calls;
+    /* Due 1 ms from now: only a poll moves the fake clock there. */
+    tide_fake_advance(loop, 1);
+    ASSERT_OK(tide_call_later(loop, 1, flood_timer_cb, f, NULL));
+  }
+  if (f->calls < f->limit) ASSERT_OK(tide_call_soon(loop, flood_cb, f, NULL));
+}
+
+TEST(fake_flood_polls_once_per_budget_and_timer_fires) {
+  tide_loop loop;
+  tide_loop_options opts;
+  flood f;
+  memset(&opts, 0, sizeof opts);
+  memset(&f, 0, sizeof f);
+  opts.tick_budget = 100;
+  f.limit = 10000;
+  f.timer_at = 250;
+  f.timer_fired = -1;
+  ASSERT_OK(tide_loop_init(&loop, &opts));
+  ASSERT_OK(tide_call_soon(&loop, flood_cb, &f, NULL));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_EQ(f.calls, 10000);
+  /* One poll per tick_budget callbacks (plus the first and last). */
+  ASSERT_GE(tide_fake_poll_count(&loop), 100);
+  ASSERT_LE(tide_fake_poll_count(&loop), 102);
+  /* While flooded, no poll blocked: the clock moved only by our 1 ms. */
+  ASSERT_U64_EQ(tide_loop_now(&loop), 1);
+  ASSERT_GE(f.timer_fired, f.timer_started);
+  ASSERT_LE(f.timer_fired - f.timer_started, 100); /* within one budget */
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_flood_default_budget_1024) {
+  tide_loop loop;
+  flood f;
+  memset(&f, 0, sizeof f);
+  f.limit = 1024 * 10;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_call_soon(&loop, flood_cb, &f, NULL));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_GE(tide_fake_poll_count(&loop), 10);
+  ASSERT_LE(tide_fake_poll_count(&loop), 12);
+  CLOSE_LOOP(&loop);
+}
+
+/* --- 1e5 random timers ------------------------------------------------------ */
+
+typedef struct rt_ctx {
+  uint64_t last_deadline;
+  size_t last_index;
+  size_t fired;
+  uint64_t *deadlines;
+} rt_ctx;
+
+typedef struct rt_timer {
+  tide_timer timer;
+  rt_ctx *ctx;
+  size_t index;
+} rt_timer;
+
+static void rt_check(rt_ctx *x, tide_loop *loop, size_t index) {
+  uint64_t deadline = x->deadlines[index];
+  ASSERT_U64_EQ(tide_loop_now(loop), deadline); /* exact on the fake clock */
+  if (x->fired > 0) {
+    ASSERT(deadline >= x->last_deadline);
+    if (deadline == x->last_deadline) ASSERT_GT(index, x->last_index);
+  }
+  x->last_deadline = deadline;
+  x->last_index = index;
+  x->fired++;
+}
+
+static void rt_timer_cb(tide_timer *timer) {
+  rt_timer *r = (rt_timer *)(void *)timer;
+  rt_check(r->ctx, tide_handle_loop(&timer->handle), r->index);
+}
+
+TEST(fake_1e5_random_timers_fire_in_exact_order) {
+  enum { N = 100000 };
+  test_alloc a;
+  test_alloc_init(&a);
+  tide_loop_options opts = test_alloc_options(&a);
+  tide_loop loop;
+  test_rng rng;
+  rt_ctx x;
+  rt_timer *timers = malloc(N * sizeof *timers);
+  memset(&x, 0, sizeof x);
+  x.deadlines = malloc(N * sizeof *x.deadlines);
+  ASSERT_NOT_NULL(timers);
+  ASSERT_NOT_NULL(x.deadlines);
+  test_rng_seed(&rng, 12345);
+  ASSERT_OK(tide_loop_init(&loop, &opts));
+  size_t base_blocks = a.live_blocks;
+  for (size_t i = 0; i < N; i++) {
+    /* Many duplicates (1e5 deadlines in 5e4 ms) test the start-order rule. */
+    x.deadlines[i] = test_rng_below(&rng, 50000);
+    timers[i].ctx = &x;
+    timers[i].index = i;
+    ASSERT_OK(tide_timer_init(&loop, &timers[i].timer));
+    ASSERT_OK(tide_timer_start(&timers[i].timer, rt_timer_cb, x.deadlines[i], 0));
+  }
+  ASSERT_EQ(a.live_blocks, base_blocks); /* timers live in caller storage */
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_EQ(x.fired, N);
+  for (size_t i = 0; i < N; i++)
+    tide_handle_close(&timers[i].timer.handle, NULL);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  CLOSE_LOOP(&loop);
+  ASSERT_NO_LEAKS(&a);
+  free(timers);
+  free(x.deadlines);
+}
+
+typedef struct rc_call {
+  rt_ctx *ctx;
+  size_t index;
+} rc_call;
+
+static void rc_call_cb(tide_loop *loop, void *ud) {
+  rc_call *c = ud;
+  rt_check(c->ctx, loop, c->index);
+}
+
+TEST(fake_1e5_random_call_later_fire_in_exact_order) {
+  enum { N = 100000 };
+  test_alloc a;
+  test_alloc_init(&a);
+  tide_loop_options opts = test_alloc_options(&a);
+  tide_loop loop;
+  test_rng rng;
+  rt_ctx x;
+  rc_call *calls = malloc(N * sizeof *calls);
+  memset(&x, 0, sizeof x);
+  x.deadlines = malloc(N * sizeof *x.deadlines);
+  ASSERT_NOT_NULL(calls);
+  ASSERT_NOT_NULL(x.deadlines);
+  test_rng_seed(&rng, 777);
+  ASSERT_OK(tide_loop_init(&loop, &opts));
+  for (size_t i = 0; i < N; i++) {
+    x.deadlines[i] = test_rng_below(&rng, 1000000);
+    calls[i].ctx = &x;
+    calls[i].index = i;
+    ASSERT_OK(tide_call_later(&loop, x.deadlines[i], rc_call_cb, &calls[i], NULL));
+  }
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_EQ(x.fired, N);
+  CLOSE_LOOP(&loop);
+  ASSERT_NO_LEAKS(&a);
+  free(calls);
+  free(x.deadlines);
+}
+
+/* --- task sleeps ------------------------------------------------------------- */
+
+struct sleeper_frame {
+  uint64_t first, second;
+  uint64_t woke1, woke2;
+  test_log *order;
+  int id;
+  int rc;
+};
+
+static int sleeper_main(tide_task *t, void *frame) {
+  struct sleeper_frame *f = frame;
+  TIDE_BEGIN(t);
+  TIDE_SLEEP(t, f->first, f->rc);
+  ASSERT_EQ(f->rc, 0);
+  f->woke1 = tide_loop_now(tide_task_loop(t));
+  if (f->order) test_log_push(f->order, f->id);
+  TIDE_SLEEP(t, f->second, f->rc);
+  ASSERT_EQ(f->rc, 0);
+  f->woke2 = tide_loop_now(tide_task_loop(t));
+  TIDE_END(t);
+}
+
+TEST(fake_task_sleep_exact) {
+  tide_loop loop;
+  tide_task *t;
+  struct sleeper_frame init;
+  memset(&init, 0, sizeof init);
+  init.first = 100;
+  init.second = 250;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_task_spawn(&loop, sleeper_main, &init, sizeof init, &t));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  struct sleeper_frame *f = tide_task_frame(t);
+  ASSERT_U64_EQ(f->woke1, 100);
+  ASSERT_U64_EQ(f->woke2, 350);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 350);
+  tide_task_release(t);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(fake_task_sleeps_wake_in_deadline_order) {
+  tide_loop loop;
+  tide_task *t[4];
+  test_log order = {0};
+  static const uint64_t first[] = {30, 20, 30, 0};
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  for (int i = 0; i < 4; i++) {
+    struct sleeper_frame init;
+    memset(&init, 0, sizeof init);
+    init.first = first[i];
+    init.order = &order;
+    init.id = i;
+    ASSERT_OK(tide_task_spawn(&loop, sleeper_main, &init, sizeof init, &t[i]));
+  }
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_LOG(&order, 3, 1, 0, 2);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 30);
+  for (int i = 0; i < 4; i++)
+    tide_task_release(t[i]);
+  CLOSE_LOOP(&loop);
+}
+
+struct long_sleeper_frame {
+  int rc;
+};
+
+static int long_sleeper_main(tide_task *t, void *frame) {
+  struct long_sleeper_frame *f = frame;
+  TIDE_BEGIN(t);
+  TIDE_SLEEP(t, 3600 * 1000, f->rc);
+  TIDE_END(t);
+}
+
+TEST(fake_cancelled_sleep_does_not_wait) {
+  tide_loop loop;
+  tide_task *t;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_task_spawn(&loop, long_sleeper_main, NULL,
+                            sizeof(struct long_sleeper_frame), &t));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 1);
+  ASSERT_EQ(tide_loop_next_timeout(&loop), 3600 * 1000);
+  ASSERT_OK(tide_task_cancel(t));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 0);
+  ASSERT_EQ(((struct long_sleeper_frame *)tide_task_frame(t))->rc, TIDE_ECANCELED);
+  ASSERT_EQ(tide_future_state_get(tide_task_future(t)), TIDE_FUTURE_CANCELLED);
+  tide_task_release(t);
+  CLOSE_LOOP(&loop);
+}
+
+/* --- default error handler output ------------------------------------------- */
+
+TEST(fake_default_error_handler_writes_report) {
+  tide_loop loop;
+  tide_future f;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  tide_future_init(&loop, &f);
+  ASSERT_OK(tide_future_set_error(&f, TIDE_EIO, "unseen failure (expected output)"));
+  ASSERT_EQ(tide_fake_report_count(&loop), 0);
+  tide_future_release(&f);
+  ASSERT_EQ(tide_fake_report_count(&loop), 1);
+  ASSERT_NOT_NULL(strstr(tide_fake_last_report(&loop), "unseen failure"));
+  ASSERT_NOT_NULL(strstr(tide_fake_last_report(&loop), "EIO"));
+  /* Observed: nothing written. */
+  tide_future_init(&loop, &f);
+  ASSERT_OK(tide_future_set_error(&f, TIDE_EIO, "seen"));
+  ASSERT_ERR(tide_future_result(&f, NULL), TIDE_EIO);
+  tide_future_release(&f);
+  ASSERT_EQ(tide_fake_report_count(&loop), 1);
+  CLOSE_LOOP(&loop);
+}
