@@ -197,6 +197,9 @@ struct tide_loop {
   void *priv_call_slabs;
   tide_error_handler priv_error_handler;
   void *priv_error_ud;
+  void *priv_host; /* host operations and exported tasks (src/host) */
+  void (*priv_host_close)(tide_loop *loop); /* frees priv_host at close */
+  int priv_exit_code;
 };
 
 /* Initialise a loop in caller storage. opts may be NULL. Returns 0, TIDE_ENOMEM,
@@ -366,6 +369,57 @@ int tide_io_start(tide_io *io, unsigned events, tide_io_cb cb);
 void tide_io_stop(tide_io *io);
 int tide_io_fd(const tide_io *io);
 
+/* --- Byte streams over file descriptors (native and WASI hosts) ------------
+ *
+ * A stream reads and writes an fd (stdin, stdout, a pipe, a socket) while the
+ * loop runs other work. Every operation completes a future that the caller
+ * initialised (tide_future_init) and keeps valid until it is done: await it from a
+ * task or add a done callback. Cancelling that future (or releasing it while
+ * pending) cancels the operation: nothing is lost, since bytes a cancelled read did
+ * not deliver stay buffered for the next read.
+ *
+ * The fd's flags are never changed (a shared terminal stays blocking for the
+ * shell after the program exits): a read makes one read() per readiness, and a
+ * write to an fd that is not already non-blocking goes out in chunks of at most
+ * 512 bytes (POSIX's smallest PIPE_BUF) per readiness, which poll guarantees will
+ * not block. Regular files are always ready, as poll(2) treats them.
+ */
+typedef struct tide_stream tide_stream;
+
+enum {
+  TIDE_STREAM_CLOSE_FD = 1 /* close the fd when the stream closes */
+};
+
+/* Open a stream on fd (which stays the caller's unless TIDE_STREAM_CLOSE_FD).
+ * Returns 0, TIDE_EBADF, TIDE_ENOMEM. */
+int tide_stream_open(tide_loop *loop, int fd, unsigned flags, tide_stream **out_stream);
+/* Read what is available, 1 to max bytes (max 0: 64 KiB). future completes with
+ * BYTES the future owns, or the error TIDE_EOF at end of input, or a read error.
+ * One read or read_line at a time: TIDE_EBUSY while one is pending. Returns 0,
+ * TIDE_EBUSY, TIDE_ECLOSED, TIDE_ENOMEM. */
+int tide_stream_read(tide_stream *stream, size_t max, tide_future *future);
+/* Read one line: BYTES without its "\n" (or "\r\n"); a last line without a
+ * newline is delivered at end of input, then TIDE_EOF. A line longer than
+ * max_len bytes (0: 64 KiB) completes with TIDE_EMSGSIZE and is skipped up to its
+ * newline, so the next read_line starts on the following line. */
+int tide_stream_read_line(tide_stream *stream, size_t max_len, tide_future *future);
+/* Queue len bytes (copied) for writing, after earlier writes. future (may be
+ * NULL) completes with INT len once every byte was written, or an error (for
+ * example TIDE_EPIPE): then later queued writes fail the same way. A write
+ * without a future that fails is reported to the loop's error handler.
+ * Cancelling a write that has not started removes it; one in progress is
+ * finished first (a stream never writes half a buffer and stops). Returns 0,
+ * TIDE_ECLOSED, TIDE_ENOMEM. */
+int tide_stream_write(tide_stream *stream, const void *data, size_t len,
+                      tide_future *future);
+/* Bytes queued and not yet written (for backpressure). */
+size_t tide_stream_write_queue_size(const tide_stream *stream);
+/* Close: a pending read completes with TIDE_ECANCELED, queued writes are still
+ * flushed, then the fd is closed (with TIDE_STREAM_CLOSE_FD) and the stream
+ * freed. future (may be NULL) completes with the first write error or none.
+ * The stream pointer is invalid after this call. */
+void tide_stream_close(tide_stream *stream, tide_future *future);
+
 /* --- Cross-thread wakeup --------------------------------------------------- */
 
 typedef void (*tide_async_cb)(tide_async *async);
@@ -420,14 +474,20 @@ typedef enum tide_value_type {
   TIDE_VALUE_INT = 1,
   TIDE_VALUE_DOUBLE = 2,
   TIDE_VALUE_PTR = 3,
-  TIDE_VALUE_BYTES = 4
+  TIDE_VALUE_BYTES = 4,
+  /* UTF-8 text (bytes.data, bytes.len): a JS string on the JS host. Received
+   * from a host, it is owned and NUL-terminated (the NUL not counted in len). */
+  TIDE_VALUE_STRING = 5,
+  /* UTF-8 JSON text, as STRING: any other JS value on the JS host. */
+  TIDE_VALUE_JSON = 6
 } tide_value_type;
 
-/* Frees owned bytes; called once, when the future is released (unless the
- * bytes were taken with tide_future_take_bytes()). */
+/* Frees owned bytes (BYTES, STRING, JSON); called once, when the future is
+ * released (unless the bytes were taken with tide_future_take_bytes()). */
 typedef void (*tide_bytes_free_fn)(void *data, void *ud);
 
-/* A future's result. For BYTES the future owns data (see tide_future_set_bytes). */
+/* A future's result, or an argument. For BYTES, STRING and JSON in a future, the
+ * future owns data (see tide_future_set_bytes); as arguments they are borrowed. */
 typedef struct tide_value {
   tide_value_type type;
   union {
@@ -443,8 +503,53 @@ typedef struct tide_value {
   void *priv_free_ud;
 } tide_value;
 
+/* Constructors for values passed as arguments (borrowed, nothing owned). */
+static inline tide_value tide_value_none(void) {
+  tide_value v;
+  v.type = TIDE_VALUE_NONE;
+  v.as.i = 0;
+  v.priv_free = NULL;
+  v.priv_free_ud = NULL;
+  return v;
+}
+static inline tide_value tide_value_double(double d) {
+  tide_value v = tide_value_none();
+  v.type = TIDE_VALUE_DOUBLE;
+  v.as.d = d;
+  return v;
+}
+static inline tide_value tide_value_int(int64_t i) {
+  tide_value v = tide_value_none();
+  v.type = TIDE_VALUE_INT;
+  v.as.i = i;
+  return v;
+}
+/* text: len bytes of UTF-8 (len (size_t)-1: up to the NUL). */
+static inline tide_value tide_value_text(tide_value_type type, const char *text, size_t len) {
+  tide_value v = tide_value_none();
+  size_t n = 0;
+  if (len == (size_t)-1)
+    while (text[n] != '\0') n++;
+  v.type = type;
+  v.as.bytes.data = (void *)(uintptr_t)text;
+  v.as.bytes.len = len == (size_t)-1 ? n : len;
+  return v;
+}
+static inline tide_value tide_value_string(const char *s) {
+  return tide_value_text(TIDE_VALUE_STRING, s, (size_t)-1);
+}
+static inline tide_value tide_value_json(const char *json) {
+  return tide_value_text(TIDE_VALUE_JSON, json, (size_t)-1);
+}
+static inline tide_value tide_value_bytes(const void *data, size_t len) {
+  tide_value v = tide_value_text(TIDE_VALUE_BYTES, (const char *)data, len);
+  return v;
+}
+
 /* Done callbacks run from the loop, in the order they were added. */
 typedef void (*tide_future_cb)(tide_future *future, void *ud);
+/* A producer's cancel hook (see tide_future_set_cancel_hook). */
+typedef void (*tide_future_cancel_hook)(tide_future *future, void *ud);
 
 /* Private: what the loop calls when a waiter's future completes. */
 typedef struct tide__waiter {
@@ -463,15 +568,16 @@ struct tide_future {
   tide_value priv_value;
   tide__qnode priv_waiters;    /* tide__waiter: tasks and done callbacks */
   tide__runnable priv_dispatch; /* queued when done and waiters exist */
-  void (*priv_cancel_hook)(tide_future *future, void *ud);
+  tide_future_cancel_hook priv_cancel_hook;
   void *priv_cancel_ud;
 };
 
 /* Initialise a pending future in caller storage. Infallible. */
 void tide_future_init(tide_loop *loop, tide_future *future);
-/* Release a future: free its owned result or message, drop its done callbacks,
- * and report an error nobody observed to the loop's error handler. A task must
- * not be awaiting it. The storage may be reused afterwards. */
+/* Release a future: a pending one is cancelled first (so its producer, a stream
+ * read for example, lets go of it); then free its owned result or message, drop
+ * its done callbacks, and report an error nobody observed to the loop's error
+ * handler. A task must not be awaiting it. The storage may be reused afterwards. */
 void tide_future_release(tide_future *future);
 /* Allocate and initialise / release and free. TIDE_ENOMEM. */
 int tide_future_new(tide_loop *loop, tide_future **out_future);
@@ -498,6 +604,14 @@ int tide_future_set_error(tide_future *future, int code, const char *message);
  * this requests cancellation of the task (see tide_task_cancel). */
 int tide_future_cancel(tide_future *future);
 
+/* For whoever produces the future's value (a stream, a host operation, your
+ * own code): hook(future, ud) runs inside tide_future_cancel() (or the release of
+ * the pending future), just before it becomes CANCELLED, so the work behind it
+ * can be aborted and the future forgotten. One hook per future; NULL removes it.
+ * It is dropped when the future completes. */
+void tide_future_set_cancel_hook(tide_future *future, tide_future_cancel_hook hook,
+                                 void *ud);
+
 tide_future_state tide_future_state_get(const tide_future *future);
 int tide_future_done(const tide_future *future);
 /* The outcome: 0 and *out_value (borrowed: bytes stay owned by the future) for a
@@ -506,8 +620,9 @@ int tide_future_done(const tide_future *future);
 int tide_future_result(tide_future *future, tide_value *out_value);
 /* The error message (NULL unless state is ERROR); marks the error observed. */
 const char *tide_future_error_message(tide_future *future);
-/* Take ownership of a BYTES result: 0, TIDE_ESTATE if the result is not bytes
- * (or was taken already), or the outcome's error code. */
+/* Take ownership of a BYTES, STRING or JSON result: 0, TIDE_ESTATE if the result
+ * is none of those (or was taken already), or the outcome's error code. Free the
+ * data as the producer documents (host values: tide_loop_dealloc). */
 int tide_future_take_bytes(tide_future *future, void **out_data, size_t *out_len);
 /* Add a done callback; if the future is already done it is scheduled at once.
  * Returns 0 or TIDE_ENOMEM. */
@@ -678,6 +793,67 @@ int tide__task_finish_error(tide_task *task, int code, const char *message);
 /* Finish with an error (TIDE_ECANCELED finishes the task cancelled). */
 #define TIDE_RETURN_ERROR(t, code, message)                                      \
   return tide__task_finish_error((t), (code), (message))
+
+/* ------------------------------------------------------------------------ */
+/* Host operations and exported coroutines (the JS host)                      */
+/* ------------------------------------------------------------------------ */
+
+/* Call the host function registered under name (on the JS host:
+ * rt.register(name, fn)) with args (copied before this returns). future (caller
+ * initialised, pending) completes exactly once: with the function's value
+ * (number -> DOUBLE, string -> STRING, Uint8Array -> BYTES, null/undefined ->
+ * NONE, anything else -> JSON text), with its thrown error (code: the TIDE_E* its
+ * `code` names, else TIDE_EHOST; message: its message), or TIDE_ENOENT if no such
+ * function is registered. Cancelling the future aborts the AbortSignal the JS
+ * function received; a completion arriving after that is refused.
+ * Returns 0, TIDE_ENOSYS (this host has no host functions: native, WASI),
+ * TIDE_EINVAL (a PTR argument, or name NULL), TIDE_ENOMEM. */
+int tide_host_call(tide_loop *loop, const char *name, const tide_value *args,
+                   size_t nargs, tide_future *future);
+
+/* Make a coroutine callable from the host by name (on the JS host:
+ * await rt.call(name, args, {signal})). Each call spawns a task running fn with a
+ * zeroed frame of frame_size bytes; it reads its arguments with tide_task_args().
+ * Its result resolves the JS promise (INT/DOUBLE -> number, STRING -> string,
+ * BYTES -> Uint8Array, JSON -> parsed, NONE -> undefined); its error rejects it
+ * with a TideError {code, name, message}; aborting the signal cancels the task.
+ * Returns 0, TIDE_EEXIST (name taken), TIDE_EINVAL, TIDE_ENOMEM. */
+int tide_export_task(tide_loop *loop, const char *name, tide_task_fn fn,
+                     size_t frame_size);
+/* The arguments a host call gave this task (none for other tasks): borrowed, valid
+ * while the task lives. */
+void tide_task_args(const tide_task *task, const tide_value **out_args,
+                    size_t *out_count);
+
+/* --- A portable main --------------------------------------------------------
+ *
+ *   static int setup(tide_loop *loop, int argc, char **argv) {
+ *     return tide_task_spawn(loop, main_task, NULL, sizeof(struct frame), NULL);
+ *   }
+ *   TIDE_MAIN(setup)
+ *
+ * Natively and under WASI this defines main(): make a loop, call setup, run the
+ * loop until no referenced work is left, close it, and exit with the code from
+ * tide_main_exit() (0 by default; 1 if setup fails or the loop cannot close).
+ * Built for the JS host (TIDE_HOST_JS defined), the same source exports the
+ * setup for the host's rt.main(argv), which drives the loop without blocking and
+ * resolves with the exit code. So one C program runs unchanged on every host. */
+typedef int (*tide_main_fn)(tide_loop *loop, int argc, char **argv);
+/* Set the program's exit code (the last call wins). */
+void tide_main_exit(tide_loop *loop, int code);
+int tide_main_exit_code(const tide_loop *loop);
+int tide_main_run(int argc, char **argv, tide_main_fn setup);
+int tide__js_user_main(tide_loop *loop, int argc, char **argv);
+
+#ifdef TIDE_HOST_JS
+#define TIDE_MAIN(setup)                                                         \
+  int tide__js_user_main(tide_loop *loop, int argc, char **argv) {               \
+    return (setup)(loop, argc, argv);                                            \
+  }
+#else
+#define TIDE_MAIN(setup)                                                         \
+  int main(int argc, char **argv) { return tide_main_run(argc, argv, (setup)); }
+#endif
 
 #ifdef __cplusplus
 }

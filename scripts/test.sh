@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: build and test every configuration; what `npm test` runs.
 #
-#   scripts/test.sh [config...]     configs: default poll asan (default: all)
+#   scripts/test.sh [config...]     configs: default poll asan wasi (default: all)
 #
 # Each configuration is configured, built and tested with ctest in its own tree
 # under build/ (build/default, build/poll, build/asan), so reruns are
@@ -21,7 +21,7 @@ bash scripts/ensure-deps.sh || exit 1
 werror=${TIDE_WERROR:-ON}
 jobs=${TIDE_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
 
-all_configs=(default poll asan)
+all_configs=(default poll asan wasi)
 
 # Sets `args` to the extra cmake arguments of configuration $1 (1 if unknown).
 # The poll build is optimised, with asserts kept, so that warnings only the
@@ -32,6 +32,9 @@ config_args() {
     poll) args=(-DTIDE_BACKEND=poll -DCMAKE_BUILD_TYPE=RelWithDebInfo
                 "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g") ;;
     asan) args=(-DCMAKE_BUILD_TYPE=Debug "-DTIDE_SANITIZE=address,undefined") ;;
+    # wasm32-wasi with clang + wasi-libc; ctest runs each test under Node's WASI.
+    wasi) args=(-DCMAKE_BUILD_TYPE=Debug
+                "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-wasi.cmake") ;;
     *) return 1 ;;
   esac
 }
@@ -45,6 +48,12 @@ for c in "${configs[@]}"; do
   if ! config_args "$c"; then
     echo "test.sh: unknown config '$c' (known: ${all_configs[*]})" >&2
     exit 2
+  fi
+  # The WASI build needs clang's wasm32 target, wasm-ld, llvm-ar and wasi-libc
+  # (Node, which runs the tests, comes with the machine).
+  if [[ $c == wasi ]]; then
+    bash scripts/ensure-deps.sh clang-14 lld-14 llvm-14 wasi-libc libclang-rt-14-dev-wasm32 ||
+      exit 1
   fi
 done
 

@@ -22,7 +22,11 @@ uint64_t tide__backend_now(tide_loop *loop);
 
 /* Wait up to timeout_ms (-1: no limit; 0: do not block) for I/O, a wakeup or a
  * signal, and report each through the upcalls below before returning. Returns 0
- * (also on timeout or EINTR) or a negative TIDE_E* if the host failed. */
+ * (also on timeout or EINTR) or a negative TIDE_E* if the host failed.
+ * A host that cannot block (js.c: JS owns the real event loop) returns
+ * TIDE_EAGAIN when asked to wait (timeout_ms != 0) and nothing was ready;
+ * tide_loop_run then ends that iteration and returns TIDE_EAGAIN, so a C caller
+ * of DEFAULT or ONCE there gets a code instead of a spinning loop. */
 int tide__backend_poll(tide_loop *loop, int64_t timeout_ms);
 
 /* Start, change or stop (events == 0) watching io->priv_fd for events
@@ -43,6 +47,23 @@ void tide__backend_signal_stop(tide_loop *loop, int signum);
 /* Write one line (no trailing newline given) to the host's error stream: the
  * default error handler's output. */
 void tide__backend_report(tide_loop *loop, const char *line);
+
+/* --- Host operations (src/host), for a host that has host functions (JS) ----
+ * Hosts without them (native, WASI) return TIDE_ENOSYS and ignore the rest. */
+
+/* Start operation op: call the host function name (name_len bytes, not
+ * NUL-terminated) with the value list args (args_len bytes, borrowed for the
+ * call; see wasm/ABI.md). The host later completes it through
+ * tide__host_complete(), never from inside this call. Returns 0 or TIDE_ENOSYS. */
+int tide__backend_host_call(tide_loop *loop, uint32_t op, const char *name,
+                            size_t name_len, const void *args, size_t args_len);
+/* op was cancelled in C: abort the host's side of it (its future is already
+ * cancelled, and a later completion for op will be refused). */
+void tide__backend_host_cancel(tide_loop *loop, uint32_t op);
+/* The task behind host call `call` (tide__host_call_task) finished: code 0 and
+ * a one-item value list, or code < 0 and a UTF-8 message; borrowed for the call. */
+void tide__backend_call_done(tide_loop *loop, uint32_t call, int code,
+                             const void *data, size_t len);
 
 /* The default allocator (libc realloc/free on every host). */
 void *tide__default_alloc(void *ud, void *ptr, size_t size);

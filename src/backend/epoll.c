@@ -73,7 +73,11 @@ static unsigned from_epoll(uint32_t e, unsigned wanted) {
   unsigned ev = 0;
   if (e & EPOLLIN) ev |= TIDE_READABLE;
   if (e & EPOLLOUT) ev |= TIDE_WRITABLE;
-  if (e & (EPOLLHUP | EPOLLRDHUP)) ev |= TIDE_HANGUP | wanted;
+  /* The peer shut its writing side (RDHUP): readable (EOF), but our side may
+   * still write and must not be told it can without blocking. A full hang-up
+   * (HUP) ends both directions: a write then fails at once (EPIPE). */
+  if (e & EPOLLRDHUP) ev |= TIDE_HANGUP | (wanted & TIDE_READABLE);
+  if (e & EPOLLHUP) ev |= TIDE_HANGUP | wanted;
   if (e & EPOLLERR) ev |= TIDE_IOERROR | wanted;
   return ev & (wanted | TIDE_HANGUP | TIDE_IOERROR);
 }

@@ -94,7 +94,11 @@ static unsigned from_poll(short re, unsigned wanted) {
   unsigned ev = 0;
   if (re & POLLIN) ev |= TIDE_READABLE;
   if (re & POLLOUT) ev |= TIDE_WRITABLE;
-  if (re & (POLLHUP | POLLRDHUP)) ev |= TIDE_HANGUP | wanted;
+  /* The peer shut its writing side (RDHUP): readable (EOF), but our side may
+   * still write and must not be told it can without blocking. A full hang-up
+   * (HUP) ends both directions: a write then fails at once (EPIPE). */
+  if (re & POLLRDHUP) ev |= TIDE_HANGUP | (wanted & TIDE_READABLE);
+  if (re & POLLHUP) ev |= TIDE_HANGUP | wanted;
   if (re & (POLLERR | POLLNVAL)) ev |= TIDE_IOERROR | wanted;
   return ev & (wanted | TIDE_HANGUP | TIDE_IOERROR);
 }

@@ -38,7 +38,9 @@ int tide_future_new(tide_loop *loop, tide_future **out_future) {
 }
 
 void tide__value_drop(tide_value *v) {
-  if (v->type == TIDE_VALUE_BYTES && v->priv_free != NULL)
+  if ((v->type == TIDE_VALUE_BYTES || v->type == TIDE_VALUE_STRING ||
+       v->type == TIDE_VALUE_JSON) &&
+      v->priv_free != NULL)
     v->priv_free(v->as.bytes.data, v->priv_free_ud);
   v->type = TIDE_VALUE_NONE;
   v->priv_free = NULL;
@@ -72,6 +74,9 @@ static void drop_waiters(tide__qnode *list) {
 
 void tide_future_release(tide_future *f) {
   tide_loop *loop = f->priv_loop;
+  /* A producer still holding the future is told through its cancel hook. */
+  if (f->priv_state == TIDE_FUTURE_PENDING && f->priv_cancel_hook != NULL)
+    tide__future_cancel_now(f);
   if (f->priv_state == TIDE_FUTURE_ERROR && !(f->priv_flags & TIDE__F_OBSERVED))
     report_unobserved(f);
   drop_waiters(&f->priv_waiters);
@@ -161,7 +166,7 @@ int tide__future_fail(tide_future *f, int code, const char *message) {
  * the work behind it can be aborted. */
 int tide__future_cancel_now(tide_future *f) {
   if (f->priv_state != TIDE_FUTURE_PENDING) return TIDE_EALREADY;
-  void (*hook)(tide_future *, void *) = f->priv_cancel_hook;
+  tide_future_cancel_hook hook = f->priv_cancel_hook;
   f->priv_cancel_hook = NULL;
   if (hook != NULL) hook(f, f->priv_cancel_ud);
   f->priv_err_code = TIDE_ECANCELED;
@@ -219,6 +224,12 @@ int tide_future_cancel(tide_future *f) {
   return tide__future_cancel_now(f);
 }
 
+void tide_future_set_cancel_hook(tide_future *f, tide_future_cancel_hook hook, void *ud) {
+  if (f->priv_state != TIDE_FUTURE_PENDING) return;
+  f->priv_cancel_hook = hook;
+  f->priv_cancel_ud = ud;
+}
+
 tide_future_state tide_future_state_get(const tide_future *f) {
   return (tide_future_state)f->priv_state;
 }
@@ -254,7 +265,9 @@ const char *tide_future_error_message(tide_future *f) {
 int tide_future_take_bytes(tide_future *f, void **out_data, size_t *out_len) {
   int rc = tide__future_outcome(f);
   if (rc != 0) return rc;
-  if (f->priv_value.type != TIDE_VALUE_BYTES) return TIDE_ESTATE;
+  tide_value_type type = (tide_value_type)f->priv_value.type;
+  if (type != TIDE_VALUE_BYTES && type != TIDE_VALUE_STRING && type != TIDE_VALUE_JSON)
+    return TIDE_ESTATE;
   *out_data = f->priv_value.as.bytes.data;
   *out_len = f->priv_value.as.bytes.len;
   f->priv_value.type = TIDE_VALUE_NONE; /* ownership moved: release frees nothing */

@@ -122,6 +122,9 @@ struct tide_task {
   tide__qnode link;       /* the loop's list of live tasks */
   tide_future *awaiting;  /* what the task is suspended on, or NULL */
   tide_frame_cleanup_fn cleanup;
+  const tide_value *args; /* from a host call (tide_task_args), else NULL */
+  size_t nargs;
+  void *args_buf;         /* owns args and what they point into */
   size_t frame_size;
   int pc;                 /* resume point (a source line), 0 before the start */
   int rc;                 /* the outcome handed to the coroutine on resume */
@@ -137,6 +140,9 @@ enum {
   TIDE__T_SLEEPING = 8,
   TIDE__T_FINISHED = 16         /* the coroutine returned */
 };
+
+/* Give a task the arguments of a host call; it frees buf when it is freed. */
+void tide__task_set_args(tide_task *t, const tide_value *args, size_t nargs, void *buf);
 
 /* Cancellation for a task's future (tide_future_cancel on it). */
 int tide__task_cancel_from_future(tide_future *f);

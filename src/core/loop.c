@@ -38,6 +38,7 @@ static int has_registered(const tide_loop *loop) {
 int tide_loop_close(tide_loop *loop) {
   assert(!loop->priv_running && "closing a running loop");
   if (has_registered(loop)) return TIDE_EBUSY;
+  if (loop->priv_host_close != NULL) loop->priv_host_close(loop);
   tide__call_pool_free(loop);
   tide__backend_close(loop);
   loop->priv_backend = NULL;

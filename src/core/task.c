@@ -27,6 +27,7 @@ static void task_free(tide_task *t) {
   tide_loop *loop = t->future.priv_loop;
   tide_future_release(&t->future);
   if (t->cleanup != NULL) t->cleanup(frame_of(t));
+  tide_loop_dealloc(loop, t->args_buf);
   tide__q_remove(&t->link);
   loop->priv_registered--;
   tide_loop_dealloc(loop, t);
@@ -144,6 +145,17 @@ void *tide_task_frame(tide_task *t) { return frame_of(t); }
 tide_loop *tide_task_loop(const tide_task *t) { return t->future.priv_loop; }
 void tide_task_set_cleanup(tide_task *t, tide_frame_cleanup_fn cleanup) { t->cleanup = cleanup; }
 int tide_task_done(const tide_task *t) { return tide_future_done(&t->future); }
+
+void tide__task_set_args(tide_task *t, const tide_value *args, size_t nargs, void *buf) {
+  t->args = args;
+  t->nargs = nargs;
+  t->args_buf = buf;
+}
+
+void tide_task_args(const tide_task *t, const tide_value **out_args, size_t *out_count) {
+  *out_args = t->args;
+  *out_count = t->nargs;
+}
 const char *tide_task_name(const tide_task *t) { return t->name; }
 
 void tide_task_set_name(tide_task *t, const char *name) {
@@ -161,10 +173,12 @@ int tide_task_cancel(tide_task *t) {
     /* asyncio's rule: cancelling a task cancels what it awaits; the task resumes
      * when that completes (a child task gets to clean up first). */
     (void)tide_future_cancel(t->awaiting);
-  } else if (t->flags & TIDE__T_SLEEPING) {
+  } else if ((t->flags & TIDE__T_SLEEPING) && tide__heap_contains(&t->sleep)) {
     tide__timer_entry_cancel(t->future.priv_loop, &t->sleep);
     tide__ready_push(t->future.priv_loop, &t->step);
   }
+  /* Otherwise the step is queued already (a sleep that came due, a yield, the
+   * first step): resume() delivers the cancellation. */
   return 0;
 }
 

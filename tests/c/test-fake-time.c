@@ -636,3 +636,43 @@ TEST(fake_default_error_handler_writes_report) {
   ASSERT_EQ(tide_fake_report_count(&loop), 1);
   CLOSE_LOOP(&loop);
 }
+
+/* A sleeping task whose sleep came due in the same iteration as the timer that
+ * cancels it: the cancel lands after the sleep left the heap, while the task's
+ * step is already queued. The cancellation must still be delivered once, at the
+ * sleep, and nothing may be removed from the heap twice. */
+struct due_sleeper {
+  int rc;
+  int resumed;
+};
+
+static int due_sleeper_main(tide_task *t, void *frame) {
+  struct due_sleeper *f = frame;
+  TIDE_BEGIN(t);
+  TIDE_SLEEP(t, 100, f->rc);
+  f->resumed++;
+  TIDE_RETURN_INT(t, 1);
+  TIDE_END(t);
+}
+
+static void cancel_task_cb(tide_loop *loop, void *ud) {
+  (void)loop;
+  ASSERT_OK(tide_task_cancel(ud));
+}
+
+TEST(fake_cancel_when_sleep_and_canceller_due_together) {
+  tide_loop loop;
+  tide_task *t;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_task_spawn(&loop, due_sleeper_main, NULL, sizeof(struct due_sleeper), &t));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 1); /* sleeping until 100 */
+  ASSERT_OK(tide_call_at(&loop, 99, cancel_task_cb, t, NULL));
+  tide_fake_advance(&loop, 150); /* both due at the next iteration */
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  struct due_sleeper *f = tide_task_frame(t);
+  ASSERT_EQ(f->resumed, 1);
+  ASSERT_EQ(f->rc, TIDE_ECANCELED);
+  ASSERT_EQ(tide_future_state_get(tide_task_future(t)), TIDE_FUTURE_CANCELLED);
+  tide_task_release(t);
+  CLOSE_LOOP(&loop);
+}

@@ -1,6 +1,8 @@
 /* test-native-async.c (tide-tests only: real threads): tide_async_send from
  * other threads wakes the loop; sends coalesce; callbacks run on the loop's
- * thread. */
+ * thread.
+ * wasi-skip: WASI preview1 has no threads.
+ */
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>

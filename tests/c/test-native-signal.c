@@ -1,5 +1,7 @@
 /* test-native-signal.c (tide-tests only: POSIX signals): signals delivered as
- * loop callbacks, to every loop watching them, never inline. */
+ * loop callbacks, to every loop watching them, never inline.
+ * wasi-skip: WASI preview1 has no signals.
+ */
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>

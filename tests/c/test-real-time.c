@@ -1,5 +1,6 @@
-/* test-native-time.c (tide-tests only: the real monotonic clock). Real time is
- * noisy: only generous bounds, never an exact elapsed time. */
+/* test-real-time.c (tide-tests on every real backend, native and WASI): the real
+ * monotonic clock. Real time is noisy: only generous bounds, never an exact
+ * elapsed time. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <time.h>

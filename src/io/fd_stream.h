@@ -1,0 +1,117 @@
+/* fd_stream.h: the stream object and what the files of src/io share.
+ *
+ * A stream is a tide_io watcher on one fd plus a read buffer and a write queue,
+ * all in memory from the loop's allocator. It is built on the public API only
+ * (watchers, futures and their cancel hooks, tide_loop_alloc), so it runs
+ * unchanged on every host that has read()/write(): native and WASI.
+ *
+ * Files: fd_stream.c (open, watcher, close), fd_read.c (read, read_line),
+ * fd_write.c (write queue and flushing), fd_errno.c (errno -> TIDE_E*).
+ */
+#ifndef TIDE_IO_FD_STREAM_H
+#define TIDE_IO_FD_STREAM_H
+
+#include <stddef.h>
+
+#if !defined(__wasi__)
+#include <sys/socket.h>
+#endif
+
+#include "queue.h"
+#include "tide.h"
+
+/* send(MSG_NOSIGNAL) turns SIGPIPE into EPIPE for sockets without touching the
+ * process's signal dispositions. Pipes have no such flag (see fd_write.c).
+ * Every file that includes this header defines _POSIX_C_SOURCE first. */
+#if defined(MSG_NOSIGNAL) && !defined(__wasi__)
+#define TIDE__HAVE_NOSIGNAL 1
+#else
+#define TIDE__HAVE_NOSIGNAL 0
+#endif
+
+/* The read buffer holds buf[start .. start+len): bytes read from the fd that no
+ * read has delivered yet. A request that the buffer cannot satisfy waits in
+ * `reader`; only then is the fd watched for READABLE, so the stream never reads
+ * what nobody asked for (backpressure stays with the kernel). */
+typedef enum read_kind { READ_CHUNK = 0, READ_LINE = 1 } read_kind;
+
+/* One queued write: the node and a copy of the bytes in one allocation.
+ * `future` is NULL for a write without one (report != 0: a failure is reported
+ * to the loop's error handler) and for one whose future was cancelled while it
+ * was in progress (report == 0: it is finished silently in the background). */
+typedef struct tide__write_req {
+  tide__qnode link;
+  struct tide_stream *stream;
+  tide_future *future;
+  int report;
+  size_t len;
+  size_t done; /* bytes written so far; > 0 means "in progress" */
+  unsigned char data[];
+} tide__write_req;
+
+/* Invariants:
+ * - watching == the events the io watcher was last started with (0: stopped);
+ *   it is READABLE iff reader != NULL, WRITABLE iff writes is not empty.
+ * - queued == the sum of (len - done) over `writes`.
+ * - After the first write error, werr holds it and `writes` stays empty: every
+ *   later write fails with werr at once.
+ * - closing: tide_stream_close was called; no new request is accepted. The io
+ *   handle is closed (io_closing) once the queue is empty; its close callback
+ *   closes the fd (CLOSE_FD), completes close_future and frees the stream. */
+struct tide_stream {
+  tide_io io; /* io.handle.data points back at the stream */
+  tide_loop *loop;
+  int fd;
+  unsigned flags;
+  unsigned watching;
+  int use_send; /* a socket: send(MSG_NOSIGNAL) instead of write() */
+  int regular;  /* a regular file: never blocks, so writes are not chunked */
+
+  /* Reading. */
+  unsigned char *buf;
+  size_t cap, start, len;
+  int skipping;   /* discard input up to the next "\n" (an over-long line) */
+  int grow_chunk; /* the last chunk read filled the room: grow before the next */
+  tide_future *reader;
+  read_kind kind;
+  size_t max; /* the pending request's max (or max_len for a line) */
+
+  /* Writing. */
+  tide__qnode writes; /* tide__write_req, oldest first */
+  size_t queued;
+  int werr;
+
+  /* Closing. */
+  int closing;
+  int io_closing;
+  tide_future *close_future;
+};
+
+/* Start or stop the watcher so that it matches reader/writes (see invariants).
+ * Returns 0 or the error of tide_io_start; on error nothing changed. */
+int tide__stream_watch(tide_stream *s);
+/* The same, after a completion: narrowing the interest cannot be refused by the
+ * caller, so on failure the watcher is stopped and what still waits fails. */
+void tide__stream_rewatch(tide_stream *s);
+/* Once closing and the write queue is empty: close the watcher (once). */
+void tide__stream_maybe_finish_close(tide_stream *s);
+
+/* fd_read.c: the READABLE half of the io callback, and the read request the
+ * close path cancels. */
+void tide__stream_on_readable(tide_stream *s);
+void tide__stream_cancel_reader(tide_stream *s);
+/* The buffer is freed with the stream. */
+void tide__stream_free_buffer(tide_stream *s);
+
+/* fd_write.c: the WRITABLE half of the io callback. */
+void tide__stream_on_writable(tide_stream *s);
+/* Fail every queued write with code (the stream's werr from now on). */
+void tide__stream_fail_writes(tide_stream *s, int code);
+
+/* fd_errno.c: errno -> TIDE_E* for read()/write() failures. */
+int tide__stream_errno(int err);
+
+/* The free function of every BYTES result: ud is the loop. */
+void tide__stream_free_bytes(void *data, void *ud);
+
+#endif /* TIDE_IO_FD_STREAM_H */
