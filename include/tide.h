@@ -223,7 +223,10 @@ int tide_loop_free(tide_loop *loop);
  * or tick_budget callbacks have run; then the iteration ends, so a flood of
  * callbacks pays one poll per tick_budget callbacks and I/O is never starved.
  * Returns 1 if referenced work is left, 0 if none, or a negative TIDE_E* if the
- * backend failed. Must not be called from inside a callback of the same loop. */
+ * backend failed. On the JS host, which never blocks, DEFAULT and ONCE return
+ * TIDE_EAGAIN when they would have to wait (the host resumes the loop; use
+ * TIDE_MAIN or the JS runtime there). Must not be called from inside a callback
+ * of the same loop. */
 int tide_loop_run(tide_loop *loop, tide_run_mode mode);
 /* Ask tide_loop_run() to return after the current tick. Safe from callbacks.
  * Called before tide_loop_run(), the run does one iteration (polling without
@@ -231,7 +234,8 @@ int tide_loop_run(tide_loop *loop, tide_run_mode mode);
  * stop() before run_forever(). */
 void tide_loop_stop(tide_loop *loop);
 /* 1 if the loop has referenced work: ref'd active handles, queued callbacks,
- * runnable or sleeping tasks. Tasks waiting only on futures do not count. */
+ * runnable or sleeping tasks, pending host operations. Tasks waiting only on
+ * futures do not count. */
 int tide_loop_alive(const tide_loop *loop);
 /* The cached time in ms; refreshed once per iteration. */
 uint64_t tide_loop_now(const tide_loop *loop);
@@ -806,8 +810,11 @@ int tide__task_finish_error(tide_task *task, int code, const char *message);
  * `code` names, else TIDE_EHOST; message: its message), or TIDE_ENOENT if no such
  * function is registered. Cancelling the future aborts the AbortSignal the JS
  * function received; a completion arriving after that is refused.
- * Returns 0, TIDE_ENOSYS (this host has no host functions: native, WASI),
- * TIDE_EINVAL (a PTR argument, or name NULL), TIDE_ENOMEM. */
+ * The future belongs to the operation until it completes: complete it only
+ * through the host (or cancel it). Returns 0, TIDE_ENOSYS (this host has no host
+ * functions: native, WASI), TIDE_EINVAL (a PTR argument, name NULL, or a future
+ * that is not pending, is a task's, belongs to another loop or already has a
+ * producer), TIDE_ENOMEM. */
 int tide_host_call(tide_loop *loop, const char *name, const tide_value *args,
                    size_t nargs, tide_future *future);
 

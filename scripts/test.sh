@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: build and test every configuration; what `npm test` runs.
 #
-#   scripts/test.sh [config...]     configs: default poll asan wasi (default: all)
+#   scripts/test.sh [config...]     configs: default poll asan wasi js (default: all)
 #
 # Each configuration is configured, built and tested with ctest in its own tree
 # under build/ (build/default, build/poll, build/asan), so reruns are
@@ -21,7 +21,7 @@ bash scripts/ensure-deps.sh || exit 1
 werror=${TIDE_WERROR:-ON}
 jobs=${TIDE_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
 
-all_configs=(default poll asan wasi)
+all_configs=(default poll asan wasi js)
 
 # Sets `args` to the extra cmake arguments of configuration $1 (1 if unknown).
 # The poll build is optimised, with asserts kept, so that warnings only the
@@ -35,6 +35,10 @@ config_args() {
     # wasm32-wasi with clang + wasi-libc; ctest runs each test under Node's WASI.
     wasi) args=(-DCMAKE_BUILD_TYPE=Debug
                 "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-wasi.cmake") ;;
+    # The JS host: wasm modules built with wasm/toolchain-js.cmake, driven by the
+    # npm package in js/ under `node --test tests/js/` (not ctest).
+    js) args=(-DCMAKE_BUILD_TYPE=Debug
+              "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-js.cmake") ;;
     *) return 1 ;;
   esac
 }
@@ -51,7 +55,7 @@ for c in "${configs[@]}"; do
   fi
   # The WASI build needs clang's wasm32 target, wasm-ld, llvm-ar and wasi-libc
   # (Node, which runs the tests, comes with the machine).
-  if [[ $c == wasi ]]; then
+  if [[ $c == wasi || $c == js ]]; then
     bash scripts/ensure-deps.sh clang-14 lld-14 llvm-14 wasi-libc libclang-rt-14-dev-wasm32 ||
       exit 1
   fi
@@ -77,7 +81,20 @@ run_config() {
   echo "=== [$name] build"
   cmake --build "$dir" --parallel "$jobs" || return 1
   echo "=== [$name] test"
-  ctest --test-dir "$dir" --output-on-failure -j2 || return 1
+  if [[ $name == js ]]; then
+    run_js_tests "$dir"
+  else
+    ctest --test-dir "$dir" --output-on-failure -j2
+  fi
+}
+
+# The package's own dev dependencies (typescript, for the .d.ts check) come from
+# js/package-lock.json; then node's test runner runs every suite in tests/js.
+run_js_tests() {
+  if [[ ! -d js/node_modules ]]; then
+    npm ci --prefix js --no-audit --no-fund --loglevel=error || return 1
+  fi
+  TIDE_TEST_MODULE="$root/$1/wasm/tide-test-module.wasm" node --test tests/js/
 }
 
 mkdir -p build

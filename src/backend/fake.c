@@ -5,12 +5,34 @@
 
 #include "backend.h"
 #include "fake.h"
+#include "host.h"
 
 #define IO_MASK (TIDE_READABLE | TIDE_WRITABLE)
 #define ALL_EVENTS (TIDE_READABLE | TIDE_WRITABLE | TIDE_HANGUP | TIDE_IOERROR)
 /* io->priv_backend_slot of a started watcher: its requested events in the low
  * bits and the injected, undelivered events shifted by PENDING_SHIFT. */
 #define PENDING_SHIFT 4
+
+/* What the host side of host operations saw, in fixed storage: recording must
+ * not allocate, so the allocation counts tests assert stay the library's own. */
+#define FAKE_NAME_MAX 64
+#define FAKE_DATA_MAX 1024
+#define FAKE_CANCEL_RING 64
+typedef struct fake_host {
+  int fail_code;    /* host_call returns this while non-zero */
+  uint64_t calls;   /* host_call accepted */
+  uint32_t last_op;
+  char last_name[FAKE_NAME_MAX];
+  unsigned char last_args[FAKE_DATA_MAX];
+  size_t last_args_len; /* the real length; the copy is cut at FAKE_DATA_MAX */
+  uint64_t cancels;
+  uint32_t cancelled[FAKE_CANCEL_RING]; /* the latest cancelled ops */
+  uint64_t dones;   /* call_done notifications */
+  uint32_t done_call;
+  int done_code;
+  unsigned char done_data[FAKE_DATA_MAX];
+  size_t done_len;
+} fake_host;
 
 /* Invariants: a watcher is started iff its priv_link is in `watched`. Watchers
  * with pending events were moved to the tail when they became pending, so their
@@ -24,6 +46,7 @@ typedef struct fake_state {
   tide__qnode watched;
   uint64_t reports;
   char last_report[256];
+  fake_host host;
 } fake_state;
 
 static void qlist_init(tide__qnode *q) {
@@ -202,4 +225,114 @@ uint64_t tide_fake_report_count(const tide_loop *loop) {
 
 const char *tide_fake_last_report(const tide_loop *loop) {
   return ((const fake_state *)loop->priv_backend)->last_report;
+}
+
+/* --- Host operations: the fake plays the host ------------------------------- */
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+int tide__backend_host_call(tide_loop *loop, uint32_t op, const char *name, size_t name_len,
+                            const void *args, size_t args_len) {
+  fake_host *h = &((fake_state *)loop->priv_backend)->host;
+  if (h->fail_code != 0) return h->fail_code;
+  h->calls++;
+  h->last_op = op;
+  size_t n = min_size(name_len, FAKE_NAME_MAX - 1);
+  memcpy(h->last_name, name, n);
+  h->last_name[n] = '\0';
+  h->last_args_len = args_len;
+  if (args_len > 0) memcpy(h->last_args, args, min_size(args_len, FAKE_DATA_MAX));
+  return 0;
+}
+
+void tide__backend_host_cancel(tide_loop *loop, uint32_t op) {
+  fake_host *h = &((fake_state *)loop->priv_backend)->host;
+  h->cancelled[h->cancels % FAKE_CANCEL_RING] = op;
+  h->cancels++;
+}
+
+void tide__backend_call_done(tide_loop *loop, uint32_t call, int code, const void *data,
+                             size_t len) {
+  fake_host *h = &((fake_state *)loop->priv_backend)->host;
+  h->dones++;
+  h->done_call = call;
+  h->done_code = code;
+  h->done_len = len;
+  if (len > 0) memcpy(h->done_data, data, min_size(len, FAKE_DATA_MAX));
+}
+
+void tide_fake_host_fail_calls(tide_loop *loop, int code) {
+  ((fake_state *)loop->priv_backend)->host.fail_code = code;
+}
+
+uint64_t tide_fake_host_call_count(const tide_loop *loop) {
+  return ((const fake_state *)loop->priv_backend)->host.calls;
+}
+
+int tide_fake_host_last_op(const tide_loop *loop, uint32_t *out_op, const char **out_name,
+                           const void **out_args, size_t *out_args_len) {
+  const fake_host *h = &((const fake_state *)loop->priv_backend)->host;
+  if (h->calls == 0) return TIDE_ENOENT;
+  if (out_op != NULL) *out_op = h->last_op;
+  if (out_name != NULL) *out_name = h->last_name;
+  if (out_args != NULL) *out_args = h->last_args;
+  if (out_args_len != NULL) *out_args_len = h->last_args_len;
+  return 0;
+}
+
+uint64_t tide_fake_host_cancel_count(const tide_loop *loop) {
+  return ((const fake_state *)loop->priv_backend)->host.cancels;
+}
+
+int tide_fake_host_cancelled(const tide_loop *loop, uint32_t op) {
+  const fake_host *h = &((const fake_state *)loop->priv_backend)->host;
+  uint64_t n = h->cancels < FAKE_CANCEL_RING ? h->cancels : FAKE_CANCEL_RING;
+  for (uint64_t i = 0; i < n; i++)
+    if (h->cancelled[(h->cancels - 1 - i) % FAKE_CANCEL_RING] == op) return 1;
+  return 0;
+}
+
+/* The copy stands for the buffer JS fills from tide_js_alloc: the loop's
+ * allocator, taken by tide__host_complete. */
+static int copy_in(tide_loop *loop, const void *data, size_t len, void **out_buf) {
+  *out_buf = NULL;
+  if (len == 0) return 0;
+  void *buf = tide_loop_alloc(loop, len);
+  if (buf == NULL) return TIDE_ENOMEM;
+  memcpy(buf, data, len);
+  *out_buf = buf;
+  return 0;
+}
+
+int tide_fake_host_complete(tide_loop *loop, uint32_t op, int code, const void *data,
+                            size_t len) {
+  void *buf;
+  int rc = copy_in(loop, data, len, &buf);
+  return rc != 0 ? rc : tide__host_complete(loop, op, code, buf, len);
+}
+
+int tide_fake_call_task(tide_loop *loop, const char *name, const void *args,
+                        size_t args_len) {
+  void *buf;
+  int rc = copy_in(loop, args, args_len, &buf);
+  return rc != 0 ? rc : tide__host_call_task(loop, name, strlen(name), buf, args_len);
+}
+
+int tide_fake_cancel_call(tide_loop *loop, uint32_t call) {
+  return tide__host_cancel_call(loop, call);
+}
+
+uint64_t tide_fake_call_done_count(const tide_loop *loop) {
+  return ((const fake_state *)loop->priv_backend)->host.dones;
+}
+
+int tide_fake_call_done_last(const tide_loop *loop, uint32_t *out_call, int *out_code,
+                             const void **out_data, size_t *out_len) {
+  const fake_host *h = &((const fake_state *)loop->priv_backend)->host;
+  if (h->dones == 0) return TIDE_ENOENT;
+  if (out_call != NULL) *out_call = h->done_call;
+  if (out_code != NULL) *out_code = h->done_code;
+  if (out_data != NULL) *out_data = h->done_data;
+  if (out_len != NULL) *out_len = h->done_len;
+  return 0;
 }

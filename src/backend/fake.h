@@ -13,6 +13,11 @@
  *   and a second watcher on the same fd in one loop gets TIDE_EEXIST.
  * - Signals are not supported (TIDE_ENOSYS).
  * - Reports go to stderr and are also remembered (tide_fake_last_report).
+ * - It plays the JS host for host operations: tide_host_call() succeeds and is
+ *   recorded (op id, name, the raw value list of its arguments) until the test
+ *   completes it with tide_fake_host_complete(); cancellations and the outcomes
+ *   of exported coroutines (call_done) are recorded too. Recording uses fixed
+ *   storage, never the loop's allocator.
  */
 #ifndef TIDE_FAKE_H
 #define TIDE_FAKE_H
@@ -47,6 +52,42 @@ size_t tide_fake_io_count(const tide_loop *loop);
  * and the last one ("" if none; truncated to 255 bytes). */
 uint64_t tide_fake_report_count(const tide_loop *loop);
 const char *tide_fake_last_report(const tide_loop *loop);
+
+/* --- Host operations (the JS host's side, see wasm/ABI.md) ----------------- */
+
+/* Make starting a host operation fail with code (TIDE_ENOSYS: a host without
+ * host functions); 0 accepts again. */
+void tide_fake_host_fail_calls(tide_loop *loop, int code);
+/* Host operations started (accepted by the host). */
+uint64_t tide_fake_host_call_count(const tide_loop *loop);
+/* The last started operation: its id, name (NUL-terminated, cut at 63 bytes)
+ * and arguments as the value list the host received (*out_args_len is the real
+ * length; the copy holds the first 1024 bytes). Any out pointer may be NULL; the
+ * pointers stay valid until the next host call. 0, or TIDE_ENOENT if none. */
+int tide_fake_host_last_op(const tide_loop *loop, uint32_t *out_op, const char **out_name,
+                           const void **out_args, size_t *out_args_len);
+/* Cancellations the host was told of; whether op is among the latest 64. */
+uint64_t tide_fake_host_cancel_count(const tide_loop *loop);
+int tide_fake_host_cancelled(const tide_loop *loop, uint32_t op);
+/* Complete op as tide_js_complete does: code 0 with a one-item value list, or
+ * code < 0 with a UTF-8 message (data, len). The bytes are copied into a buffer
+ * from the loop's allocator, which the core takes. Returns what
+ * tide__host_complete returns, or TIDE_ENOMEM if the copy cannot be made. */
+int tide_fake_host_complete(tide_loop *loop, uint32_t op, int code, const void *data,
+                            size_t len);
+/* Call the exported coroutine name with a value list of arguments, as
+ * tide_js_call does: a call id > 0 or a TIDE_E* (TIDE_ENOMEM also if the copy of
+ * the arguments cannot be made). */
+int tide_fake_call_task(tide_loop *loop, const char *name, const void *args,
+                        size_t args_len);
+/* Cancel the task behind call, as tide_js_cancel: 0 or TIDE_ENOENT. */
+int tide_fake_cancel_call(tide_loop *loop, uint32_t call);
+/* Outcomes of exported coroutines sent to the host, and the last one: its call
+ * id, code (0: data is a one-item value list; < 0: data is the message) and
+ * bytes (the copy holds the first 1024). 0, or TIDE_ENOENT if none. */
+uint64_t tide_fake_call_done_count(const tide_loop *loop);
+int tide_fake_call_done_last(const tide_loop *loop, uint32_t *out_call, int *out_code,
+                             const void **out_data, size_t *out_len);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,152 @@
+// index.d.ts: hand-written types of the `tideloop` package (both entries: the
+// default/browser one and the Node one export the same names).
+// tests/js/dts.test.mjs checks this file against the real exports.
+
+/** A value that crosses between JS and C (wasm/ABI.md "Values on the wire"). */
+export type TideValue =
+  | undefined
+  | null
+  | number
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | ArrayBufferView
+  | boolean
+  | TideJson[]
+  | { [key: string]: TideJson };
+
+/** Anything JSON.stringify accepts. */
+export type TideJson = null | boolean | number | string | TideJson[] | { [key: string]: TideJson };
+
+/** What a value from C becomes in JS: NONE -> undefined, INT/DOUBLE -> number,
+ * STRING -> string, BYTES -> Uint8Array, JSON -> the parsed value. */
+export type TideResult = undefined | number | string | Uint8Array | TideJson;
+
+/** A host function: the arguments C passed, then `{signal}`, aborted when C
+ * cancels the operation. Sync or async. Its value completes the C future; a
+ * thrown error completes it with `err.code` (a TIDE_E* name such as "ETIMEDOUT",
+ * or its number; anything else is EHOST) and `err.message`. */
+export type HostFunction = (...args: any[]) => TideValue | void | PromiseLike<TideValue | void>;
+
+/** The last argument every host function receives. */
+export interface HostCallContext {
+  signal: AbortSignal;
+}
+
+/** Source of a module for load(). The Node entry also takes a file path (a
+ * string without a URL scheme) and file: URLs. */
+export type ModuleSource =
+  | ArrayBuffer
+  | ArrayBufferView
+  | WebAssembly.Module
+  | Response
+  | URL
+  | string
+  | PromiseLike<ArrayBuffer | ArrayBufferView | WebAssembly.Module | Response | URL | string>;
+
+export interface LoadOptions {
+  /** Receives each line C writes to stdout (without the newline). Default:
+   * console.log (Node: process.stdout). */
+  stdout?: (line: string) => void;
+  /** Receives each line C writes to stderr and the loop's error reports.
+   * Default: console.error (Node: process.stderr). */
+  stderr?: (line: string) => void;
+  /** The WASI argv (args_get); also main()'s default argv. Default: ["tideloop"]. */
+  args?: string[];
+  /** The WASI environment: an object or "KEY=value" strings. Default: empty. */
+  env?: Record<string, string> | string[];
+}
+
+export interface CallOptions {
+  /** Aborting it cancels the C task; the promise then rejects with
+   * TideError ECANCELED (unless the task ends otherwise first). */
+  signal?: AbortSignal;
+}
+
+/** Counters, for tests and tuning. */
+export interface RuntimeStats {
+  /** tide_js_tick calls (one per scheduled tick). */
+  ticks: number;
+  /** host operations C started (tide_host_call). */
+  hostCalls: number;
+  /** completions delivered to C (tide_js_complete). */
+  completions: number;
+  /** exported coroutines called (rt.call). */
+  calls: number;
+  /** host timers armed (one per loop at a time). */
+  timers: number;
+}
+
+/** One loaded module and the one C loop it runs. */
+export declare class Runtime implements Disposable {
+  private constructor();
+  /** Register (or replace) the host function `name`, called from C through
+   * tide_host_call(). Returns the runtime. */
+  register(name: string, fn: HostFunction): this;
+  /** Remove host function `name`; true if it existed. */
+  unregister(name: string): boolean;
+  /** Call the C coroutine exported under `name` (tide_export_task). Resolves with
+   * its result, rejects with a TideError for its error (ENOENT: no such export). */
+  call(name: string, args?: TideValue[], options?: CallOptions): Promise<TideResult>;
+  /** Run the module's TIDE_MAIN setup with argv (argv[0] is the program name;
+   * default: options.args); resolves with the exit code once the loop has no
+   * referenced work left (1 if the setup failed; exit()'s status if C exited). */
+  main(argv?: string[]): Promise<number>;
+  /** Free the loop: pending calls and main() reject with ECANCELED, host
+   * functions in flight see their signal abort, C tasks are cancelled. Returns 0,
+   * TIDE_EBUSY (-3) if C work would not finish, or TIDE_ESTATE (-23) if called
+   * from inside a C call (an output sink). Idempotent. */
+  close(): number;
+  [Symbol.dispose](): void;
+  /** True once close() was called. */
+  readonly closed: boolean;
+  readonly stats: RuntimeStats;
+  /** WASI imports of the module that this host stubs (they return ENOSYS). */
+  readonly unsupportedImports: string[];
+  /** The status C passed to exit(), once it did. */
+  readonly exitCode: number | undefined;
+  /** @internal Raw wasm exports (tests and debugging only; no stability promise). */
+  readonly _exports: WebAssembly.Exports & Record<string, any>;
+  /** @internal The C loop pointer, 0 once freed. */
+  readonly _loop: number;
+  /** @internal Test hook: called with (op id, name) when C starts a host
+   * operation, from inside the import (it must not call into wasm). */
+  _onHostCall: ((op: number, name: string) => void) | undefined;
+  /** @internal JS-side bookkeeping sizes, for leak tests. */
+  readonly _pending: { ops: number; completions: number; calls: number };
+}
+
+/** Load a tideloop module and make its loop. */
+export declare function load(source: ModuleSource, options?: LoadOptions): Promise<Runtime>;
+
+/** The names of the fixed error table (include/tide.h TIDE_ERRNO_MAP). */
+export type TideErrorName =
+  | 'EINVAL' | 'ENOMEM' | 'EBUSY' | 'ECANCELED' | 'ETIMEDOUT' | 'EALREADY'
+  | 'EPENDING' | 'ENOENT' | 'EEXIST' | 'EAGAIN' | 'EBADF' | 'EIO' | 'ENOSYS'
+  | 'EPIPE' | 'ECONNRESET' | 'ECONNREFUSED' | 'EADDRINUSE' | 'ENOTCONN'
+  | 'EACCES' | 'ERANGE' | 'EOF' | 'ECLOSED' | 'ESTATE' | 'EHOST' | 'EINTR'
+  | 'ENOSPC' | 'EMSGSIZE' | 'ENETUNREACH' | 'EHOSTUNREACH' | 'EADDRNOTAVAIL'
+  | 'EUNKNOWN' | 'EMFILE';
+
+/** An error from C: `code` the negative TIDE_E* number, `name` its name
+ * ("ECANCELED"; not the class name: test with instanceof). */
+export declare class TideError extends Error {
+  constructor(code: number, message?: string, options?: ErrorOptions);
+  code: number;
+  name: TideErrorName | string;
+}
+
+/** Thrown when C calls exit(): `code` is the status. The runtime is finished. */
+export declare class TideExit extends Error {
+  constructor(code: number);
+  code: number;
+}
+
+/** TIDE_E* name -> number, e.g. errors.ECANCELED === -4. */
+export declare const errors: Readonly<Record<TideErrorName, number>>;
+/** The whole table, [name, code, message] rows in code order. */
+export declare const errorTable: ReadonlyArray<readonly [TideErrorName, number, string]>;
+/** "EINVAL" for -1; "EUNKNOWN" outside the table (as tide_err_name). */
+export declare function errorName(code: number): TideErrorName;
+/** The table's message; "unknown error" outside it (as tide_strerror). */
+export declare function strerror(code: number): string;

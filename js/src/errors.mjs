@@ -1,0 +1,138 @@
+// errors.mjs: the fixed TIDE_E* error table and the TideError / TideExit classes.
+//
+// The table must equal TIDE_ERRNO_MAP in include/tide.h, name for name and number
+// for number: the numbers are the same on every host (tests/js/errors.test.mjs
+// parses the header and compares, so the two cannot drift apart silently).
+
+/** @type {ReadonlyArray<readonly [string, number, string]>} [name, code, message] */
+const TABLE = [
+  ['EINVAL', -1, 'invalid argument'],
+  ['ENOMEM', -2, 'out of memory'],
+  ['EBUSY', -3, 'resource busy: the loop still has registered work'],
+  ['ECANCELED', -4, 'operation canceled'],
+  ['ETIMEDOUT', -5, 'operation timed out'],
+  ['EALREADY', -6, 'already completed'],
+  ['EPENDING', -7, 'still pending'],
+  ['ENOENT', -8, 'no such entry'],
+  ['EEXIST', -9, 'already exists'],
+  ['EAGAIN', -10, 'resource temporarily unavailable'],
+  ['EBADF', -11, 'bad file descriptor'],
+  ['EIO', -12, 'input/output error'],
+  ['ENOSYS', -13, 'not supported on this host'],
+  ['EPIPE', -14, 'broken pipe'],
+  ['ECONNRESET', -15, 'connection reset by peer'],
+  ['ECONNREFUSED', -16, 'connection refused'],
+  ['EADDRINUSE', -17, 'address already in use'],
+  ['ENOTCONN', -18, 'socket is not connected'],
+  ['EACCES', -19, 'permission denied'],
+  ['ERANGE', -20, 'value out of range'],
+  ['EOF', -21, 'end of file'],
+  ['ECLOSED', -22, 'handle is closing or closed'],
+  ['ESTATE', -23, 'object is in the wrong state for this call'],
+  ['EHOST', -24, 'the host reported an error'],
+  ['EINTR', -25, 'interrupted'],
+  ['ENOSPC', -26, 'no space left'],
+  ['EMSGSIZE', -27, 'message too long'],
+  ['ENETUNREACH', -28, 'network is unreachable'],
+  ['EHOSTUNREACH', -29, 'host is unreachable'],
+  ['EADDRNOTAVAIL', -30, 'address not available'],
+  ['EUNKNOWN', -31, 'unknown error'],
+  ['EMFILE', -32, 'too many open files'],
+];
+
+const byCode = new Map(TABLE.map(([name, code, msg]) => [code, { name, msg }]));
+const byName = new Map(TABLE.map(([name, code]) => [name, code]));
+
+/** Name -> code, e.g. errors.ECANCELED === -4. Frozen. */
+export const errors = Object.freeze(Object.fromEntries(byName));
+
+/** The whole table as frozen [name, code, message] rows, in code order. */
+export const errorTable = Object.freeze(TABLE.map((row) => Object.freeze([...row])));
+
+/** "EINVAL" for -1; "EUNKNOWN" for a number outside the table (as tide_err_name). */
+export function errorName(code) {
+  return byCode.get(code)?.name ?? 'EUNKNOWN';
+}
+
+/** A human-readable message; "unknown error" outside the table (as tide_strerror). */
+export function strerror(code) {
+  return byCode.get(code)?.msg ?? 'unknown error';
+}
+
+/**
+ * The code of a TIDE_E* name or number, or undefined when it names nothing in
+ * the table (so the caller picks its own fallback, usually EHOST).
+ */
+export function errorCode(nameOrCode) {
+  if (typeof nameOrCode === 'number') return byCode.has(nameOrCode) ? nameOrCode : undefined;
+  if (typeof nameOrCode === 'string') return byName.get(nameOrCode);
+  return undefined;
+}
+
+/**
+ * An error from the C side (or about it): `code` is the negative TIDE_E* number,
+ * `name` its name ("ECANCELED"), `message` the C message or the table's text.
+ * `name` holds the error's TIDE_E* name, not the class name, as the design says;
+ * use `instanceof TideError` to recognise one.
+ */
+export class TideError extends Error {
+  /**
+   * @param {number} code a negative TIDE_E* (anything else becomes EUNKNOWN's name)
+   * @param {string} [message] defaults to the table's text for code
+   * @param {ErrorOptions} [options] standard `{cause}`
+   */
+  constructor(code, message, options) {
+    super(message === undefined || message === '' ? strerror(code) : String(message), options);
+    Object.defineProperty(this, 'name', {
+      value: errorName(code),
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+    /** @type {number} */
+    this.code = code;
+  }
+}
+
+/**
+ * Thrown out of the WASI proc_exit import (the C program called exit()): the
+ * wasm stack unwinds, and the runtime is finished. `code` is the exit status.
+ */
+export class TideExit extends Error {
+  constructor(code) {
+    super(`the program exited with code ${code}`);
+    Object.defineProperty(this, 'name', {
+      value: 'TideExit',
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+    /** @type {number} */
+    this.code = code;
+  }
+}
+
+/**
+ * The TIDE_E* code for something a host function threw: `err.code` naming an
+ * entry of the table (a string like "ETIMEDOUT", which also covers Node's system
+ * errors such as "ENOENT", or a number in the table) gives that code; anything
+ * else is TIDE_EHOST.
+ */
+export function codeOfThrown(err) {
+  const c = err !== null && (typeof err === 'object' || typeof err === 'function')
+    ? errorCode(err.code)
+    : undefined;
+  return c ?? errors.EHOST;
+}
+
+/** The message for something a host function threw. */
+export function messageOfThrown(err) {
+  if (err !== null && typeof err === 'object' && typeof err.message === 'string') {
+    return err.message;
+  }
+  try {
+    return String(err);
+  } catch {
+    return 'host function threw a value that cannot be printed';
+  }
+}

@@ -1,0 +1,909 @@
+// host.mjs: the engine-neutral JS host of a tideloop wasm module (wasm/ABI.md).
+//
+// It instantiates a module with the `tideloop` imports and a small WASI subset,
+// owns one C loop per runtime, bridges host functions (JS called from C) and
+// exported coroutines (C called from JS) to Promises, and drives the loop without
+// ever blocking: one tick at a time, then one host timer for the next deadline.
+// Only standard JS and Web APIs are used here; everything that differs between
+// engines (how a macrotask is queued, timer keep-alive, default output, reading
+// a file path) comes from an adapter: index.mjs (browsers and any standard
+// engine) or node.mjs (Node).
+//
+// Rules that keep the two sides consistent:
+// - No view of wasm memory is kept across an await or a call into wasm (memory
+//   growth detaches it): every access takes a fresh view, copies, and drops it.
+// - Nothing calls into wasm from inside an import. Work an import triggers
+//   (starting a host function, aborting a signal) is queued and run once the
+//   outermost export call has returned (#enter / #drain).
+// - Every host operation completes exactly once: #settle() marks it, and a
+//   completion for an operation C cancelled is dropped, never delivered.
+
+import {
+  TideError,
+  TideExit,
+  errors,
+  errorName,
+  codeOfThrown,
+  messageOfThrown,
+} from './errors.mjs';
+import { encodeList, decodeList, utf8, fromUtf8 } from './values.mjs';
+import { LineBuffer, wasiImports, wasiUnsupported } from './wasi.mjs';
+
+/** The exports every tideloop module has (wasm/exports.txt). */
+export const REQUIRED_EXPORTS = Object.freeze([
+  'memory',
+  'tide_js_loop_new',
+  'tide_js_loop_free',
+  'tide_js_tick',
+  'tide_js_next_timeout',
+  'tide_js_has_ref',
+  'tide_js_alloc',
+  'tide_js_free',
+  'tide_js_complete',
+  'tide_js_call',
+  'tide_js_cancel',
+  'tide_js_main',
+  'tide_js_exit_code',
+]);
+
+const TIDELOOP_IMPORTS = new Set([
+  'now_ms',
+  'schedule',
+  'report',
+  'host_call',
+  'host_cancel',
+  'call_done',
+]);
+
+/* Imports outside `tideloop` and WASI that a module may have and that need no
+ * behaviour: emcc's standalone modules announce memory growth through this one. */
+const HARMLESS_IMPORTS = new Map([
+  ['env.emscripten_notify_memory_growth', () => {}],
+]);
+
+/* How many synchronous ticks close() runs, at most, to let cancelled tasks finish
+ * before it frees the loop. */
+const CLOSE_TICKS = 64;
+
+const INTERNAL = Symbol('tideloop.internal');
+const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
+
+/* An error a caller cannot be handed (it happened in a macrotask): report it the
+ * way the engine reports an uncaught error, without unwinding our own code. */
+function reportUncaught(e) {
+  queueMicrotask(() => {
+    throw e;
+  });
+}
+
+/* True for what leaves a wasm instance in an unknown state when it unwinds
+ * through wasm frames: exit() (TideExit), a trap, a wasm stack overflow
+ * (RangeError). Errors our own JS throws around a call (TypeError, TideError)
+ * leave the instance intact. */
+function unwound(e) {
+  return e instanceof TideExit || e instanceof WebAssembly.RuntimeError || e instanceof RangeError;
+}
+
+function isPromiseLike(v) {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') &&
+    typeof v.then === 'function';
+}
+
+/* --- Loading ------------------------------------------------------------------ */
+
+async function compileResponse(res) {
+  if (!res.ok) {
+    throw new Error(`tideloop: fetching ${res.url || 'the module'} failed: HTTP ${res.status}`);
+  }
+  const type = res.headers.get('content-type') ?? '';
+  if (typeof WebAssembly.compileStreaming === 'function' && type.startsWith('application/wasm')) {
+    return WebAssembly.compileStreaming(res);
+  }
+  return WebAssembly.compile(await res.arrayBuffer());
+}
+
+/**
+ * A compiled module from any supported source: bytes, a WebAssembly.Module, a
+ * fetch Response, a URL (fetched), or what the adapter knows (a file path), or a
+ * promise of one of those.
+ */
+export async function compileSource(source, adapter) {
+  source = await source;
+  if (source instanceof WebAssembly.Module) return source;
+  if (ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
+    return WebAssembly.compile(source);
+  }
+  if (typeof Response === 'function' && source instanceof Response) {
+    return compileResponse(source);
+  }
+  if (adapter.resolveSource) {
+    const resolved = await adapter.resolveSource(source);
+    if (resolved !== undefined) return compileSource(resolved, adapter);
+  }
+  if (typeof source === 'string' || source instanceof URL) {
+    return compileResponse(await fetch(source));
+  }
+  throw new TypeError(
+    'tideloop: load() takes bytes, a URL, a fetch Response or a WebAssembly.Module' +
+      (adapter.resolveSource ? ', or a file path' : ''),
+  );
+}
+
+function checkOptions(options) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('tideloop: options must be an object');
+  }
+  const { stdout, stderr, args, env } = options;
+  for (const [k, v] of [['stdout', stdout], ['stderr', stderr]]) {
+    if (v !== undefined && typeof v !== 'function') {
+      throw new TypeError(`tideloop: options.${k} must be a function (one line per call)`);
+    }
+  }
+  if (args !== undefined && (!Array.isArray(args) || args.some((a) => typeof a !== 'string'))) {
+    throw new TypeError('tideloop: options.args must be an array of strings');
+  }
+  let envList = [];
+  if (Array.isArray(env)) envList = env.map(String);
+  else if (env !== undefined && env !== null) {
+    if (typeof env !== 'object') throw new TypeError('tideloop: options.env must be an object');
+    envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  }
+  return { stdout, stderr, args: args ?? ['tideloop'], env: envList };
+}
+
+/**
+ * Load a module and make a runtime for it: compile, link, call _initialize, make
+ * the loop. The engine-specific part comes from `adapter` (see index.mjs).
+ */
+export async function loadWith(source, options, adapter) {
+  const opts = checkOptions(options ?? {});
+  const module = await compileSource(source, adapter);
+  const rt = new Runtime(INTERNAL, adapter, opts);
+  await rt[INTERNAL](module);
+  return rt;
+}
+
+/* --- The runtime -------------------------------------------------------------- */
+
+/**
+ * One instance of a tideloop module and the one loop it runs. Made by load().
+ */
+export class Runtime {
+  /* The adapter: queueTick, setTimer/clearTimer/refTimer, stdout/stderr. */
+  #a;
+  #exports = null;
+  #loop = 0; /* the C loop pointer (u32); 0 once freed */
+  #stdout;
+  #stderr;
+  #args;
+  #env;
+
+  #fns = new Map(); /* name -> host function */
+  /* Host operations C started and JS has not completed: op id -> record
+   * {op, name, args, controller, settled}. A record leaves this map when it
+   * settles (its completion is queued) or when C cancels it. */
+  #ops = new Map();
+  /* Completions waiting for the next tick, in arrival order: op -> {code, bytes}. */
+  #completions = new Map();
+  /* Exported-coroutine calls in flight: call id -> {resolve, reject, cleanup}. */
+  #calls = new Map();
+  /* Work an import asked for, run once no wasm frame is on the stack. */
+  #deferred = [];
+  #depth = 0;
+  #draining = false;
+
+  #tickScheduled = false;
+  #timer = null;
+  #timerDue = 0;
+  #timerRef = false;
+  #main = null; /* {resolve, reject} while rt.main() is pending */
+  #mainStarted = false;
+  #closed = false;
+  #dead = null; /* the TideExit or trap that finished the instance */
+  #tickFn = () => this.#runTick();
+  #timerFn = () => {
+    this.#timer = null;
+    if (!this.#tickScheduled) this.#runTick();
+  };
+
+  /**
+   * Counters for tests and tuning. ticks: tide_js_tick calls; hostCalls: host
+   * operations C started; completions: completions delivered to C; calls:
+   * exported coroutines called; timers: host timers armed.
+   */
+  stats = { ticks: 0, hostCalls: 0, completions: 0, calls: 0, timers: 0 };
+  /** WASI imports the module has that this host stubs with ENOSYS ("fd_read", ...). */
+  unsupportedImports = [];
+  /** The status the program passed to exit(), once it did. */
+  exitCode = undefined;
+  /** Low-level test hook: called with (op id, name) inside the host_call import,
+   * before the function starts. It must not call into wasm. */
+  _onHostCall = undefined;
+
+  constructor(token, adapter, opts) {
+    if (token !== INTERNAL) throw new TypeError('tideloop: use load() to make a runtime');
+    this.#a = adapter;
+    this.#stdout = new LineBuffer(opts.stdout ?? adapter.stdout);
+    this.#stderr = new LineBuffer(opts.stderr ?? adapter.stderr);
+    this.#args = opts.args;
+    this.#env = opts.env;
+  }
+
+  /* Link, instantiate, initialise, make the loop. */
+  async [INTERNAL](module) {
+    const imports = this.#imports(module);
+    const instance = await WebAssembly.instantiate(module, imports);
+    const x = instance.exports;
+    if (typeof x._initialize !== 'function' && typeof x._start === 'function') {
+      throw new Error('tideloop: the module is a WASI command (_start); build it as a ' +
+        'reactor (-mexec-model=reactor, or emcc --no-entry)');
+    }
+    const missing = [...REQUIRED_EXPORTS, '_initialize'].filter((n) => !(n in x));
+    if (missing.length) {
+      throw new Error(`tideloop: the module lacks the exports ${missing.join(', ')} ` +
+        '(is it linked with wasm/exports.c and wasm/exports.txt?)');
+    }
+    this.#exports = x;
+    this.#enter((e) => e._initialize());
+    const loop = this.#enter((e) => e.tide_js_loop_new()) >>> 0;
+    if (loop === 0) throw new TideError(errors.ENOMEM, 'tideloop: cannot allocate the loop');
+    this.#loop = loop;
+  }
+
+  #imports(module) {
+    const wanted = WebAssembly.Module.imports(module);
+    const wasi = wasiImports({
+      memory: () => this.#exports.memory,
+      stdout: this.#stdout,
+      stderr: this.#stderr,
+      args: this.#args,
+      env: this.#env,
+      onExit: (code) => {
+        this.exitCode = code;
+      },
+    });
+    const tideloop = this.#tideloopImports();
+    const out = { tideloop: {}, wasi_snapshot_preview1: {} };
+    const unknown = [];
+    for (const { module: mod, name, kind } of wanted) {
+      const full = `${mod}.${name}`;
+      if (kind !== 'function') unknown.push(`${full} (${kind})`);
+      else if (mod === 'tideloop' && TIDELOOP_IMPORTS.has(name)) out.tideloop[name] = tideloop[name];
+      else if (mod === 'wasi_snapshot_preview1') {
+        if (Object.hasOwn(wasi, name)) out[mod][name] = wasi[name];
+        else {
+          out[mod][name] = wasiUnsupported;
+          this.unsupportedImports.push(name);
+        }
+      } else if (HARMLESS_IMPORTS.has(full)) {
+        (out[mod] ??= {})[name] = HARMLESS_IMPORTS.get(full);
+      } else unknown.push(full);
+    }
+    if (unknown.length) {
+      throw new Error(`tideloop: the module imports ${unknown.join(', ')}, which this host ` +
+        'does not provide (see wasm/ABI.md for what a module may import)');
+    }
+    if (this.unsupportedImports.length) {
+      /* Loud on purpose: a C call that reaches one of these fails with ENOSYS,
+       * and the user should know before that happens. */
+      this.#stderr.write(utf8(
+        `tideloop: this host does not provide the WASI imports ${this.unsupportedImports.join(', ')}` +
+          ' of this module; calls to them fail with ENOSYS\n',
+      ));
+    }
+    return out;
+  }
+
+  /* The `tideloop` import module (ABI.md "Imports"). Everything C passes is
+   * checked: a bad pointer from C must not crash the host. */
+  #tideloopImports() {
+    const ours = (loop) => this.#loop !== 0 && loop >>> 0 === this.#loop;
+    /* An exception must never unwind through C from here (C would be left
+     * half-way through a function): report it as uncaught and return. */
+    const guard = (f) => (...a) => {
+      try {
+        return f(...a);
+      } catch (e) {
+        reportUncaught(e);
+        return undefined;
+      }
+    };
+    const imports = {
+      now_ms: () => performance.now(),
+      schedule: (loop) => {
+        if (ours(loop)) this.#ensureTick();
+      },
+      report: (_loop, ptr, len) => {
+        const bytes = this.#read(ptr, len);
+        this.#stderr.write(bytes ?? utf8('tideloop: report() with a pointer outside memory'));
+        this.#stderr.write(utf8('\n'));
+      },
+      host_call: (loop, op, namePtr, nameLen, argsPtr, argsLen) => {
+        if (!ours(loop)) return;
+        this.#hostCall(op >>> 0, namePtr, nameLen, argsPtr, argsLen);
+      },
+      host_cancel: (loop, op) => {
+        if (!ours(loop)) return;
+        this.#hostCancel(op >>> 0);
+      },
+      call_done: (loop, call, code, ptr, len) => {
+        if (!ours(loop)) return;
+        this.#callDone(call >>> 0, code | 0, ptr, len);
+      },
+    };
+    for (const k of Object.keys(imports)) if (k !== 'now_ms') imports[k] = guard(imports[k]);
+    return imports;
+  }
+
+  /* A copy of [ptr, ptr + len) of memory, or null if it is not inside it. */
+  #read(ptr, len) {
+    ptr >>>= 0;
+    len >>>= 0;
+    const buf = this.#exports.memory.buffer;
+    if (ptr + len > buf.byteLength) return null;
+    return new Uint8Array(buf, ptr, len).slice();
+  }
+
+  /* Copy bytes into fresh memory from tide_js_alloc; 0 for no bytes. */
+  #put(x, bytes) {
+    if (bytes.length === 0) return 0;
+    const p = x.tide_js_alloc(bytes.length) >>> 0;
+    if (p === 0) throw new TideError(errors.ENOMEM, 'tideloop: out of wasm memory');
+    new Uint8Array(x.memory.buffer, p, bytes.length).set(bytes);
+    return p;
+  }
+
+  /* --- Host operations: C calls JS ------------------------------------------ */
+
+  #hostCall(op, namePtr, nameLen, argsPtr, argsLen) {
+    this.stats.hostCalls++;
+    if (this.#ops.has(op) || this.#completions.has(op)) {
+      /* C never reuses a live id (generations); if it did, keep the first. */
+      this.#stderr.write(utf8(`tideloop: host_call reused live operation id ${op}\n`));
+      return;
+    }
+    const rec = { op, name: '', args: [], controller: null, settled: false };
+    this.#ops.set(op, rec);
+    const name = this.#read(namePtr, nameLen);
+    const args = this.#read(argsPtr, argsLen);
+    if (name === null || args === null) {
+      this.#settle(rec, false, new TideError(errors.EINVAL, 'host_call: name or arguments outside memory'));
+      return;
+    }
+    rec.name = fromUtf8(name);
+    try {
+      this._onHostCall?.(op, rec.name);
+    } catch (e) {
+      reportUncaught(e);
+    }
+    try {
+      rec.args = decodeList(args);
+    } catch (e) {
+      this.#settle(rec, false, e);
+      return;
+    }
+    if (this.#closed) {
+      this.#settle(rec, false, new TideError(errors.ECANCELED, 'the runtime is closing'));
+      return;
+    }
+    /* Not from inside the import: the function may call back into wasm. */
+    this.#deferred.push(() => this.#start(rec));
+  }
+
+  #start(rec) {
+    if (rec.settled) return; /* cancelled before it started */
+    const fn = this.#fns.get(rec.name);
+    if (fn === undefined) {
+      this.#settle(rec, false, new TideError(errors.ENOENT,
+        `no host function is registered under the name "${rec.name}"`));
+      return;
+    }
+    rec.controller = new AbortController();
+    let result;
+    try {
+      result = fn(...rec.args, { signal: rec.controller.signal });
+    } catch (e) {
+      this.#settle(rec, false, e);
+      return;
+    }
+    if (isPromiseLike(result)) {
+      Promise.resolve(result).then(
+        (v) => this.#settle(rec, true, v),
+        (e) => this.#settle(rec, false, e),
+      );
+    } else {
+      this.#settle(rec, true, result);
+    }
+  }
+
+  /* The one place an operation completes on the JS side: exactly once, and only
+   * while C still waits for it. The completion goes out with the next tick, so
+   * many completions arriving before it cost one tick. */
+  #settle(rec, ok, value) {
+    if (rec.settled) return;
+    rec.settled = true;
+    this.#ops.delete(rec.op);
+    if (this.#dead || this.#loop === 0) return;
+    let code = 0;
+    let bytes;
+    if (ok) {
+      try {
+        bytes = encodeList([value]);
+      } catch (e) {
+        code = errors.EINVAL;
+        bytes = utf8(`host function "${rec.name}" returned a value C cannot take: ${e.message}`);
+      }
+    } else {
+      code = codeOfThrown(value);
+      bytes = utf8(messageOfThrown(value));
+    }
+    this.#completions.set(rec.op, { code, bytes });
+    this.#ensureTick();
+  }
+
+  #hostCancel(op) {
+    /* Whatever JS had for it is dropped: C already treats the op as cancelled
+     * and would refuse a completion (TIDE_ENOENT). */
+    this.#completions.delete(op);
+    const rec = this.#ops.get(op);
+    if (rec === undefined) return;
+    rec.settled = true;
+    this.#ops.delete(op);
+    const c = rec.controller;
+    if (c) this.#deferred.push(() => c.abort());
+  }
+
+  /* Deliver the queued completions: one tide_js_complete each. */
+  #deliver(x) {
+    if (this.#completions.size === 0) return;
+    const batch = this.#completions;
+    this.#completions = new Map();
+    for (const [op, { code, bytes }] of batch) {
+      let ptr = 0;
+      let len = bytes.length;
+      let c = code;
+      try {
+        ptr = this.#put(x, bytes);
+      } catch {
+        /* No memory for the value: complete with ENOMEM and no message. */
+        c = errors.ENOMEM;
+        len = 0;
+      }
+      const rc = x.tide_js_complete(this.#loop, op, c, ptr, len);
+      this.stats.completions++;
+      if (rc === errors.ERANGE && ptr) x.tide_js_free(ptr);
+      if (rc < 0 && rc !== errors.ENOENT) {
+        this.#stderr.write(utf8(`tideloop: completing operation ${op} failed: ${errorName(rc)}\n`));
+      }
+    }
+  }
+
+  /* --- Exported coroutines: JS calls C ------------------------------------- */
+
+  #callDone(call, code, ptr, len) {
+    const rec = this.#calls.get(call);
+    if (rec === undefined) return;
+    this.#calls.delete(call);
+    rec.cleanup();
+    const bytes = this.#read(ptr, len);
+    if (bytes === null) {
+      rec.reject(new TideError(errors.EINVAL, 'call_done: result outside memory'));
+    } else if (code === 0) {
+      try {
+        const values = decodeList(bytes);
+        if (values.length !== 1) {
+          throw new TideError(errors.EINVAL, `call_done: ${values.length} values, expected 1`);
+        }
+        rec.resolve(values[0]);
+      } catch (e) {
+        rec.reject(e);
+      }
+    } else {
+      rec.reject(new TideError(code, fromUtf8(bytes)));
+    }
+  }
+
+  /* --- Driving the loop ------------------------------------------------------ */
+
+  /* Run fn(exports) as one call into wasm. When the outermost call returns, the
+   * work imports queued runs (#drain). A trap or exit() finishes the runtime. */
+  #enter(fn) {
+    if (this.#dead) throw this.#dead;
+    this.#depth++;
+    try {
+      return fn(this.#exports);
+    } catch (e) {
+      /* exit() and traps (including a wasm stack overflow, a RangeError) unwound
+       * wasm frames: the instance is finished. Errors our own JS threw around the
+       * call (out of wasm memory for an argument, say) leave it intact. */
+      if (unwound(e)) this.#die(e);
+      throw e;
+    } finally {
+      this.#depth--;
+      if (this.#depth === 0 && !this.#dead) this.#drain();
+    }
+  }
+
+  #drain() {
+    if (this.#draining) return; /* an outer #drain is already looping */
+    this.#draining = true;
+    try {
+      while (this.#deferred.length && !this.#dead) {
+        const batch = this.#deferred;
+        this.#deferred = [];
+        for (const f of batch) {
+          try {
+            f();
+          } catch (e) {
+            reportUncaught(e);
+          }
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /* Why a macrotask and not a microtask: ready C work can keep rescheduling
+   * itself (a coroutine that yields in a loop). Run from microtasks, it would
+   * never let the engine get back to its event loop, so a page would stop
+   * rendering and taking input, and Node would starve its I/O and timers.
+   * A macrotask per tick lets all of those run between ticks, as asyncio's loop
+   * lets I/O in between iterations. The adapter picks the cheapest unclamped
+   * macrotask (MessageChannel in browsers: setTimeout(0) is clamped to 4 ms when
+   * nested; setImmediate in Node). */
+  #ensureTick() {
+    if (this.#tickScheduled || this.#closed || this.#dead || this.#loop === 0) return;
+    this.#tickScheduled = true;
+    this.#a.queueTick(this.#tickFn);
+  }
+
+  #runTick() {
+    this.#tickScheduled = false;
+    if (this.#closed || this.#dead || this.#loop === 0) return;
+    let r;
+    let t;
+    let ref;
+    try {
+      r = this.#enter((x) => {
+        this.#deliver(x);
+        this.stats.ticks++;
+        return x.tide_js_tick(this.#loop);
+      });
+      /* Host functions started by that tick ran in #drain; a synchronous one has
+       * already queued its completion (and asked for the next tick). */
+      [t, ref] = this.#enter((x) => [x.tide_js_next_timeout(this.#loop), x.tide_js_has_ref(this.#loop)]);
+    } catch (e) {
+      if (!this.#dead) reportUncaught(e);
+      return;
+    }
+    if (r < 0) this.#stderr.write(utf8(`tideloop: tide_js_tick failed: ${errorName(r)}\n`));
+    if (this.#closed) return;
+    if (t === 0 || this.#completions.size) this.#ensureTick();
+    if (t > 0) this.#armTimer(t, ref === 1);
+    else if (t < 0) this.#clearTimer();
+    if (this.#main && r === 0 && !this.#tickScheduled && this.#ops.size === 0) {
+      const main = this.#main;
+      this.#main = null;
+      let code;
+      try {
+        code = this.#enter((x) => x.tide_js_exit_code(this.#loop));
+      } catch (e) {
+        main.reject(e);
+        return;
+      }
+      main.resolve(code);
+    }
+  }
+
+  /* One host timer per loop, re-armed only when the deadline moves. It is ref'd
+   * (keeps Node alive) iff the loop has referenced work. */
+  #armTimer(ms, ref) {
+    const due = performance.now() + ms;
+    if (this.#timer !== null && Math.abs(this.#timerDue - due) < 1) {
+      if (this.#timerRef !== ref) {
+        this.#a.refTimer(this.#timer, ref);
+        this.#timerRef = ref;
+      }
+      return;
+    }
+    this.#clearTimer();
+    this.#timerDue = due;
+    this.#timerRef = ref;
+    this.stats.timers++;
+    this.#timer = this.#a.setTimer(this.#timerFn, Math.ceil(ms), ref);
+  }
+
+  #clearTimer() {
+    if (this.#timer !== null) {
+      this.#a.clearTimer(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  /* A trap or exit() unwound through wasm: the instance's state is unknown, so
+   * nothing calls into it again. Pending work is rejected with the cause (a
+   * pending main() resolves with the exit status instead). */
+  #die(e) {
+    if (this.#dead) return;
+    this.#dead = e;
+    this.#clearTimer();
+    this.#stdout.flush();
+    this.#stderr.flush();
+    const exited = e instanceof TideExit;
+    let told = false;
+    for (const rec of this.#calls.values()) {
+      rec.cleanup();
+      rec.reject(e);
+      told = true;
+    }
+    this.#calls.clear();
+    for (const rec of this.#ops.values()) {
+      rec.settled = true;
+      rec.controller?.abort();
+    }
+    this.#ops.clear();
+    this.#completions.clear();
+    this.#deferred = [];
+    if (this.#main) {
+      if (exited) this.#main.resolve(e.code);
+      else this.#main.reject(e);
+      this.#main = null;
+      told = true;
+    }
+    if (!told && !exited) {
+      this.#stderr.write(utf8(`tideloop: the wasm instance failed and is finished: ${e?.message ?? e}\n`));
+      this.#stderr.flush();
+    }
+  }
+
+  /* --- Public API ------------------------------------------------------------- */
+
+  /**
+   * Register fn as the host function `name` (replacing any earlier one). C calls
+   * it with tide_host_call(); it gets the arguments and a last `{signal}`.
+   */
+  register(name, fn) {
+    if (typeof name !== 'string' || name === '') {
+      throw new TypeError('tideloop: register(name, fn): name must be a non-empty string');
+    }
+    if (typeof fn !== 'function') {
+      throw new TypeError('tideloop: register(name, fn): fn must be a function');
+    }
+    this.#fns.set(name, fn);
+    return this;
+  }
+
+  /** Remove host function `name`; true if there was one. */
+  unregister(name) {
+    return this.#fns.delete(name);
+  }
+
+  /**
+   * Call the C coroutine exported under `name` (tide_export_task) with args.
+   * Resolves with its result; rejects with a TideError for its error; aborting
+   * signal cancels the task (rejecting with ECANCELED unless it ends otherwise).
+   */
+  call(name, args = [], { signal } = {}) {
+    return new Promise((resolve, reject) => {
+      if (typeof name !== 'string') throw new TypeError('tideloop: call(name): name must be a string');
+      if (!Array.isArray(args)) throw new TypeError('tideloop: call(name, args): args must be an array');
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new TypeError('tideloop: call(): signal must be an AbortSignal');
+      }
+      if (this.#dead) throw this.#dead;
+      if (this.#closed) throw new TideError(errors.ECLOSED, 'the runtime is closed');
+      if (signal?.aborted) throw new TideError(errors.ECANCELED, 'aborted before the call');
+      const list = encodeList(args);
+      const start = () => this.#startCall(name, list, signal, resolve, reject);
+      /* Called from inside an import (a sink, say): wasm is on the stack, so
+       * the call goes out once it has returned. */
+      if (this.#depth > 0) this.#deferred.push(start);
+      else start();
+    });
+  }
+
+  #startCall(name, list, signal, resolve, reject) {
+    if (this.#dead) return reject(this.#dead);
+    if (this.#closed) return reject(new TideError(errors.ECLOSED, 'the runtime is closed'));
+    if (signal?.aborted) return reject(new TideError(errors.ECANCELED, 'aborted before the call'));
+    const nameBytes = utf8(name);
+    let id;
+    try {
+      id = this.#enter((x) => {
+        const np = this.#put(x, nameBytes);
+        let ap;
+        try {
+          ap = this.#put(x, list);
+        } catch (e) {
+          if (np) x.tide_js_free(np);
+          throw e;
+        }
+        const rc = x.tide_js_call(this.#loop, np, nameBytes.length, ap, list.length);
+        /* The name is borrowed for the call; the argument buffer is C's now,
+         * except when C refused the pointers themselves. */
+        if (np) x.tide_js_free(np);
+        if (rc === errors.ERANGE && ap) x.tide_js_free(ap);
+        return rc;
+      });
+    } catch (e) {
+      return reject(e);
+    }
+    if (id <= 0) {
+      return reject(new TideError(id, id === errors.ENOENT
+        ? `no coroutine is exported under the name "${name}"`
+        : `calling "${name}" failed`));
+    }
+    this.stats.calls++;
+    const onAbort = () => this.#cancelCall(id);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#calls.set(id >>> 0, {
+      resolve,
+      reject,
+      cleanup: () => signal?.removeEventListener('abort', onAbort),
+    });
+    this.#ensureTick();
+    return undefined;
+  }
+
+  #cancelCall(id) {
+    if (!this.#calls.has(id) || this.#dead) return;
+    /* An abort listener can run anywhere, also inside an import (a sink, say). */
+    if (this.#depth > 0) {
+      this.#deferred.push(() => this.#cancelCall(id));
+      return;
+    }
+    try {
+      this.#enter((x) => x.tide_js_cancel(this.#loop, id));
+    } catch {
+      return; /* the instance died; #die rejected the call */
+    }
+    this.#ensureTick();
+  }
+
+  /**
+   * Run the module's TIDE_MAIN setup with argv (argv[0] is the program name;
+   * default: options.args) and resolve with the exit code once the loop has no
+   * referenced work left.
+   */
+  main(argv = this.#args) {
+    return new Promise((resolve, reject) => {
+      if (!Array.isArray(argv) || argv.some((a) => typeof a !== 'string')) {
+        throw new TypeError('tideloop: main(argv): argv must be an array of strings');
+      }
+      if (this.#dead) throw this.#dead;
+      if (this.#closed) throw new TideError(errors.ECLOSED, 'the runtime is closed');
+      if (this.#mainStarted) throw new TideError(errors.ESTATE, 'main() already ran on this runtime');
+      this.#mainStarted = true;
+      this.#main = { resolve, reject };
+      if (this.#depth > 0) this.#deferred.push(() => this.#startMain(argv));
+      else this.#startMain(argv);
+    });
+  }
+
+  #startMain(argv) {
+    if (!this.#main) return; /* closed or died meanwhile: already settled */
+    let rc;
+    try {
+      rc = this.#enter((x) => {
+        const ptrs = [];
+        try {
+          for (const a of argv) {
+            const s = utf8(a);
+            const z = new Uint8Array(s.length + 1);
+            z.set(s);
+            ptrs.push(this.#put(x, z));
+          }
+          const table = new Uint8Array(4 * (ptrs.length + 1));
+          const dv = new DataView(table.buffer);
+          ptrs.forEach((p, i) => dv.setUint32(4 * i, p, true));
+          ptrs.push(this.#put(x, table));
+          return x.tide_js_main(this.#loop, argv.length, ptrs.at(-1));
+        } catch (e) {
+          /* After a trap or exit() nothing calls into the instance again. */
+          if (unwound(e)) ptrs.length = 0;
+          throw e;
+        } finally {
+          /* argv is borrowed for the setup call (C copies what it keeps). */
+          for (const p of ptrs) if (p) x.tide_js_free(p);
+        }
+      });
+    } catch (e) {
+      /* #die settled main already if the instance is finished. */
+      if (this.#main) {
+        this.#main.reject(e);
+        this.#main = null;
+      }
+      return;
+    }
+    if (rc !== 0 && this.#main) {
+      /* As natively: a failing setup is exit status 1. */
+      this.#main.resolve(1);
+      this.#main = null;
+      return;
+    }
+    this.#ensureTick();
+  }
+
+  /**
+   * Stop driving the loop and free it: pending calls and main() reject with
+   * ECANCELED, host functions in flight see their signal abort, C tasks are
+   * cancelled and given a few ticks to finish. Returns 0, or TIDE_EBUSY if C
+   * work would not finish (the loop's memory then goes with the instance).
+   * Idempotent.
+   */
+  close() {
+    if (this.#closed) return this.#closeRc;
+    this.#closed = true;
+    this.#clearTimer();
+    const cancelled = () => new TideError(errors.ECANCELED, 'the runtime was closed');
+    const callIds = [...this.#calls.keys()];
+    for (const rec of this.#calls.values()) {
+      rec.cleanup();
+      rec.reject(cancelled());
+    }
+    this.#calls.clear();
+    if (this.#main) {
+      this.#main.reject(cancelled());
+      this.#main = null;
+    }
+    if (this.#dead || this.#loop === 0) return (this.#closeRc = 0);
+    /* Host functions in flight: abort them, and tell C they were cancelled. */
+    for (const rec of [...this.#ops.values()]) {
+      const c = rec.controller;
+      this.#settle(rec, false, cancelled());
+      if (c) this.#deferred.push(() => c.abort());
+    }
+    let rc;
+    try {
+      rc = this.#enter((x) => x.tide_js_loop_free(this.#loop));
+      if (rc === errors.EBUSY) {
+        for (const id of callIds) this.#enter((x) => x.tide_js_cancel(this.#loop, id));
+        for (let i = 0; i < CLOSE_TICKS && rc === errors.EBUSY; i++) {
+          const t = this.#enter((x) => {
+            this.#deliver(x);
+            x.tide_js_tick(this.#loop);
+            return x.tide_js_next_timeout(this.#loop);
+          });
+          for (const rec of [...this.#ops.values()]) this.#settle(rec, false, cancelled());
+          rc = this.#enter((x) => x.tide_js_loop_free(this.#loop));
+          if (t !== 0 && this.#completions.size === 0) break;
+        }
+      }
+    } catch {
+      rc = 0; /* the instance died on the way: nothing of it is left to free */
+    }
+    if (rc === 0) this.#loop = 0;
+    this.#completions.clear();
+    this.#stdout.flush();
+    this.#stderr.flush();
+    return (this.#closeRc = rc);
+  }
+
+  #closeRc = 0;
+
+  [disposeSymbol]() {
+    this.close();
+  }
+
+  /** True once close() was called. */
+  get closed() {
+    return this.#closed;
+  }
+
+  /** Low-level escape hatch for tests: the raw wasm exports. */
+  get _exports() {
+    return this.#exports;
+  }
+
+  /** Low-level escape hatch for tests: the C loop pointer (0 once freed). */
+  get _loop() {
+    return this.#loop;
+  }
+
+  /** Low-level: JS-side bookkeeping sizes (host ops in flight, queued
+   * completions, calls in flight), for leak tests. */
+  get _pending() {
+    return { ops: this.#ops.size, completions: this.#completions.size, calls: this.#calls.size };
+  }
+}

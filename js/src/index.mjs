@@ -1,0 +1,63 @@
+// index.mjs: the package's default entry (browsers, workers, Deno, Bun, any
+// standards-compliant engine): the host with a Web-platform adapter.
+//
+// Ticks run as MessageChannel macrotasks (setTimeout(0) is clamped to 4 ms once
+// nested, and a microtask would starve rendering: see host.mjs #ensureTick).
+// Timers are plain setTimeout; a browser has no notion of keeping a process
+// alive, so ref/unref are no-ops. Output goes to console.log / console.error.
+
+import { loadWith } from './host.mjs';
+
+export { TideError, TideExit, errors, errorTable, errorName, strerror } from './errors.mjs';
+export { Runtime } from './host.mjs';
+
+/* One queue of tick callbacks for every runtime in this realm, flushed by one
+ * message. The channel is closed whenever the queue runs dry, so an idle
+ * runtime holds no port open (an open port keeps some engines' event loops
+ * alive, Node's and Deno's among them). */
+function createWebAdapter() {
+  let queue = [];
+  let channel = null;
+  const run = () => {
+    const batch = queue;
+    queue = [];
+    for (const fn of batch) fn();
+    if (queue.length === 0 && channel !== null) {
+      channel.port1.close();
+      channel = null;
+    }
+  };
+  return {
+    queueTick(fn) {
+      queue.push(fn);
+      if (queue.length > 1) return;
+      if (typeof MessageChannel !== 'function') {
+        setTimeout(run, 0);
+        return;
+      }
+      if (channel === null) {
+        channel = new MessageChannel();
+        channel.port1.onmessage = run;
+      }
+      channel.port2.postMessage(0);
+    },
+    setTimer: (fn, ms) => setTimeout(fn, ms),
+    clearTimer: (h) => clearTimeout(h),
+    refTimer() {},
+    stdout: (line) => console.log(line),
+    stderr: (line) => console.error(line),
+  };
+}
+
+const webAdapter = createWebAdapter();
+
+/**
+ * Load a tideloop module: bytes (ArrayBuffer / typed array), a URL or URL
+ * string (fetched), a fetch Response, a WebAssembly.Module, or a promise of one.
+ * @param {*} source
+ * @param {{stdout?: (line: string) => void, stderr?: (line: string) => void,
+ *          args?: string[], env?: Record<string, string> | string[]}} [options]
+ */
+export function load(source, options = {}) {
+  return loadWith(source, options, webAdapter);
+}

@@ -1,0 +1,70 @@
+// errors.test.mjs: the package's error table equals include/tide.h's
+// TIDE_ERRNO_MAP (names, numbers, messages, order), and TideError behaves.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as tide from '../../js/src/node.mjs';
+import * as web from '../../js/src/index.mjs';
+
+const header = readFileSync(
+  fileURLToPath(new URL('../../include/tide.h', import.meta.url)),
+  'utf8',
+);
+
+/* The rows of TIDE_ERRNO_MAP(X): X(NAME, number, "message") inside the macro,
+ * which ends at the first line without a continuation backslash. */
+function parseErrnoMap(text) {
+  const start = text.indexOf('#define TIDE_ERRNO_MAP(X)');
+  assert.notEqual(start, -1, 'TIDE_ERRNO_MAP not found in include/tide.h');
+  const lines = [];
+  for (const line of text.slice(start).split('\n')) {
+    lines.push(line);
+    if (!line.trimEnd().endsWith('\\')) break;
+  }
+  const rows = [];
+  const re = /X\(\s*([A-Z0-9_]+)\s*,\s*(-?\d+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)/g;
+  for (const m of lines.join('\n').matchAll(re)) rows.push([m[1], Number(m[2]), m[3]]);
+  return rows;
+}
+
+test('the error table equals TIDE_ERRNO_MAP in include/tide.h', () => {
+  const rows = parseErrnoMap(header);
+  assert.ok(rows.length >= 30, `parsed only ${rows.length} rows`);
+  assert.deepEqual(tide.errorTable.map((r) => [...r]), rows);
+  for (const [name, code, msg] of rows) {
+    assert.equal(tide.errors[name], code, name);
+    assert.equal(tide.errorName(code), name);
+    assert.equal(tide.strerror(code), msg);
+  }
+  const last = /TIDE__ERR_LAST\s*=\s*(-\d+)/.exec(header);
+  assert.ok(last, 'TIDE__ERR_LAST not found');
+  assert.equal(Math.min(...rows.map((r) => r[1])), Number(last[1]));
+});
+
+test('both entries export the same error table', () => {
+  assert.equal(web.errors, tide.errors);
+  assert.equal(web.TideError, tide.TideError);
+  assert.ok(Object.isFrozen(tide.errors));
+});
+
+test('names outside the table behave as tide_err_name / tide_strerror', () => {
+  assert.equal(tide.errorName(0), 'EUNKNOWN');
+  assert.equal(tide.errorName(-1000), 'EUNKNOWN');
+  assert.equal(tide.strerror(7), 'unknown error');
+});
+
+test('TideError carries code, name and message', () => {
+  const e = new tide.TideError(tide.errors.ETIMEDOUT, 'too slow');
+  assert.ok(e instanceof Error);
+  assert.ok(e instanceof tide.TideError);
+  assert.equal(e.code, -5);
+  assert.equal(e.name, 'ETIMEDOUT');
+  assert.equal(e.message, 'too slow');
+  const d = new tide.TideError(tide.errors.ECANCELED);
+  assert.equal(d.message, 'operation canceled');
+  assert.match(String(d), /^ECANCELED: operation canceled$/);
+  const x = new tide.TideExit(3);
+  assert.equal(x.code, 3);
+  assert.equal(x.name, 'TideExit');
+});

@@ -1,0 +1,140 @@
+// host.test.mjs: host functions (JS called from C through tide_host_call):
+// sync and async, every value type back to C, thrown errors mapped to TIDE_E*
+// codes that come back out through a C coroutine unchanged.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { TideError, errors } from '../../js/src/node.mjs';
+import { loadTest, sleep } from './helpers.mjs';
+
+let rt;
+before(async () => {
+  ({ rt } = await loadTest());
+});
+after(() => {
+  assert.equal(rt.close(), 0);
+});
+
+const isTide = (name, message) => (e) => {
+  assert.ok(e instanceof TideError, `expected a TideError, got ${e}`);
+  assert.equal(e.name, name);
+  if (message !== undefined) assert.equal(e.message, message);
+  return true;
+};
+
+test('a sync host function: C awaits its value', async () => {
+  rt.register('double', (x) => x * 2);
+  assert.equal(await rt.call('call_host', [21]), 42);
+});
+
+test('an async host function: C awaits its promise', async () => {
+  rt.register('double', async (x) => {
+    await sleep(5);
+    return x * 2;
+  });
+  assert.equal(await rt.call('call_host', [4]), 8);
+});
+
+test('host functions get the arguments C passed, then {signal}', async () => {
+  let seen;
+  rt.register('inspect', (...args) => {
+    seen = args;
+    return 'ok';
+  });
+  const bytes = new Uint8Array([9, 8]);
+  assert.equal(await rt.call('call_host_any', ['inspect', 1.5, 'two', bytes, { j: [1] }, null]), 'ok');
+  assert.equal(seen.length, 6);
+  assert.deepEqual(seen.slice(0, 5), [1.5, 'two', bytes, { j: [1] }, undefined]);
+  assert.ok(seen[5].signal instanceof AbortSignal);
+  assert.equal(seen[5].signal.aborted, false);
+});
+
+test('every kind of host value reaches C and comes back', async () => {
+  const values = [7, -0.5, 'text ✓', '', new Uint8Array([1, 2, 3]), { a: [true, null] }, [1, 2], false];
+  for (const v of values) {
+    rt.register('give', () => v);
+    assert.deepEqual(await rt.call('call_host_any', ['give']), v);
+    rt.register('give', async () => v);
+    assert.deepEqual(await rt.call('call_host_any', ['give']), v);
+  }
+  for (const none of [null, undefined]) {
+    rt.register('give', () => none);
+    assert.equal(await rt.call('call_host_any', ['give']), undefined);
+  }
+  rt.register('give', () => new Uint16Array([0x0201]));
+  assert.deepEqual([...(await rt.call('call_host_any', ['give']))], [1, 2]);
+  rt.register('give', () => new Uint8Array(300_000).fill(7));
+  assert.equal((await rt.call('call_host_any', ['give'])).length, 300_000);
+});
+
+test('a thrown error reaches C as code + message and comes back unchanged', async () => {
+  const cases = [
+    [Object.assign(new Error('too slow'), { code: 'ETIMEDOUT' }), 'ETIMEDOUT', 'too slow'],
+    [Object.assign(new Error('refused'), { code: errors.ECONNREFUSED }), 'ECONNREFUSED', 'refused'],
+    [new TideError(errors.EPIPE, 'pipe gone'), 'EPIPE', 'pipe gone'],
+    [new Error('plain'), 'EHOST', 'plain'],
+    [Object.assign(new Error('odd'), { code: 'NOT_A_TIDE_CODE' }), 'EHOST', 'odd'],
+    [Object.assign(new Error('odd number'), { code: 5 }), 'EHOST', 'odd number'],
+    ['a bare string', 'EHOST', 'a bare string'],
+    [Object.assign(new Error('ünïcødé'), { code: 'EIO' }), 'EIO', 'ünïcødé'],
+  ];
+  for (const [thrown, name, message] of cases) {
+    rt.register('boom', () => {
+      throw thrown;
+    });
+    await assert.rejects(rt.call('call_host_any', ['boom']), isTide(name, message), `sync ${name}`);
+    rt.register('boom', async () => {
+      await sleep(1);
+      throw thrown;
+    });
+    await assert.rejects(rt.call('call_host_any', ['boom']), isTide(name, message), `async ${name}`);
+  }
+});
+
+test("Node's system errors map by their code", async () => {
+  const { readFile } = await import('node:fs/promises');
+  rt.register('read', (path) => readFile(path));
+  await assert.rejects(rt.call('call_host_any', ['read', '/definitely/not/here']), isTide('ENOENT'));
+});
+
+test('no function under the name: C sees ENOENT', async () => {
+  await assert.rejects(rt.call('call_host_any', ['nobody_registered_this']), (e) => {
+    assert.ok(isTide('ENOENT')(e));
+    assert.match(e.message, /nobody_registered_this/);
+    return true;
+  });
+});
+
+test('a value C cannot take fails the operation with EINVAL', async () => {
+  rt.register('bad', () => () => 'a function');
+  await assert.rejects(rt.call('call_host_any', ['bad']), isTide('EINVAL'));
+  rt.register('bad', async () => 10n);
+  await assert.rejects(rt.call('call_host_any', ['bad']), isTide('EINVAL'));
+});
+
+test('thenables count as async results', async () => {
+  rt.register('thenable', () => ({ then: (res) => setTimeout(() => res('later'), 2) }));
+  assert.equal(await rt.call('call_host_any', ['thenable']), 'later');
+  rt.register('thenable', () => ({ then: () => { throw new Error('then threw'); } }));
+  await assert.rejects(rt.call('call_host_any', ['thenable']), isTide('EHOST', 'then threw'));
+});
+
+test('a host function may call back into C while it runs', async () => {
+  rt.register('nested', async (x) => (await rt.call('add', [x, 1])) * 10);
+  assert.equal(await rt.call('call_host_any', ['nested', 4]), 50);
+  /* Synchronously, too: the host never calls a function from inside an import. */
+  let inner;
+  rt.register('nested_sync', (x) => {
+    inner = rt.call('add', [x, x]);
+    return 'started';
+  });
+  assert.equal(await rt.call('call_host_any', ['nested_sync', 3]), 'started');
+  assert.equal(await inner, 6);
+});
+
+test('each operation completes once, and nothing is left pending', async () => {
+  rt.register('double', (x) => x * 2);
+  const before = rt.stats.completions;
+  await Promise.all(Array.from({ length: 50 }, (_, i) => rt.call('call_host', [i])));
+  assert.equal(rt.stats.completions - before, 50);
+  assert.deepEqual(rt._pending, { ops: 0, completions: 0, calls: 0 });
+});

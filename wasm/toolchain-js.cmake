@@ -1,0 +1,28 @@
+# CMake toolchain file: build tideloop for the JS host (browser, Node): wasm32
+# with clang + wasi-libc, the js backend (src/backend/js.c + wasm/exports.c),
+# and modules linked as reactors with tide_add_js_module() (wasm/ABI.md).
+#   cmake -S . -B build-js -DCMAKE_TOOLCHAIN_FILE=wasm/toolchain-js.cmake
+# Needs clang-14, lld-14, llvm-14, wasi-libc, libclang-rt-14-dev-wasm32.
+# Nothing here runs under ctest: the JS host drives the loop, so the tests are
+# the package's node --test suites, which load <build>/wasm/tide-test-module.wasm.
+set(CMAKE_SYSTEM_NAME WASI)
+set(CMAKE_SYSTEM_VERSION 1)
+set(CMAKE_SYSTEM_PROCESSOR wasm32)
+# Platform/WASI.cmake (next to this file) gives executables the .wasm suffix.
+list(APPEND CMAKE_MODULE_PATH "${CMAKE_CURRENT_LIST_DIR}/cmake")
+
+find_program(TIDE_WASI_CLANG NAMES clang-14 clang REQUIRED)
+set(CMAKE_C_COMPILER "${TIDE_WASI_CLANG}")
+set(CMAKE_C_COMPILER_TARGET wasm32-wasi)
+find_program(CMAKE_AR NAMES llvm-ar-14 llvm-ar REQUIRED)
+find_program(CMAKE_RANLIB NAMES llvm-ranlib-14 llvm-ranlib REQUIRED)
+set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
+
+set(TIDE_BACKEND js CACHE STRING "Backend linked into tideloop")
+# The examples are WASI commands with a main(); on this host TIDE_MAIN exports
+# the setup instead, so they are not built here.
+set(TIDE_BUILD_EXAMPLES OFF CACHE BOOL "Build the programs in examples/")
+
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
