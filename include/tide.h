@@ -672,9 +672,14 @@ int tide_task_done(const tide_task *task);
 /* Request cancellation. Delivered as TIDE_ECANCELED at the task's next await,
  * sleep or yield (or before its first step: then the coroutine never runs). If
  * the task is awaiting a future, that future is cancelled too (a child task gets
- * the request in turn) and the task resumes when it completes. Once delivered, the
- * task ends CANCELLED even if its coroutine returns a value, unless it calls
- * tide_task_uncancel(): cancellation cannot be lost silently.
+ * the request in turn) and the task resumes when it completes. If what it awaited
+ * had already finished with its own outcome (a result, an error, a sleep that came
+ * due) before the request, the await returns that outcome and the request stays
+ * pending for the next suspension point: the task sees the result that won the
+ * race or TIDE_ECANCELED, never both and never neither. Once delivered, or still
+ * pending when the coroutine returns, the task ends CANCELLED even if its
+ * coroutine returns a value, unless it calls tide_task_uncancel(): cancellation
+ * cannot be lost silently.
  * Returns 0, or TIDE_EALREADY if the task is done. */
 int tide_task_cancel(tide_task *task);
 /* 1 if a cancellation was requested and not withdrawn. */

@@ -50,8 +50,14 @@ static void deliver_cancel(tide_task *t) {
   t->rc = TIDE_ECANCELED;
 }
 
-/* Run one step of the coroutine, with the outcome it resumes with in t->rc. */
-static void resume(tide_task *t) {
+/* Run one step of the coroutine, with the outcome it resumes with in t->rc.
+ * `won` says the operation it waited for finished with its own outcome (a future
+ * completed, a sleep came due) before a cancellation could reach it. Then the
+ * coroutine gets that outcome, never ECANCELED in its place (a lock it acquired
+ * must not look lost), and the request stays pending for its next suspension
+ * point or its end: the result that won the race, and the cancellation still
+ * delivered, never both at once and never neither. */
+static void resume(tide_task *t, int won) {
   tide_loop *loop = t->future.priv_loop;
   if (t->flags & TIDE__T_SLEEPING) {
     t->flags &= ~(unsigned)TIDE__T_SLEEPING;
@@ -65,7 +71,7 @@ static void resume(tide_task *t) {
       unref(t);
       return;
     }
-    deliver_cancel(t);
+    if (!won || t->rc == TIDE_ECANCELED) deliver_cancel(t);
   }
   t->flags |= TIDE__T_STARTED;
   tide_task *outer = loop->priv_current;
@@ -75,7 +81,13 @@ static void resume(tide_task *t) {
   if (step == TIDE__STEP_DONE) after_finish(t);
 }
 
-static void step_run(tide__runnable *r) { resume(tide__container_of(r, tide_task, step)); }
+/* From the ready queue: the first step, a yield, or a sleep. A sleep that was
+ * cancelled had its SLEEPING flag cleared by tide_task_cancel; one still flagged
+ * came due by itself, so it won the race. */
+static void step_run(tide__runnable *r) {
+  tide_task *t = tide__container_of(r, tide_task, step);
+  resume(t, (t->flags & TIDE__T_SLEEPING) != 0);
+}
 
 /* The awaited future completed: its dispatch resumes the task directly (one hop
  * from completion to the coroutine, as asyncio's call_soon(task.__wakeup)). */
@@ -83,7 +95,7 @@ static void wake(tide__waiter *w, tide_future *f) {
   tide_task *t = tide__container_of(w, tide_task, waiter);
   t->awaiting = NULL;
   t->rc = tide__future_outcome(f);
-  resume(t);
+  resume(t, 1);
 }
 
 static void default_name(tide_task *t, uint64_t n) {
@@ -174,8 +186,11 @@ int tide_task_cancel(tide_task *t) {
      * when that completes (a child task gets to clean up first). */
     (void)tide_future_cancel(t->awaiting);
   } else if ((t->flags & TIDE__T_SLEEPING) && tide__heap_contains(&t->sleep)) {
-    tide__timer_entry_cancel(t->future.priv_loop, &t->sleep);
-    tide__ready_push(t->future.priv_loop, &t->step);
+    tide_loop *loop = t->future.priv_loop;
+    tide__timer_entry_cancel(loop, &t->sleep);
+    t->flags &= ~(unsigned)TIDE__T_SLEEPING; /* cut short: it did not win */
+    loop->priv_active_refs--;
+    tide__ready_push(loop, &t->step);
   }
   /* Otherwise the step is queued already (a sleep that came due, a yield, the
    * first step): resume() delivers the cancellation. */

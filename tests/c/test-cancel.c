@@ -283,6 +283,52 @@ TEST(cancel_after_awaited_future_completed_is_not_lost) {
   CLOSE_LOOP(&loop);
 }
 
+/* The result that won the race reaches the coroutine: a future completed before
+ * the cancel request gives its value at this await (a lock handed over must not
+ * look lost), and the request is delivered at the next suspension point. */
+struct race_frame {
+  tide_future *fut;
+  int rc1;
+  int64_t got;
+  int rc2;
+};
+
+static int race_main(tide_task *t, void *frame) {
+  struct race_frame *f = frame;
+  TIDE_BEGIN(t);
+  TIDE_AWAIT(t, f->fut, f->rc1);
+  if (f->rc1 == 0) {
+    tide_value v;
+    ASSERT_OK(tide_future_result(f->fut, &v));
+    f->got = v.as.i;
+  }
+  TIDE_SLEEP(t, HOUR_MS, f->rc2);
+  TIDE_RETURN_INT(t, 1);
+  TIDE_END(t);
+}
+
+TEST(cancel_after_completion_gives_result_then_cancel) {
+  tide_loop loop;
+  tide_future fut;
+  tide_task *t;
+  struct race_frame init = {&fut, -99, 0, -99};
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  tide_future_init(&loop, &fut);
+  ASSERT_OK(tide_task_spawn(&loop, race_main, &init, sizeof init, &t));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0); /* awaiting fut */
+  ASSERT_OK(tide_future_set_int(&fut, 42));
+  ASSERT_OK(tide_task_cancel(t)); /* before the task could resume */
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0); /* no hour-long sleep */
+  struct race_frame *f = tide_task_frame(t);
+  ASSERT_EQ(f->rc1, 0);
+  ASSERT_EQ(f->got, 42);
+  ASSERT_ERR(f->rc2, TIDE_ECANCELED);
+  ASSERT_EQ(tide_future_state_get(tide_task_future(t)), TIDE_FUTURE_CANCELLED);
+  tide_task_release(t);
+  tide_future_release(&fut);
+  CLOSE_LOOP(&loop);
+}
+
 /* --- parent and child ------------------------------------------------------ */
 
 struct child_frame {
