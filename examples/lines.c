@@ -28,7 +28,14 @@
  * timed out, 2 for a usage error or if the program itself failed (a read or
  * write error, out of memory).
  *
- * What it shows, on every host (native, and WASI: it is built as lines.wasm too):
+ * It is written as a portable program (TIDE_MAIN): setup() parses the options,
+ * opens the streams and spawns the reader; the loop then runs until nothing
+ * referenced is left, and the reader sets the exit status (tide_main_exit).
+ * Natively and under WASI that is main(); built for the JS host (lines.wasm in
+ * build/js), the same source runs under Node with js/bin/tideloop-run.mjs, with
+ * the same stdout byte for byte.
+ *
+ * What it shows, on every host (native, WASI and the JS host):
  * - a byte stream on stdin read line by line by a task (tide_stream_read_line);
  * - one task spawned per line, supervised from outside: a one-shot call cancels
  *   it at its deadline (tide_call_later + tide_task_cancel), a done callback on
@@ -37,8 +44,9 @@
  * - a concurrency limit without polling: the reader awaits a future that the
  *   next line to finish completes;
  * - a repeating, unref'd timer that reports progress but keeps nothing alive;
- * - stdout through a stream on fd 1, and a clean shutdown: tide_loop_close()
- *   returns 0 because every task, stream and handle is gone.
+ * - stdout through a stream on fd 1, and a clean shutdown: the loop closes
+ *   cleanly because every task, stream and handle is gone (tide_main_run checks
+ *   it, and fails the program with status 1 if not).
  */
 #include <assert.h>
 #include <stdarg.h>
@@ -82,10 +90,10 @@ struct job {
   char result[MAX_LINE + 64];
 };
 
-/* Everything the program shares. Static storage: the loop and the timer must not
- * move while registered. */
+/* Everything the program shares. Static storage: the timer must not move while
+ * registered. */
 struct app {
-  tide_loop loop;
+  tide_loop *loop; /* made by TIDE_MAIN */
   struct options opt;
   tide_stream *in;  /* fd 0 */
   tide_stream *out; /* fd 1: every byte of stdout goes through it */
@@ -96,6 +104,12 @@ struct app {
   unsigned long lines, finished, ok, failed, timed_out;
   int fatal; /* the program itself failed: exit status 2 */
 };
+
+/* The exit status, as documented at the top. */
+static int exit_status(const struct app *app) {
+  if (app->fatal) return 2;
+  return app->failed + app->timed_out > 0 ? 1 : 0;
+}
 
 static void fail_program(struct app *app, const char *what, int rc) {
   fprintf(stderr, "lines: %s: %s\n", what, tide_strerror(rc));
@@ -268,7 +282,7 @@ static void on_line_done(tide_future *future, void *ud) {
   tide_value value;
   int rc = tide_future_result(future, &value);
 
-  tide_call_cancel(&app->loop, job->timeout); /* TIDE_EALREADY if it fired */
+  tide_call_cancel(app->loop, job->timeout); /* TIDE_EALREADY if it fired */
   if (rc == 0) {
     job_set_result(job, "%s: ok after %lld ms", job->label, (long long)value.as.i);
     app->ok++;
@@ -322,10 +336,10 @@ static struct job *job_new(struct app *app, unsigned long lineno, const char *te
 static int job_start(struct job *job) {
   struct app *app = job->app;
   struct line_frame init = {job, {CMD_SLEEP, 0, NULL}, 0};
-  int rc = tide_task_spawn(&app->loop, line_main, &init, sizeof init, &job->task);
+  int rc = tide_task_spawn(app->loop, line_main, &init, sizeof init, &job->task);
   if (rc != 0) goto failed;
   tide_task_set_name(job->task, job->deflabel);
-  rc = tide_call_later(&app->loop, app->opt.timeout_ms, on_line_timeout, job,
+  rc = tide_call_later(app->loop, app->opt.timeout_ms, on_line_timeout, job,
                        &job->timeout);
   if (rc != 0) goto unspawn;
   rc = tide_future_add_done_callback(tide_task_future(job->task), on_line_done, job);
@@ -336,7 +350,7 @@ static int job_start(struct job *job) {
   return 0;
 
 uncall:
-  tide_call_cancel(&app->loop, job->timeout);
+  tide_call_cancel(app->loop, job->timeout);
 unspawn:
   /* Cancelled before its first step, the coroutine never runs; the task frees
    * itself once it has finished. */
@@ -403,7 +417,7 @@ static int handle_line(struct app *app, unsigned long lineno, tide_future *line,
 
 /* Wait for a slot: the next line to finish completes app->slot_freed. */
 static void slot_wait_begin(struct app *app, tide_future *slot) {
-  tide_future_init(&app->loop, slot);
+  tide_future_init(app->loop, slot);
   app->slot_freed = slot;
 }
 
@@ -444,10 +458,14 @@ static int reader_main(tide_task *t, void *frame) {
       TIDE_AWAIT(t, &f->slot, f->rc);
       slot_wait_end(app, &f->slot);
       /* Only a cancellation of the reader gets here (nothing in this program
-       * cancels it); the loop would then refuse to close, and main says so. */
-      if (f->rc != 0) TIDE_RETURN_ERROR(t, f->rc, "interrupted");
+       * cancels it); the streams then stay open, so the loop cannot close, and
+       * TIDE_MAIN says so and fails the program. */
+      if (f->rc != 0) {
+        tide_main_exit(app->loop, 2);
+        TIDE_RETURN_ERROR(t, f->rc, "interrupted");
+      }
     }
-    tide_future_init(&app->loop, &f->line);
+    tide_future_init(app->loop, &f->line);
     f->rc = tide_stream_read_line(app->in, MAX_LINE, &f->line);
     if (f->rc == 0) {
       TIDE_AWAIT(t, &f->line, f->rc);
@@ -471,7 +489,10 @@ static int reader_main(tide_task *t, void *frame) {
     slot_wait_begin(app, &f->slot);
     TIDE_AWAIT(t, &f->slot, f->rc);
     slot_wait_end(app, &f->slot);
-    if (f->rc != 0) TIDE_RETURN_ERROR(t, f->rc, "interrupted");
+    if (f->rc != 0) {
+      tide_main_exit(app->loop, 2);
+      TIDE_RETURN_ERROR(t, f->rc, "interrupted");
+    }
   }
   assert(app->head == NULL && "every result was printed");
   write_summary(app);
@@ -480,12 +501,15 @@ static int reader_main(tide_task *t, void *frame) {
   tide_handle_close(&app->progress.handle, NULL);
   tide_stream_close(app->in, NULL);
   app->in = NULL;
-  tide_future_init(&app->loop, &f->closed);
+  tide_future_init(app->loop, &f->closed);
   tide_stream_close(app->out, &f->closed); /* queued writes are flushed first */
   app->out = NULL;
   TIDE_AWAIT(t, &f->closed, f->rc);
   if (f->rc != 0) fail_program(app, "writing stdout", f->rc);
   tide_future_release(&f->closed);
+  /* The program's exit status: what main() returns natively once the loop has
+   * run out of work and closed. */
+  tide_main_exit(app->loop, exit_status(app));
   TIDE_END(t);
 }
 
@@ -559,22 +583,27 @@ static void check(int rc, const char *what) {
   }
 }
 
-int main(int argc, char **argv) {
-  static struct app app; /* the loop and the timer must not move */
+/* TIDE_MAIN's setup: runs once the loop exists and before it runs. The loop
+ * then runs until no referenced work is left: input read, every line done, the
+ * streams and the timer closed; the reader sets the exit status at its end. */
+static int setup(tide_loop *loop, int argc, char **argv) {
+  static struct app app; /* the timer must not move */
   struct reader_frame init;
   tide_task *reader;
-  int rc;
 
-  if (parse_options(argc, argv, &app.opt) != 0) return 2;
+  app.loop = loop;
+  if (parse_options(argc, argv, &app.opt) != 0) {
+    tide_main_exit(loop, 2); /* nothing started: the loop ends at once */
+    return 0;
+  }
 
-  check(tide_loop_init(&app.loop, NULL), "tide_loop_init");
   /* fd 0 and 1 stay ours (no TIDE_STREAM_CLOSE_FD): closing the streams leaves
    * stdin and stdout open for the C library's exit. */
-  check(tide_stream_open(&app.loop, 0, 0, &app.in), "open stdin");
-  check(tide_stream_open(&app.loop, 1, 0, &app.out), "open stdout");
+  check(tide_stream_open(loop, 0, 0, &app.in), "open stdin");
+  check(tide_stream_open(loop, 1, 0, &app.out), "open stdout");
 
   /* Unref'd: progress reports must not keep the loop alive on their own. */
-  check(tide_timer_init(&app.loop, &app.progress), "tide_timer_init");
+  check(tide_timer_init(loop, &app.progress), "tide_timer_init");
   app.progress.handle.data = &app;
   if (!app.opt.quiet)
     check(tide_timer_start(&app.progress, on_progress, PROGRESS_MS, PROGRESS_MS),
@@ -583,25 +612,13 @@ int main(int argc, char **argv) {
 
   memset(&init, 0, sizeof init);
   init.app = &app;
-  check(tide_task_spawn(&app.loop, reader_main, &init, sizeof init, &reader),
+  check(tide_task_spawn(loop, reader_main, &init, sizeof init, &reader),
         "spawn the reader");
   tide_task_set_name(reader, "reader");
-
-  /* Runs until no referenced work is left: input read, every line done, the
-   * streams and the timer closed. */
-  rc = tide_loop_run(&app.loop, TIDE_RUN_DEFAULT);
-  if (rc < 0) fail_program(&app, "tide_loop_run", rc);
-  if (!tide_task_done(reader)) {
-    /* Only a bug gets here: the reader waits for something nothing will do. */
-    fprintf(stderr, "lines: the loop stopped with the reader still waiting\n");
-    return 2;
-  }
-  rc = tide_future_result(tide_task_future(reader), NULL);
-  if (rc != 0) fail_program(&app, "reader", rc);
+  /* Detached from here: it frees itself when done, and an error it ends with
+   * (only a bug: see reader_main) goes to the loop's error handler. */
   tide_task_release(reader);
-
-  rc = tide_loop_close(&app.loop);
-  if (rc != 0) fail_program(&app, "tide_loop_close", rc);
-  if (app.fatal) return 2;
-  return app.failed + app.timed_out > 0 ? 1 : 0;
+  return 0;
 }
+
+TIDE_MAIN(setup)

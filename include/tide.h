@@ -1,8 +1,13 @@
 /* tide.h: the one public header of tideloop, an asyncio-style event loop in C11.
  *
- * Everything a user needs is declared here: the loop, handles (timers, fd
- * watchers, signals, cross-thread wakeups), one-shot callbacks, futures, stackless
- * tasks with their coroutine macros, and the fixed error table.
+ * Everything a user needs is declared here, in this order: the fixed error table;
+ * the loop; one-shot callbacks; handles (timers, fd watchers, byte streams,
+ * cross-thread wakeups, signals); futures; stackless tasks with their coroutine
+ * macros; synchronization primitives (event, lock, semaphore, condition, queue,
+ * barrier); diagnostics (slow callbacks, task dump, Chrome trace export);
+ * combinators and task groups (gather, wait, wait_for, timeout scopes, shield,
+ * as_completed); host operations and exported coroutines for the JS host; and a
+ * portable main (TIDE_MAIN) that runs one program on every host.
  *
  * Conventions used throughout:
  * - Fallible functions return int: 0 on success or a negative TIDE_E* code. The
@@ -200,6 +205,10 @@ struct tide_loop {
   void *priv_host; /* host operations and exported tasks (src/host) */
   void (*priv_host_close)(tide_loop *loop); /* frees priv_host at close */
   int priv_exit_code;
+  /* Diagnostics (diag.c, trace.c): TIDE__DIAG_* bits tested on the hot paths,
+   * 0 when every diagnostic is off, and their state (loop allocator). */
+  unsigned priv_diag;
+  void *priv_diag_state;
 };
 
 /* Initialise a loop in caller storage. opts may be NULL. Returns 0, TIDE_ENOMEM,
@@ -373,20 +382,24 @@ int tide_io_start(tide_io *io, unsigned events, tide_io_cb cb);
 void tide_io_stop(tide_io *io);
 int tide_io_fd(const tide_io *io);
 
-/* --- Byte streams over file descriptors (native and WASI hosts) ------------
+/* --- Byte streams over file descriptors (every host) -------------------------
  *
  * A stream reads and writes an fd (stdin, stdout, a pipe, a socket) while the
- * loop runs other work. Every operation completes a future that the caller
- * initialised (tide_future_init) and keeps valid until it is done: await it from a
- * task or add a done callback. Cancelling that future (or releasing it while
- * pending) cancels the operation: nothing is lost, since bytes a cancelled read did
- * not deliver stay buffered for the next read.
+ * loop runs other work. Natively and under WASI it uses the fd itself; on the JS
+ * host, fds 0, 1 and 2 are the runtime's stdin/stdout/stderr (the host functions
+ * "tideloop:fd_read", "tideloop:fd_write" and "tideloop:fd_close" of wasm/ABI.md,
+ * which a program may replace with its own). Every operation completes a future
+ * that the caller initialised (tide_future_init) and keeps valid until it is
+ * done: await it from a task or add a done callback. Cancelling that future (or
+ * releasing it while pending) cancels the operation: nothing is lost, since bytes
+ * a cancelled read did not deliver stay buffered for the next read.
  *
- * The fd's flags are never changed (a shared terminal stays blocking for the
- * shell after the program exits): a read makes one read() per readiness, and a
- * write to an fd that is not already non-blocking goes out in chunks of at most
- * 512 bytes (POSIX's smallest PIPE_BUF) per readiness, which poll guarantees will
- * not block. Regular files are always ready, as poll(2) treats them.
+ * Natively and under WASI the fd's flags are never changed (a shared terminal
+ * stays blocking for the shell after the program exits): a read makes one read()
+ * per readiness, and a write to an fd that is not already non-blocking goes out
+ * in chunks of at most 512 bytes (POSIX's smallest PIPE_BUF) per readiness, which
+ * poll guarantees will not block. Regular files are always ready, as poll(2)
+ * treats them.
  */
 typedef struct tide_stream tide_stream;
 
@@ -604,15 +617,21 @@ int tide_future_set_bytes(tide_future *future, void *data, size_t len,
  * copy cannot be allocated the error still lands, with a fixed message. */
 int tide_future_set_error(tide_future *future, int code, const char *message);
 /* Cancel: 0, or TIDE_EALREADY if done. The producer's cancel hook runs inside
- * this call, so the work behind the future can be aborted. For a task's future,
- * this requests cancellation of the task (see tide_task_cancel). */
+ * this call, so the work behind the future can be aborted. Most futures are
+ * CANCELLED when this returns; a producer that must finish something first (a
+ * gather waiting for its cancelled inputs, a condition wait taking its lock
+ * back) keeps it pending and completes it later. For a task's future, this
+ * requests cancellation of the task (see tide_task_cancel). */
 int tide_future_cancel(tide_future *future);
 
 /* For whoever produces the future's value (a stream, a host operation, your
  * own code): hook(future, ud) runs inside tide_future_cancel() (or the release of
  * the pending future), just before it becomes CANCELLED, so the work behind it
- * can be aborted and the future forgotten. One hook per future; NULL removes it.
- * It is dropped when the future completes. */
+ * can be aborted and the future forgotten. A hook that sets a hook again (itself
+ * or another) defers the cancellation: the future stays pending and the producer
+ * completes it once its work is undone (never on release, which cannot wait).
+ * One hook per future; NULL removes it. It is dropped when the future
+ * completes. */
 void tide_future_set_cancel_hook(tide_future *future, tide_future_cancel_hook hook,
                                  void *ud);
 
@@ -682,11 +701,17 @@ int tide_task_done(const tide_task *task);
  * cannot be lost silently.
  * Returns 0, or TIDE_EALREADY if the task is done. */
 int tide_task_cancel(tide_task *task);
-/* 1 if a cancellation was requested and not withdrawn. */
+/* How many cancellation requests are pending or delivered and not withdrawn
+ * (asyncio's Task.cancelling()): each tide_task_cancel() that returns 0 counts
+ * one, also while an earlier one is pending; 0 if none. */
 int tide_task_cancelling(const tide_task *task);
-/* Withdraw a delivered cancellation, so that the task may end normally (for a
- * coroutine that deliberately handles it, as asyncio's Task.uncancel). */
-void tide_task_uncancel(tide_task *task);
+/* Withdraw one cancellation request (asyncio's Task.uncancel()) and return how
+ * many are left. When none is left, the pending or delivered cancellation is
+ * cleared, so the task may await again and end normally (for a coroutine that
+ * deliberately handles it). With requests left it stays cancelled: a timeout
+ * scope or task group withdrawing its own request never swallows another one.
+ * Returns 0 (and does nothing) if there were none. */
+int tide_task_uncancel(tide_task *task);
 
 /* --- Coroutine macros ------------------------------------------------------
  *
@@ -802,6 +827,726 @@ int tide__task_finish_error(tide_task *task, int code, const char *message);
 /* Finish with an error (TIDE_ECANCELED finishes the task cancelled). */
 #define TIDE_RETURN_ERROR(t, code, message)                                      \
   return tide__task_finish_error((t), (code), (message))
+
+/* ------------------------------------------------------------------------ */
+/* Synchronization primitives                                                */
+/* ------------------------------------------------------------------------ */
+
+/* asyncio's Event, Lock, Semaphore, BoundedSemaphore, Condition, Queue and
+ * Barrier for the tasks of one loop. Like the rest of the loop they are not
+ * thread-safe: use them from the loop's thread.
+ *
+ * Rules shared by all of them:
+ * - A primitive lives in caller storage between tide_<kind>_init() and
+ *   tide_<kind>_destroy() ("release" is the unlock verb of locks and semaphores,
+ *   so the end of life is "destroy" here) and must not move in between. Nothing
+ *   allocates except a queue, which grows its item storage as needed.
+ * - A wait operation (tide_event_wait, tide_lock_acquire, tide_queue_get, ...)
+ *   takes a future the caller initialised with tide_future_init(): pending, of
+ *   the same loop, not a task's and with no other producer. The call returns 0
+ *   when it took the future, which then completes exactly once: with success
+ *   when the wait is over (at once when the resource is free: the future is done
+ *   before the call returns and TIDE_AWAIT does not suspend; done callbacks still
+ *   run from the loop), or with an error (TIDE_ECLOSED: the queue was shut down,
+ *   the barrier broken, the primitive destroyed). Any other return (TIDE_EINVAL
+ *   for an unusable future, TIDE_ESTATE, TIDE_ENOMEM) leaves the future untouched
+ *   and the primitive unchanged.
+ * - The future belongs to the primitive until it completes: never complete it
+ *   yourself. To stop waiting, cancel it (tide_future_cancel) or cancel the task
+ *   awaiting it: the waiter leaves the queue, takes nothing, and the primitive
+ *   stays consistent (the next waiter is served, counts stay right). Releasing
+ *   a pending waiter's future does the same.
+ * - Waiters are served in FIFO order, and a freed resource is handed directly to
+ *   the first waiter (its future completes with success), so a caller arriving
+ *   later never barges ahead of the queue.
+ * - The result that won the race (see tide_task_cancel): once a waiter's future
+ *   has completed with success, what it got is its owner's, even if the awaiting
+ *   task is cancelled before it resumes. The await then reports 0 (the
+ *   cancellation stays pending for the next suspension point) and the coroutine
+ *   must give back what it got: rc == 0 from an acquire means "you hold it",
+ *   any other rc means "you do not" (tide_condition_wait is the exception: it
+ *   always returns holding the lock). A task whose cancellation was requested
+ *   and not yet delivered that calls a wait operation takes nothing: its future
+ *   is cancelled at once.
+ *
+ *   struct worker { tide_lock *lock; tide_future f; int rc; };
+ *
+ *   static int worker_main(tide_task *t, void *frame) {
+ *     struct worker *w = frame;
+ *     TIDE_BEGIN(t);
+ *     tide_future_init(tide_task_loop(t), &w->f);
+ *     tide_lock_acquire(w->lock, &w->f);
+ *     TIDE_AWAIT(t, &w->f, w->rc);
+ *     tide_future_release(&w->f);
+ *     if (w->rc != 0) TIDE_RETURN_ERROR(t, w->rc, "no lock"); // not held
+ *     TIDE_SLEEP(t, 10, w->rc);     // the critical section; may be cancelled
+ *     tide_lock_release(w->lock);   // released whatever rc says
+ *     TIDE_END(t);
+ *   }
+ */
+
+/* Private: a FIFO of waiting futures (see src/core/sync.h). */
+struct tide__waitq_class;
+typedef struct tide__waitq {
+  tide__qnode priv_head;
+  const struct tide__waitq_class *priv_class;
+  size_t priv_count;
+} tide__waitq;
+
+/* --- Event: a flag tasks can wait for --------------------------------------
+ *
+ *   tide_event ready;  tide_event_init(loop, &ready);
+ *   // waiters:  tide_event_wait(&ready, &f->fut); TIDE_AWAIT(t, &f->fut, rc);
+ *   // producer: tide_event_set(&ready);   -> every waiter resumes, FIFO order
+ */
+typedef struct tide_event {
+  tide_loop *priv_loop;
+  int priv_set;
+  tide__waitq priv_waiters;
+} tide_event;
+
+/* A cleared event. */
+void tide_event_init(tide_loop *loop, tide_event *event);
+/* Fail pending waiters with TIDE_ECLOSED; the storage may be reused. */
+void tide_event_destroy(tide_event *event);
+/* Set the flag and complete every waiter (no value), in the order they came;
+ * waits started while it stays set complete at once. Idempotent. */
+void tide_event_set(tide_event *event);
+/* Clear the flag: later waits wait for the next set. */
+void tide_event_clear(tide_event *event);
+int tide_event_is_set(const tide_event *event);
+/* future completes (no value) when the event is set; at once if it is set now.
+ * Returns 0 or TIDE_EINVAL. */
+int tide_event_wait(tide_event *event, tide_future *future);
+
+/* --- Lock: mutual exclusion between tasks ------------------------------------
+ *
+ * Not owned by a task: any code may release it (asyncio's rule); releasing an
+ * unlocked lock is refused. See the example at the top of this section. */
+typedef struct tide_lock {
+  tide_loop *priv_loop;
+  int priv_locked;
+  tide__waitq priv_waiters;
+} tide_lock;
+
+/* An unlocked lock. */
+void tide_lock_init(tide_loop *loop, tide_lock *lock);
+/* Fail pending acquires with TIDE_ECLOSED; the storage may be reused. */
+void tide_lock_destroy(tide_lock *lock);
+/* future completes (no value) once the lock is the caller's: at once if it is
+ * unlocked and nobody waits, else when every earlier waiter had its turn.
+ * Returns 0 or TIDE_EINVAL. */
+int tide_lock_acquire(tide_lock *lock, tide_future *future);
+/* Take the lock without waiting: 0, or TIDE_EAGAIN if it is locked. */
+int tide_lock_try_acquire(tide_lock *lock);
+/* Unlock, or hand the lock to the first waiter (which then holds it: the lock
+ * stays locked). Returns 0, or TIDE_ESTATE if it is not locked. */
+int tide_lock_release(tide_lock *lock);
+int tide_lock_locked(const tide_lock *lock);
+
+/* --- Semaphore and BoundedSemaphore -----------------------------------------
+ *
+ *   tide_semaphore slots;  tide_semaphore_init(loop, &slots, 3); // 3 at a time
+ *   // each task: tide_semaphore_acquire(&slots, &f->fut); TIDE_AWAIT(...);
+ *   //            if (rc == 0) { ...work...; tide_semaphore_release(&slots); }
+ */
+typedef struct tide_semaphore {
+  tide_loop *priv_loop;
+  unsigned priv_value;
+  unsigned priv_bound; /* bounded: the initial value; else 0 */
+  int priv_bounded;
+  tide__waitq priv_waiters;
+} tide_semaphore;
+
+/* A semaphore with value permits; release may add permits beyond it. */
+void tide_semaphore_init(tide_loop *loop, tide_semaphore *sem, unsigned value);
+/* A bounded semaphore: a release that would raise the value above the initial
+ * one is refused with TIDE_ERANGE (it catches releases without acquires). */
+void tide_semaphore_init_bounded(tide_loop *loop, tide_semaphore *sem, unsigned value);
+/* Fail pending acquires with TIDE_ECLOSED; the storage may be reused. */
+void tide_semaphore_destroy(tide_semaphore *sem);
+/* future completes (no value) with one permit taken: at once if the value is
+ * above 0 and nobody waits. Returns 0 or TIDE_EINVAL. */
+int tide_semaphore_acquire(tide_semaphore *sem, tide_future *future);
+/* Take a permit without waiting: 0, or TIDE_EAGAIN if none is free. */
+int tide_semaphore_try_acquire(tide_semaphore *sem);
+/* Give a permit back: to the first waiter if any, else to the value. Returns 0,
+ * or TIDE_ERANGE (bounded: above the initial value; unbounded: UINT_MAX). */
+int tide_semaphore_release(tide_semaphore *sem);
+/* Free permits now. */
+unsigned tide_semaphore_value(const tide_semaphore *sem);
+/* 1 if an acquire would wait. */
+int tide_semaphore_locked(const tide_semaphore *sem);
+
+/* --- Condition: wait for a state change under a lock -------------------------
+ *
+ * wait releases the lock and re-acquires it before its future completes, so the
+ * coroutine always resumes holding the lock, whatever rc says: also when the
+ * wait was cancelled (rc TIDE_ECANCELED: as asyncio, the lock is taken back
+ * first; cancelling the future therefore leaves it pending until then). The
+ * exceptions: TIDE_ECLOSED (the condition or its lock was destroyed) and a
+ * future released while pending. Re-check the state after waking (the loop
+ * below is asyncio's wait_for(predicate)):
+ *
+ *   // frame: tide_condition *cond; tide_future fut; int rc; ...
+ *   tide_future_init(loop, &f->fut);
+ *   tide_lock_acquire(tide_condition_lock(f->cond), &f->fut);
+ *   TIDE_AWAIT(t, &f->fut, f->rc);
+ *   tide_future_release(&f->fut);
+ *   if (f->rc != 0) TIDE_RETURN_ERROR(t, f->rc, NULL);
+ *   while (!f->state->ready && f->rc == 0) {
+ *     tide_future_init(loop, &f->fut);
+ *     tide_condition_wait(f->cond, &f->fut);
+ *     TIDE_AWAIT(t, &f->fut, f->rc);        // the lock is held again here
+ *     tide_future_release(&f->fut);
+ *   }
+ *   ... use the state ...
+ *   tide_lock_release(tide_condition_lock(f->cond));
+ *
+ *   // the producer, holding the lock: state->ready = 1;
+ *   // tide_condition_notify_all(cond); tide_lock_release(tide_condition_lock(cond));
+ */
+typedef struct tide_condition {
+  tide_lock *priv_lock;
+  tide_lock priv_own_lock; /* used when no lock was given */
+  tide__waitq priv_waiters;
+} tide_condition;
+
+/* A condition over lock, or over a lock of its own if lock is NULL. */
+void tide_condition_init(tide_loop *loop, tide_condition *cond, tide_lock *lock);
+/* Fail pending waits with TIDE_ECLOSED (their owners do not hold the lock) and
+ * destroy the condition's own lock; a given lock is left alone. */
+void tide_condition_destroy(tide_condition *cond);
+/* The associated lock: acquire and release it with the tide_lock_* calls. */
+tide_lock *tide_condition_lock(tide_condition *cond);
+/* The caller holds the lock: release it, wait for a notify, re-acquire it, then
+ * complete future (no value; TIDE_ECANCELED if it was cancelled meanwhile, still
+ * with the lock held). Returns 0, TIDE_EINVAL, or TIDE_ESTATE if the lock is not
+ * locked. A task with a cancellation pending gets TIDE_ECANCELED at once and
+ * keeps the lock. */
+int tide_condition_wait(tide_condition *cond, tide_future *future);
+/* Wake up to n waiters (FIFO): each queues for the lock, behind the lock's
+ * current waiters. The caller must hold the lock. Returns how many were woken,
+ * or TIDE_ESTATE if the lock is not locked. */
+int tide_condition_notify(tide_condition *cond, size_t n);
+/* Wake every waiter: as tide_condition_notify(cond, SIZE_MAX). */
+int tide_condition_notify_all(tide_condition *cond);
+
+/* --- Queue: FIFO, LIFO or priority; bounded or not ---------------------------
+ *
+ * Items are void pointers the caller owns: the queue stores and hands them over
+ * and never looks at them. A PRIORITY queue gives the item with the lowest
+ * priority number first, and equal priorities in the order they were put; FIFO
+ * and LIFO keep the priority only to give it back from tide_queue_get_nowait.
+ *
+ *   tide_queue q;  tide_queue_init(loop, &q, TIDE_QUEUE_FIFO, 16); // 16 max
+ *   // producer: tide_queue_put(&q, job, 0, &f->fut); TIDE_AWAIT(t, &f->fut, rc);
+ *   //           (waits while 16 items are queued; rc TIDE_ECLOSED after shutdown)
+ *   // consumer: tide_queue_get(&q, &f->fut); TIDE_AWAIT(t, &f->fut, rc);
+ *   //           if (rc == 0) { tide_future_result(&f->fut, &v); job = v.as.p;
+ *   //                          ...; tide_queue_task_done(&q); }
+ *   // main:     tide_queue_join(&q, &f->fut) completes when every item put was
+ *   //           marked done; tide_queue_shutdown(&q, 0) then ends the consumers.
+ */
+typedef enum tide_queue_kind {
+  TIDE_QUEUE_FIFO = 0,
+  TIDE_QUEUE_LIFO = 1,
+  TIDE_QUEUE_PRIORITY = 2
+} tide_queue_kind;
+
+/* Called for each item the queue discards (tide_queue_shutdown(q, 1), destroy). */
+typedef void (*tide_queue_drop_fn)(void *item, void *ud);
+
+typedef struct tide_queue {
+  tide_loop *priv_loop;
+  int priv_kind;
+  int priv_shutdown;
+  size_t priv_maxsize;    /* 0: unbounded */
+  void *priv_items;       /* ring (FIFO), stack (LIFO) or binary heap */
+  size_t priv_cap;
+  size_t priv_head;
+  size_t priv_len;
+  uint64_t priv_seq;      /* put order, for stable priorities */
+  size_t priv_unfinished; /* put and not yet task_done */
+  tide_queue_drop_fn priv_drop;
+  void *priv_drop_ud;
+  tide__waitq priv_getters;
+  tide__waitq priv_putters;
+  tide__waitq priv_joiners;
+} tide_queue;
+
+/* An empty queue holding at most maxsize items (0: no limit). Allocates nothing
+ * yet. Returns 0 or TIDE_EINVAL (unknown kind). */
+int tide_queue_init(tide_loop *loop, tide_queue *queue, tide_queue_kind kind,
+                    size_t maxsize);
+/* Set the function that disposes of discarded items (NULL: none). */
+void tide_queue_set_drop(tide_queue *queue, tide_queue_drop_fn drop, void *ud);
+/* Drop the remaining items, fail pending gets, puts and joins with
+ * TIDE_ECLOSED, and free the storage. */
+void tide_queue_destroy(tide_queue *queue);
+/* Put item: future completes (no value) once the item is in the queue, at once
+ * if there is room, else when a get makes room (puts are served FIFO); a get
+ * already waiting receives the item directly. After a shutdown it fails with
+ * TIDE_ECLOSED and the item stays the caller's (also for a put waiting then).
+ * Returns 0, TIDE_EINVAL, TIDE_ENOMEM (the storage could not grow). */
+int tide_queue_put(tide_queue *queue, void *item, int priority, tide_future *future);
+/* Put without waiting: 0, TIDE_EAGAIN (full), TIDE_ECLOSED (shut down),
+ * TIDE_ENOMEM. */
+int tide_queue_put_nowait(tide_queue *queue, void *item, int priority);
+/* Get the next item: future completes with a PTR value (the item, now the
+ * caller's), at once if one is queued, else when one is put (gets are served
+ * FIFO). Fails with TIDE_ECLOSED once the queue is shut down and empty.
+ * Returns 0 or TIDE_EINVAL. */
+int tide_queue_get(tide_queue *queue, tide_future *future);
+/* Get without waiting: 0 with *out_item (and *out_priority if not NULL),
+ * TIDE_EAGAIN (empty), TIDE_ECLOSED (shut down and empty). */
+int tide_queue_get_nowait(tide_queue *queue, void **out_item, int *out_priority);
+/* Items queued now (asyncio's qsize), and the limit (0: none). */
+size_t tide_queue_size(const tide_queue *queue);
+size_t tide_queue_maxsize(const tide_queue *queue);
+int tide_queue_empty(const tide_queue *queue);
+int tide_queue_full(const tide_queue *queue);
+/* Mark one item got earlier as processed. Returns 0, or TIDE_ERANGE if called
+ * more often than items were put. */
+int tide_queue_task_done(tide_queue *queue);
+/* Items put and not yet marked done. */
+size_t tide_queue_unfinished(const tide_queue *queue);
+/* future completes (no value) when every item put has been marked done: at
+ * once if none is unfinished. Returns 0 or TIDE_EINVAL. */
+int tide_queue_join(tide_queue *queue, tide_future *future);
+/* Shut down (asyncio 3.13): puts fail with TIDE_ECLOSED from now on, waiting
+ * puts and gets are woken with TIDE_ECLOSED, and gets fail once the queue is
+ * empty. immediate: also discard the queued items now (through the drop
+ * function), each counting as done, so a join completes. Idempotent. */
+void tide_queue_shutdown(tide_queue *queue, int immediate);
+int tide_queue_is_shutdown(const tide_queue *queue);
+
+/* --- Barrier: wait until `parties` tasks arrived -----------------------------
+ *
+ *   tide_barrier b;  tide_barrier_init(loop, &b, 3);
+ *   // each of 3 tasks: tide_barrier_wait(&b, &f->fut); TIDE_AWAIT(t, &f->fut, rc);
+ *   //   rc 0: tide_future_result(&f->fut, &v); v.as.i is 0, 1 or 2 (arrival order)
+ *
+ * When the last party arrives every waiter completes and the barrier is ready
+ * for the next round at once. A waiter cancelled before that leaves, and does
+ * not count. */
+typedef struct tide_barrier {
+  tide_loop *priv_loop;
+  size_t priv_parties;
+  int priv_broken;
+  tide__waitq priv_waiters;
+} tide_barrier;
+
+/* Returns 0 or TIDE_EINVAL (parties 0). */
+int tide_barrier_init(tide_loop *loop, tide_barrier *barrier, size_t parties);
+/* Fail pending waiters with TIDE_ECLOSED; the storage may be reused. */
+void tide_barrier_destroy(tide_barrier *barrier);
+/* Arrive and wait: future completes with an INT value, the arrival index in
+ * this round (0 for the first, parties - 1 for the last, which completes at
+ * once), or fails with TIDE_ECLOSED if the barrier is or becomes broken.
+ * Returns 0 or TIDE_EINVAL. */
+int tide_barrier_wait(tide_barrier *barrier, tide_future *future);
+/* Break the barrier: waiters and every later wait fail with TIDE_ECLOSED until
+ * tide_barrier_reset(). */
+void tide_barrier_abort(tide_barrier *barrier);
+/* Fail the current waiters with TIDE_ECLOSED and start an empty, unbroken round. */
+void tide_barrier_reset(tide_barrier *barrier);
+size_t tide_barrier_parties(const tide_barrier *barrier);
+size_t tide_barrier_n_waiting(const tide_barrier *barrier);
+int tide_barrier_broken(const tide_barrier *barrier);
+
+/* ------------------------------------------------------------------------ */
+/* Diagnostics                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Besides the error handler (tide_loop_set_error_handler) and the report of
+ * errors nobody observed: a debug mode that reports slow callbacks, a task dump,
+ * and a trace of task and host-operation events exported as Chrome trace-event
+ * JSON (open it in https://ui.perfetto.dev or chrome://tracing).
+ *
+ *   static int write_file(const char *data, size_t len, void *ud) {
+ *     return fwrite(data, 1, len, (FILE *)ud) == len ? 0 : TIDE_EIO;
+ *   }
+ *   tide_loop_set_debug(loop, 50);        // report callbacks slower than 50 ms
+ *   tide_loop_trace_start(loop, 100000);  // keep up to 100000 events
+ *   TIDE_SPAWN(loop, worker_main, NULL, sizeof(struct worker), NULL);
+ *   tide_loop_run(loop, TIDE_RUN_DEFAULT);
+ *   tide_loop_trace_stop(loop);
+ *   tide_loop_trace_export(loop, write_file, fopen("trace.json", "w"));
+ *   tide_loop_dump_tasks(loop, write_file, stderr); // "worker waiting awaiting=lock ..."
+ */
+
+/* Receives output in pieces; return 0 to go on, anything else to stop (the
+ * writing function then returns that value). */
+typedef int (*tide_write_fn)(const char *data, size_t len, void *ud);
+
+/* Debug mode: with slow_callback_ms > 0, every ready callback (a task step, a
+ * timer, a call_soon, a done callback) that runs slow_callback_ms or longer is
+ * reported to the error handler with context "slow callback", code
+ * TIDE_ETIMEDOUT, the task (if it was a task's step and the task still lives;
+ * the message names it in any case) and a message such as
+ * "task 'fetch' step took 120 ms (threshold 50 ms)". Measuring costs one clock
+ * read per callback, and nothing when off. 0 turns it off. Returns 0 or
+ * TIDE_ENOMEM (the first call allocates a small state, freed at loop close). */
+int tide_loop_set_debug(tide_loop *loop, uint32_t slow_callback_ms);
+
+/* tide_task_spawn that records where the task was created, for the task dump;
+ * TIDE_SPAWN passes the caller's file and line. file must stay valid as long as
+ * the task (a string literal such as __FILE__). */
+int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
+                       size_t frame_size, tide_task **out_task, const char *file,
+                       int line);
+#define TIDE_SPAWN(loop, fn, init_frame, frame_size, out_task)                   \
+  tide_task_spawn_at((loop), (fn), (init_frame), (frame_size), (out_task),       \
+                     __FILE__, __LINE__)
+
+/* Write one line per live task, oldest first:
+ *   "<name> <state> awaiting=<what> created=<file>:<line>\n"
+ * state: new (not started), ready, running, sleeping, waiting, done, failed,
+ * cancelled. what: none, sleep, task:<name>, lock, event, semaphore,
+ * condition, queue-get, queue-put, queue-join, barrier, or future (any other).
+ * created is "?" for a task spawned without TIDE_SPAWN. Allocates nothing.
+ * Returns 0 or what write_fn returned to stop. */
+int tide_loop_dump_tasks(tide_loop *loop, tide_write_fn write_fn, void *ud);
+
+/* Start recording a trace into a buffer of max_events events (from the loop's
+ * allocator; about 64 bytes each), discarding any earlier trace. Recorded: task
+ * spawn and finish (a slice per task's life), each step (a slice), await,
+ * sleep, wake and cancel (instants), and host operations (a slice from start to
+ * complete or cancel). Tasks and operations started before the trace get no
+ * life slice, so every slice that ends also begins in the trace. Once the
+ * buffer is full later events are counted as dropped, not recorded (the oldest
+ * are kept). Each event costs a clock read; nothing is done while off.
+ * Returns 0, TIDE_EINVAL (max_events 0), TIDE_ENOMEM (the earlier trace, if any,
+ * stays as it was). */
+int tide_loop_trace_start(tide_loop *loop, size_t max_events);
+/* Stop recording; the events stay for export until the next start or the
+ * loop's close. */
+void tide_loop_trace_stop(tide_loop *loop);
+/* Events recorded and dropped so far (0 and 0 before any start). */
+void tide_loop_trace_counts(const tide_loop *loop, size_t *out_recorded,
+                            size_t *out_dropped);
+/* Write the trace as Chrome trace-event JSON: {"traceEvents":[...]}, pid 1, one
+ * track (tid) per task named after it (tid = the task's spawn number), one per
+ * host-operation slot, ts and dur in microseconds since the start. Works while
+ * recording too. Allocates nothing. Returns 0, TIDE_ESTATE (never started), or
+ * what write_fn returned to stop. */
+int tide_loop_trace_export(tide_loop *loop, tide_write_fn write_fn, void *ud);
+
+/* ------------------------------------------------------------------------ */
+/* Combinators and task groups                                               */
+/* ------------------------------------------------------------------------ */
+
+/* asyncio's gather, wait, wait_for, timeout, shield, as_completed and
+ * TaskGroup, for the futures and tasks of one loop (a task's inputs are
+ * tide_task_future(child)).
+ *
+ * Rules shared by all of them:
+ * - Each combinator completes an output future `out` the caller initialised
+ *   with tide_future_init(): pending, of the same loop, not a task's, and with no
+ *   other producer. Otherwise the call returns TIDE_EINVAL and changes nothing.
+ *   Await it (TIDE_AWAIT(t, &f->out, rc)) or add a done callback. out belongs to
+ *   the combinator until it completes: never complete it yourself. Release it as
+ *   usual (tide_future_release) when done with it.
+ * - Inputs are borrowed: each input future, and a task behind one, must stay
+ *   valid (not released) until out has completed (as_completed: until the
+ *   iterator is released). The array of pointers is copied during the call.
+ * - gather, wait, wait_for and shield allocate their state in one block from
+ *   the loop's allocator when they start (TIDE_ENOMEM, changing nothing, if that
+ *   fails) and free it when out completes; as_completed allocates one block at
+ *   init and frees it at release; nothing allocates later. Timeout scopes and
+ *   task groups live in caller storage (a group's spawn allocates the task).
+ * - out completes from the loop, not inside the call that started it, even when
+ *   every input is done already; the exceptions, where there is nothing to wait
+ *   for, say "at once" (its done callbacks still run from the loop). Reading out
+ *   reads what the combinator handed on; every input's own outcome stays
+ *   readable from the input.
+ * - Cancellation is never swallowed. Cancelling out (tide_future_cancel(out), or
+ *   cancelling the task that awaits it) is a request, as for a task: gather,
+ *   wait_for and a task group pass it to their inputs still running and complete
+ *   out once those have finished, so cancelled children clean up before the
+ *   awaiting task resumes (tide_future_cancel returns 0 and out stays pending
+ *   meanwhile). A task with a cancellation pending that awaits such an out passes
+ *   the request on the same way and resumes after the inputs finished, with
+ *   TIDE_ECANCELED. wait, shield and as_completed cancel no input: their out ends
+ *   CANCELLED at once. Releasing a pending out cancels the same way but cannot
+ *   wait: out is detached from its inputs at once.
+ */
+
+/* --- gather: wait for every input ---------------------------------------------
+ *
+ *   // frame: tide_task *kid[3]; tide_future *in[3]; tide_future out; int rc; int i;
+ *   for (f->i = 0; f->i < 3; f->i++) {
+ *     tide_task_spawn(loop, fetch_main, &args[f->i], sizeof args[0], &f->kid[f->i]);
+ *     f->in[f->i] = tide_task_future(f->kid[f->i]);
+ *   }
+ *   tide_future_init(loop, &f->out);
+ *   tide_gather(loop, f->in, 3, 0, &f->out);
+ *   TIDE_AWAIT(t, &f->out, f->rc);   // 0: all succeeded; else the first failure
+ *   tide_future_release(&f->out);
+ *   // each outcome: tide_future_result(f->in[i], &v); then tide_task_release(kid[i])
+ */
+enum {
+  /* Cancel the other inputs at the first error instead of collecting every
+   * outcome (asyncio.gather's default propagates the first exception at once and
+   * leaves the rest running; here out always completes after all finished). */
+  TIDE_GATHER_CANCEL_ON_ERROR = 1
+};
+
+/* Complete out (no value) once every input has finished:
+ * - NONE if each input has a result: read the results from the inputs.
+ * - By default (flags 0: collect every outcome), with the first failure in input
+ *   order: that input's error (code and message copied) or CANCELLED if that
+ *   input was cancelled. No input is cancelled by gather.
+ * - TIDE_GATHER_CANCEL_ON_ERROR: the first input to fail with an error (in
+ *   completion order) makes gather cancel every other input still running; out
+ *   fails with that error once all of them have finished. An input that ends
+ *   CANCELLED does not trigger this (as asyncio: cancelling one input does not
+ *   cancel the others); out then reports the first failure in input order.
+ * - CANCELLED if out was cancelled before it completed: gather cancels every
+ *   input still running and completes out once they have all finished,
+ *   whatever they ended with.
+ * gather awaits each input, so an input's error counts as observed (it is not
+ * reported when the input is released); the one handed to out is reported if
+ * nobody reads out. n 0: out completes at once with NONE. Returns 0,
+ * TIDE_EINVAL (out unusable; futures NULL; an input NULL, of another loop, or
+ * out itself; unknown flags), TIDE_ENOMEM. */
+int tide_gather(tide_loop *loop, tide_future *const *futures, size_t n, unsigned flags,
+                tide_future *out);
+
+/* --- wait: until the first, the first error, or all --------------------------
+ *
+ *   tide_future *in[2] = {tide_task_future(a), tide_task_future(b)};
+ *   tide_wait(loop, in, 2, TIDE_WAIT_FIRST_COMPLETED, 1000, &f->out);
+ *   TIDE_AWAIT(t, &f->out, f->rc);
+ *   tide_future_result(&f->out, &v);   // v.as.i: how many are done (0: timeout)
+ *   if (tide_future_done(in[0])) ...    // the done/pending split of asyncio.wait
+ */
+typedef enum tide_wait_mode {
+  TIDE_WAIT_FIRST_COMPLETED = 1, /* any input finished (any outcome) */
+  TIDE_WAIT_FIRST_EXCEPTION = 2, /* any input failed with an error, or all finished */
+  TIDE_WAIT_ALL_COMPLETED = 3    /* every input finished */
+} tide_wait_mode;
+
+/* Complete out with an INT: the number of inputs done at that moment (see which
+ * with tide_future_done), when mode is satisfied or timeout_ms has passed
+ * (timeout_ms < 0: no timeout). A timeout is not an error (asyncio.wait): out
+ * gets the count, possibly 0. A CANCELLED input does not satisfy
+ * FIRST_EXCEPTION. wait neither cancels inputs nor reads their outcomes (an
+ * error stays unobserved until you read it). Cancelling out completes it
+ * CANCELLED at once. n 0: out completes with 0 on the next tick. Returns 0,
+ * TIDE_EINVAL (out unusable, unknown mode, bad inputs as for gather),
+ * TIDE_ENOMEM. */
+int tide_wait(tide_loop *loop, tide_future *const *futures, size_t n, tide_wait_mode mode,
+              int64_t timeout_ms, tide_future *out);
+
+/* --- wait_for: one future with a timeout ------------------------------------
+ *
+ *   tide_future_init(loop, &f->out);
+ *   tide_wait_for(loop, tide_task_future(f->kid), 500, &f->out);
+ *   TIDE_AWAIT(t, &f->out, f->rc);  // kid's outcome, or TIDE_ETIMEDOUT (kid was
+ *                                   // cancelled and has finished cleaning up)
+ */
+
+/* Complete out with fut's outcome. If timeout_ms passes first (timeout_ms < 0:
+ * none; 0: at the next tick unless fut is done), fut is cancelled and out
+ * completes once fut has finished (a task gets to clean up): with TIDE_ETIMEDOUT
+ * if fut ended cancelled, else with the outcome fut ended with: a result that won
+ * the race (fut completed in the same iteration as the deadline, or before the
+ * cancellation reached it) is never lost.
+ * The outcome is copied to out: an INT, DOUBLE or PTR result as is; BYTES,
+ * STRING and JSON borrowed (fut keeps owning the bytes: take them from fut, and
+ * read them before releasing fut); an error with its code and message (it counts
+ * as observed on fut).
+ * Cancelling out: if fut is still running it is cancelled and out ends
+ * CANCELLED once fut has finished, whatever fut ended with (read fut for that;
+ * never turned into TIDE_ETIMEDOUT, also when the deadline passed as well). If
+ * fut had finished already, the race is decided: out gets fut's outcome, and a
+ * task awaiting out sees it and gets its cancellation at its next await.
+ * Returns 0, TIDE_EINVAL (out unusable; fut NULL, of another loop, or out),
+ * TIDE_ENOMEM. For a deadline that allocates nothing, use a timeout scope. */
+int tide_wait_for(tide_loop *loop, tide_future *fut, int64_t timeout_ms, tide_future *out);
+
+/* --- Timeout scopes: one deadline over a block of awaits (asyncio.timeout) -----
+ *
+ *   // frame: tide_timeout scope; tide_future *a, *b; int rc;
+ *   tide_task_timeout_begin(t, &f->scope, 500);
+ *   TIDE_AWAIT(t, f->a, f->rc);
+ *   if (f->rc == 0) TIDE_AWAIT(t, f->b, f->rc);
+ *   tide_task_timeout_end(t, &f->scope, &f->rc);
+ *   if (f->rc == TIDE_ETIMEDOUT) ...    // deadline passed; the task goes on normally
+ *   if (f->rc == TIDE_ECANCELED) TIDE_RETURN_ERROR(t, f->rc, NULL); // really cancelled
+ */
+typedef struct tide_timeout {
+  tide__timer_entry priv_entry;
+  tide__runnable priv_fire;
+  tide_task *priv_task;
+  struct tide_timeout *priv_outer; /* the enclosing open scope of the task */
+  int priv_cancels_at_begin;       /* tide_task_cancelling() at begin */
+  uint8_t priv_open;
+  uint8_t priv_expired;
+} tide_timeout;
+
+/* Open a scope on task (normally the calling coroutine's own) in caller storage
+ * (the frame), which must stay put until the scope ends. Allocates nothing. When
+ * ms have passed (ms < 0: no deadline until tide_timeout_reschedule), the task is
+ * cancelled (tide_task_cancel): the await in progress reports TIDE_ECANCELED, a
+ * child task it awaits being cancelled and finishing first. A pending deadline
+ * keeps the loop alive. Scopes nest; end them innermost first. */
+void tide_task_timeout_begin(tide_task *task, tide_timeout *scope, int64_t ms);
+/* Close the scope. If its deadline passed, its cancellation request is withdrawn
+ * (tide_task_uncancel); then if *rc is TIDE_ECANCELED and no cancellation of the
+ * task older or newer than the scope's is left, *rc becomes TIDE_ETIMEDOUT and the
+ * task goes on normally. If another cancellation is pending or was delivered (a
+ * real tide_task_cancel, an enclosing scope that expired too), *rc stays
+ * TIDE_ECANCELED and the task stays cancelled: the other request is still
+ * delivered, never swallowed. If the work finished in the same iteration as the
+ * deadline, its outcome stands (*rc is not TIDE_ECANCELED, so it is left alone).
+ * rc may be NULL. A coroutine that returns inside open scopes has them closed as
+ * if ended. */
+void tide_task_timeout_end(tide_task *task, tide_timeout *scope, int *rc);
+/* Move the deadline of an open scope to ms from now (ms < 0: none). Returns 0,
+ * or TIDE_ESTATE if the scope is not open or its deadline already passed. */
+int tide_timeout_reschedule(tide_timeout *scope, int64_t ms);
+/* 1 once the deadline has passed and cancelled the task (also after end). */
+int tide_timeout_expired(const tide_timeout *scope);
+
+/* --- shield: protect a future from the cancellation of its awaiter ------------
+ *
+ *   tide_shield(loop, tide_task_future(f->commit), &f->out);
+ *   TIDE_AWAIT(t, &f->out, f->rc);  // if this task is cancelled, rc is
+ *                                   // TIDE_ECANCELED at once, commit goes on
+ */
+
+/* Complete out with inner's outcome (copied as wait_for does), but cancelling
+ * out does not cancel inner: out ends CANCELLED at once and inner keeps running
+ * (asyncio.shield). Releasing out likewise leaves inner alone. Keep your own
+ * hold on inner (a task's reference) to see how it ends. Returns 0, TIDE_EINVAL
+ * (out unusable; inner NULL, of another loop, or out), TIDE_ENOMEM. */
+int tide_shield(tide_loop *loop, tide_future *inner, tide_future *out);
+
+/* --- as_completed: the inputs in the order they finish -----------------------
+ *
+ *   // frame: tide_as_completed it; tide_future next; tide_future *in[4]; ...
+ *   tide_as_completed_init(loop, &f->it, f->in, 4);
+ *   while (tide_as_completed_left(&f->it) > 0) {
+ *     tide_future_init(loop, &f->next);
+ *     tide_as_completed_next(&f->it, &f->next);
+ *     TIDE_AWAIT(t, &f->next, f->rc);  // TIDE_ECANCELED if this task is cancelled
+ *     if (f->rc == 0) { tide_future_result(&f->next, &v); done = v.as.p; ... }
+ *     tide_future_release(&f->next);
+ *     if (f->rc != 0) break;
+ *   }
+ *   tide_as_completed_release(&f->it);
+ */
+typedef struct tide_as_completed {
+  tide_loop *priv_loop;
+  void *priv_slots;      /* one block: a waiter per input */
+  size_t priv_n;
+  size_t priv_left;      /* inputs not handed out yet */
+  tide__qnode priv_done; /* finished inputs not handed out yet, in order */
+  tide_future *priv_next; /* the pending out of tide_as_completed_next */
+} tide_as_completed;
+
+/* Start watching n inputs (the array is copied) in caller storage, which must
+ * stay put until tide_as_completed_release. Returns 0, TIDE_EINVAL (bad inputs
+ * as for gather), TIDE_ENOMEM (one block for the n inputs). */
+int tide_as_completed_init(tide_loop *loop, tide_as_completed *it,
+                           tide_future *const *futures, size_t n);
+/* out completes with a PTR value, the next input to finish (in completion
+ * order; inputs already done come first, in input order): read its outcome from
+ * it. If one has finished already and not been handed out, out completes at
+ * once. Returns 0; TIDE_ENOENT when every input has been handed out (out is left
+ * untouched); TIDE_EBUSY while the out of the previous call is pending;
+ * TIDE_EINVAL (out unusable). Cancelling out ends it CANCELLED at once, and the
+ * input it would have received goes to the next call: none is lost. */
+int tide_as_completed_next(tide_as_completed *it, tide_future *out);
+/* Inputs not handed out yet (as_completed's remaining iterations). */
+size_t tide_as_completed_left(const tide_as_completed *it);
+/* Stop watching: a pending next's out is cancelled; the inputs are left running
+ * and untouched. Frees the block; the storage may be reused. */
+void tide_as_completed_release(tide_as_completed *it);
+
+/* --- Task groups: structured concurrency (asyncio.TaskGroup) ------------------
+ *
+ *   // frame: tide_task_group g; tide_future out; int rc;
+ *   tide_task_group_init(tide_task_loop(t), &f->g);      // this task is the parent
+ *   tide_task_group_spawn(&f->g, worker_main, &a, sizeof a, NULL);
+ *   tide_task_group_spawn(&f->g, worker_main, &b, sizeof b, NULL);
+ *   ... the parent's own awaits ...
+ *   tide_future_init(tide_task_loop(t), &f->out);
+ *   tide_task_group_wait(&f->g, &f->out);
+ *   TIDE_AWAIT(t, &f->out, f->rc);  // after every child finished: 0, the first
+ *                                   // error ("2 of 2 tasks failed; ..."), or
+ *                                   // TIDE_ECANCELED if this task was cancelled
+ *   tide_future_release(&f->out);
+ *   tide_task_group_release(&f->g);  // always, before the parent returns
+ *   if (f->rc) TIDE_RETURN_ERROR(t, f->rc, NULL);
+ *
+ * The first child to fail with an error (a child that ends CANCELLED is not a
+ * failure) makes the group cancel every other child still running, and refuse
+ * new spawns. If the parent (the task that initialised the group) has not
+ * called tide_task_group_wait yet, it is cancelled too, so that its await in
+ * progress ends with TIDE_ECANCELED and it reaches the wait soon; the group
+ * withdraws that request of its own when the parent calls wait
+ * (tide_task_uncancel), so only a cancellation from elsewhere stays.
+ */
+typedef struct tide_task_group {
+  tide_loop *priv_loop;
+  tide_task *priv_parent;  /* the task running at init, or NULL */
+  tide_future *priv_out;   /* the wait's output, until it completes */
+  tide__qnode priv_running; /* children still running */
+  tide__qnode priv_failed;  /* children that failed, in failure order */
+  tide__qnode priv_kept;    /* other finished children the caller holds */
+  size_t priv_spawned;
+  size_t priv_running_count;
+  size_t priv_failed_count;
+  unsigned priv_state;      /* private bits: aborted, waiting, done, ... */
+} tide_task_group;
+
+/* Initialise a group in caller storage (normally the parent's frame), which
+ * must stay put until tide_task_group_release. The task running now (NULL
+ * outside any task) becomes its parent, and must not end before the group is
+ * released. Infallible; the loop refuses to close until the group is released. */
+void tide_task_group_init(tide_loop *loop, tide_task_group *group);
+/* Spawn a child, as tide_task_spawn (frame copied from init_frame, first step on
+ * the next tick). The group holds the child. With out_task, *out_task is a
+ * borrowed pointer to it, valid until tide_task_group_release (the group keeps
+ * the finished child until then, so its result can be read); without, the
+ * group frees a child that ends well at once. Children may spawn into their
+ * own group. Returns 0, TIDE_ESTATE (the group is shutting down after a
+ * failure or a cancellation, or its wait has completed), TIDE_EINVAL (fn NULL),
+ * TIDE_ENOMEM. */
+int tide_task_group_spawn(tide_task_group *group, tide_task_fn fn, const void *init_frame,
+                          size_t frame_size, tide_task **out_task);
+/* Complete out once every child has finished (children spawned meanwhile
+ * included), at once if none is running:
+ * - NONE if no child failed;
+ * - the first child's error (code) with a message naming how many failed,
+ *   "task group: 2 of 3 tasks failed; first (task-4): <its message>"; each
+ *   error stays readable with tide_task_group_error();
+ * - CANCELLED if out was cancelled (or the task awaiting it was: the group
+ *   cancels every child and completes out after they have finished, even if some
+ *   failed meanwhile), or if the parent calls wait with a cancellation of its
+ *   own pending or delivered (its body was cancelled: the children are cancelled
+ *   as well). The cancellation of the waiting task is never swallowed.
+ * Call it once. Returns 0, TIDE_EINVAL (out unusable), TIDE_ESTATE (called
+ * before). */
+int tide_task_group_wait(tide_task_group *group, tide_future *out);
+/* How many children failed with an error so far. */
+size_t tide_task_group_error_count(const tide_task_group *group);
+/* The index-th failure, in the order they happened: any of out_code, out_message
+ * (borrowed until release) and out_task may be NULL. Reading it marks that error
+ * observed. Returns 0 or TIDE_ENOENT (index out of range). */
+int tide_task_group_error(tide_task_group *group, size_t index, int *out_code,
+                          const char **out_message, tide_task **out_task);
+/* Release the group and every child it holds. Call it after the wait completed;
+ * children still running (a parent that skipped the wait) are cancelled and
+ * detached (they free themselves; their errors go to the loop's error handler),
+ * a pending wait's out ends CANCELLED. A failed child's error that nobody
+ * observed (the wait's out ended CANCELLED and tide_task_group_error was not
+ * called) is reported to the loop's error handler here: no error is lost. */
+void tide_task_group_release(tide_task_group *group);
 
 /* ------------------------------------------------------------------------ */
 /* Host operations and exported coroutines (the JS host)                      */

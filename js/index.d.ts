@@ -44,13 +44,39 @@ export type ModuleSource =
   | string
   | PromiseLike<ArrayBuffer | ArrayBufferView | WebAssembly.Module | Response | URL | string>;
 
+/** One piece of input for fd 0: bytes or UTF-8 text. From a function, null,
+ * undefined or an empty chunk means end of input; in an iterable, empty chunks
+ * are skipped and the iterable's end is the end of input. */
+export type StdinChunk = string | Uint8Array | ArrayBuffer | ArrayBufferView | null | undefined;
+
+/** What a C stream on fd 0 (tide_stream_open(loop, 0, ...)) reads on the JS host:
+ * the whole input (a string or bytes), an (async) iterable of chunks, pulled
+ * only while C waits for input, or a function called for each read with the
+ * most bytes C wants (bytes beyond that are kept for the next reads) and the
+ * host call's `{signal}`. */
+export type StdinSource =
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | ArrayBufferView
+  | Iterable<StdinChunk>
+  | AsyncIterable<StdinChunk>
+  | ((max: number, context: HostCallContext) => StdinChunk | PromiseLike<StdinChunk>);
+
 export interface LoadOptions {
-  /** Receives each line C writes to stdout (without the newline). Default:
-   * console.log (Node: process.stdout). */
+  /** Receives each line C writes to stdout (without the newline): printf, and
+   * C streams on fd 1. Default: console.log (Node: process.stdout; there C
+   * streams write their exact bytes, and each write waits for Node to take
+   * them). */
   stdout?: (line: string) => void;
-  /** Receives each line C writes to stderr and the loop's error reports.
-   * Default: console.error (Node: process.stderr). */
+  /** Receives each line C writes to stderr (printf, C streams on fd 2) and the
+   * loop's error reports. Default: console.error (Node: process.stderr, as
+   * stdout). */
   stderr?: (line: string) => void;
+  /** What C streams on fd 0 read. Default: nothing, end of input at once
+   * (Node: process.stdin, read only while C waits for input). null: nothing,
+   * under Node too. */
+  stdin?: StdinSource | null;
   /** The WASI argv (args_get); also main()'s default argv. Default: ["tideloop"]. */
   args?: string[];
   /** The WASI environment: an object or "KEY=value" strings. Default: empty. */
@@ -81,9 +107,12 @@ export interface RuntimeStats {
 export declare class Runtime implements Disposable {
   private constructor();
   /** Register (or replace) the host function `name`, called from C through
-   * tide_host_call(). Returns the runtime. */
+   * tide_host_call(). Returns the runtime. The runtime's own functions behind
+   * C streams, "tideloop:fd_read", "tideloop:fd_write" and "tideloop:fd_close"
+   * (wasm/ABI.md), can be overridden this way: a registered function wins. */
   register(name: string, fn: HostFunction): this;
-  /** Remove host function `name`; true if it existed. */
+  /** Remove host function `name`; true if it existed (a "tideloop:fd_*"
+   * built-in of the same name is used again). */
   unregister(name: string): boolean;
   /** Call the C coroutine exported under `name` (tide_export_task). Resolves with
    * its result, rejects with a TideError for its error (ENOENT: no such export). */

@@ -37,7 +37,9 @@ config_args() {
                 "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-wasi.cmake") ;;
     # The JS host: wasm modules built with wasm/toolchain-js.cmake, driven by the
     # npm package in js/ under `node --test tests/js/` (not ctest).
-    js) args=(-DCMAKE_BUILD_TYPE=Debug
+    # Examples written with TIDE_MAIN are built as modules too (a cache from
+    # before they were may still say OFF).
+    js) args=(-DCMAKE_BUILD_TYPE=Debug -DTIDE_BUILD_EXAMPLES=ON
               "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-js.cmake") ;;
     *) return 1 ;;
   esac
@@ -59,6 +61,8 @@ for c in "${configs[@]}"; do
     bash scripts/ensure-deps.sh clang-14 lld-14 llvm-14 wasi-libc libclang-rt-14-dev-wasm32 ||
       exit 1
   fi
+  # The JS host's tests also build modules with emcc (build-routes.test.mjs).
+  if [[ $c == js ]]; then bash scripts/ensure-deps.sh emscripten || exit 1; fi
 done
 
 # Sanitizer runtime options (ignored by the other builds): a leak fails the test
@@ -89,12 +93,14 @@ run_config() {
 }
 
 # The package's own dev dependencies (typescript, for the .d.ts check) come from
-# js/package-lock.json; then node's test runner runs every suite in tests/js.
+# js/package-lock.json; then node's test runner runs every suite in tests/js,
+# with the test module and the build tree (examples/*.wasm) of build dir $1.
 run_js_tests() {
   if [[ ! -d js/node_modules ]]; then
     npm ci --prefix js --no-audit --no-fund --loglevel=error || return 1
   fi
-  TIDE_TEST_MODULE="$root/$1/wasm/tide-test-module.wasm" node --test tests/js/
+  TIDE_TEST_MODULE="$root/$1/wasm/tide-test-module.wasm" TIDE_JS_BUILD="$root/$1" \
+    node --test tests/js/
 }
 
 mkdir -p build

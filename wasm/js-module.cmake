@@ -17,7 +17,14 @@ function(tide_add_js_module target)
   # One --export per line of exports.txt: an explicit list (as tree-sitter's
   # binding_web) keeps the module's surface exactly what ABI.md documents, and
   # pulls wasm/exports.c out of the static library.
-  file(STRINGS "${TIDE_JS_EXPORTS_FILE}" names REGEX "^[A-Za-z_][A-Za-z0-9_]*$")
+  # Found from this file's directory, not from TIDE_JS_EXPORTS_FILE: a project
+  # that add_subdirectory()s tideloop calls this from its own directory scope,
+  # where that variable is not set (the module would export nothing).
+  set(exports_file "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/exports.txt")
+  file(STRINGS "${exports_file}" names REGEX "^[A-Za-z_][A-Za-z0-9_]*$")
+  if(NOT names)
+    message(FATAL_ERROR "tide_add_js_module(${target}): no exports in ${exports_file}")
+  endif()
   # wasm-ld exports the memory as "memory" by itself (lld 14 has no
   # --export-memory, and --export=memory is refused: it is not a symbol).
   set(flags -mexec-model=reactor)
@@ -27,5 +34,5 @@ function(tide_add_js_module target)
   target_link_options(${target} PRIVATE ${flags})
   set_target_properties(${target} PROPERTIES
     SUFFIX ".wasm"
-    LINK_DEPENDS "${TIDE_JS_EXPORTS_FILE}")
+    LINK_DEPENDS "${exports_file}")
 endfunction()

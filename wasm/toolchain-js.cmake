@@ -19,9 +19,8 @@ find_program(CMAKE_RANLIB NAMES llvm-ranlib-14 llvm-ranlib REQUIRED)
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 
 set(TIDE_BACKEND js CACHE STRING "Backend linked into tideloop")
-# The examples are WASI commands with a main(); on this host TIDE_MAIN exports
-# the setup instead, so they are not built here.
-set(TIDE_BUILD_EXAMPLES OFF CACHE BOOL "Build the programs in examples/")
+# Examples: examples/CMakeLists.txt builds only those written with TIDE_MAIN, as
+# modules (<build>/examples/<name>.wasm); the others have a plain main().
 
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)

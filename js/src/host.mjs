@@ -28,6 +28,7 @@ import {
 } from './errors.mjs';
 import { encodeList, decodeList, utf8, fromUtf8 } from './values.mjs';
 import { LineBuffer, wasiImports, wasiUnsupported } from './wasi.mjs';
+import { inputSource, isInputSource, stdioFunctions } from './stdio.mjs';
 
 /** The exports every tideloop module has (wasm/exports.txt). */
 export const REQUIRED_EXPORTS = Object.freeze([
@@ -133,11 +134,15 @@ function checkOptions(options) {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('tideloop: options must be an object');
   }
-  const { stdout, stderr, args, env } = options;
+  const { stdout, stderr, stdin, args, env } = options;
   for (const [k, v] of [['stdout', stdout], ['stderr', stderr]]) {
     if (v !== undefined && typeof v !== 'function') {
       throw new TypeError(`tideloop: options.${k} must be a function (one line per call)`);
     }
+  }
+  if (!isInputSource(stdin)) {
+    throw new TypeError('tideloop: options.stdin must be a string, bytes, a function ' +
+      '(max, {signal}) => bytes, or an (async) iterable of chunks');
   }
   if (args !== undefined && (!Array.isArray(args) || args.some((a) => typeof a !== 'string'))) {
     throw new TypeError('tideloop: options.args must be an array of strings');
@@ -148,7 +153,7 @@ function checkOptions(options) {
     if (typeof env !== 'object') throw new TypeError('tideloop: options.env must be an object');
     envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   }
-  return { stdout, stderr, args: args ?? ['tideloop'], env: envList };
+  return { stdout, stderr, stdin, args: args ?? ['tideloop'], env: envList };
 }
 
 /**
@@ -179,6 +184,9 @@ export class Runtime {
   #env;
 
   #fns = new Map(); /* name -> host function */
+  /* The runtime's own host functions (stdio.mjs: C streams on fds 0-2), used
+   * when the user registered none under the name. */
+  #builtins;
   /* Host operations C started and JS has not completed: op id -> record
    * {op, name, args, controller, settled}. A record leaves this map when it
    * settles (its completion is queued) or when C cancels it. */
@@ -227,6 +235,27 @@ export class Runtime {
     this.#stderr = new LineBuffer(opts.stderr ?? adapter.stderr);
     this.#args = opts.args;
     this.#env = opts.env;
+    this.#builtins = stdioFunctions(
+      inputSource(opts.stdin !== undefined ? opts.stdin : adapter.stdin),
+      new Map([
+        [1, this.#writer(1, opts.stdout !== undefined, this.#stdout)],
+        [2, this.#writer(2, opts.stderr !== undefined, this.#stderr)],
+      ]),
+    );
+  }
+
+  /* What a C stream's write to fd 1 or 2 goes to: the line sink the user gave
+   * (so it sees everything C writes there), else the adapter's byte writer (Node:
+   * process.stdout, exact bytes, with backpressure), else the adapter's line
+   * sink. A line sink takes the bytes at once. */
+  #writer(fd, userSink, lines) {
+    if (!userSink && typeof this.#a.writeFd === 'function') {
+      return (bytes) => this.#a.writeFd(fd, bytes);
+    }
+    return (bytes) => {
+      lines.write(bytes);
+      return bytes.length;
+    };
   }
 
   /* Link, instantiate, initialise, make the loop. */
@@ -392,7 +421,7 @@ export class Runtime {
 
   #start(rec) {
     if (rec.settled) return; /* cancelled before it started */
-    const fn = this.#fns.get(rec.name);
+    const fn = this.#fns.get(rec.name) ?? this.#builtins.get(rec.name);
     if (fn === undefined) {
       this.#settle(rec, false, new TideError(errors.ENOENT,
         `no host function is registered under the name "${rec.name}"`));
@@ -661,7 +690,9 @@ export class Runtime {
 
   /**
    * Register fn as the host function `name` (replacing any earlier one). C calls
-   * it with tide_host_call(); it gets the arguments and a last `{signal}`.
+   * it with tide_host_call(); it gets the arguments and a last `{signal}`. The
+   * runtime's own "tideloop:fd_read" / "tideloop:fd_write" / "tideloop:fd_close"
+   * (C streams) may be overridden this way: a registered function wins.
    */
   register(name, fn) {
     if (typeof name !== 'string' || name === '') {
@@ -674,7 +705,8 @@ export class Runtime {
     return this;
   }
 
-  /** Remove host function `name`; true if there was one. */
+  /** Remove host function `name`; true if there was one. A built-in of the same
+   * name ("tideloop:fd_*") is used again afterwards. */
   unregister(name) {
     return this.#fns.delete(name);
   }

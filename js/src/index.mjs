@@ -4,7 +4,9 @@
 // Ticks run as MessageChannel macrotasks (setTimeout(0) is clamped to 4 ms once
 // nested, and a microtask would starve rendering: see host.mjs #ensureTick).
 // Timers are plain setTimeout; a browser has no notion of keeping a process
-// alive, so ref/unref are no-ops. Output goes to console.log / console.error.
+// alive, so ref/unref are no-ops. Output goes to console.log / console.error,
+// C streams on fds 1 and 2 included; a C stream on fd 0 reads options.stdin
+// (without it, it is at end of input at once).
 
 import { loadWith } from './host.mjs';
 
@@ -56,7 +58,7 @@ const webAdapter = createWebAdapter();
  * string (fetched), a fetch Response, a WebAssembly.Module, or a promise of one.
  * @param {*} source
  * @param {{stdout?: (line: string) => void, stderr?: (line: string) => void,
- *          args?: string[], env?: Record<string, string> | string[]}} [options]
+ *          stdin?: *, args?: string[], env?: Record<string, string> | string[]}} [options]
  */
 export function load(source, options = {}) {
   return loadWith(source, options, webAdapter);

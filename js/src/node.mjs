@@ -5,9 +5,13 @@
 //   MessageChannel would keep the process alive while open);
 // - the loop's one host timer is ref'd iff the C loop has referenced work, so
 //   the process stays alive exactly as long as the C program would natively;
-// - output goes to process.stdout / process.stderr;
+// - output goes to process.stdout / process.stderr: C's printf as lines, and C
+//   streams (tide_stream_write on fd 1 and 2) as exact bytes, each write
+//   resolving once Node has handed it to the OS (backpressure);
+// - C streams on fd 0 read process.stdin on demand (stdinReader below);
 // - load() also takes a file path or a file: URL.
 
+import { Buffer } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import process from 'node:process';
@@ -19,6 +23,114 @@ export { Runtime } from './host.mjs';
 /* "http:", "https:", "data:", "blob:", "file:" and the like; not "C:" (a
  * Windows drive letter is one character). */
 const URL_SCHEME = /^[a-z][a-z0-9+.-]+:/i;
+
+/* process.stdin read on demand, for the "tideloop:fd_read" host function on
+ * fd 0. One reader per process (every runtime that has no options.stdin shares
+ * it). process.stdin is only touched at the first read. It flows, and is ref'd,
+ * only while a read waits; otherwise it is paused and unref'd, so a program
+ * that stopped reading does not keep the process alive (as natively, where
+ * nobody polls fd 0 then). Bytes beyond a read's max wait here for the next
+ * read; an aborted read takes nothing. */
+function createStdinReader() {
+  let stdin = null;
+  let leftover = null; /* a Buffer, or null */
+  let ended = false;
+  let error = null;
+  const waiters = [];
+
+  function take(max) {
+    const out = leftover.subarray(0, max);
+    leftover = out.length < leftover.length ? leftover.subarray(out.length) : null;
+    return out;
+  }
+
+  function settle(w, err, value) {
+    w.signal?.removeEventListener('abort', w.onAbort);
+    if (err) w.reject(err);
+    else w.resolve(value);
+  }
+
+  function serve() {
+    while (waiters.length > 0) {
+      if (leftover === null && error === null && !ended) break;
+      const w = waiters.shift();
+      if (leftover !== null) settle(w, null, take(w.max));
+      else if (error !== null) settle(w, error);
+      else settle(w, null, new Uint8Array(0));
+    }
+    if (stdin === null) return;
+    /* pause() alone does not stop Node from reading fd 0 (it reads ahead to
+     * fill its buffer), so the handle is also unref'd while nobody waits. A
+     * file on stdin has no handle to unref: its reads end by themselves. */
+    if (waiters.length > 0 && !ended && error === null) {
+      stdin.ref?.();
+      stdin.resume();
+    } else {
+      stdin.pause();
+      stdin.unref?.();
+    }
+  }
+
+  function open() {
+    stdin = process.stdin;
+    stdin.on('data', (chunk) => {
+      leftover = leftover === null ? chunk : Buffer.concat([leftover, chunk]);
+      serve();
+    });
+    stdin.on('end', () => {
+      ended = true;
+      serve();
+    });
+    stdin.on('error', (e) => {
+      error = e;
+      serve();
+    });
+  }
+
+  return (max, { signal } = {}) => {
+    if (waiters.length === 0 && (leftover !== null || ended || error !== null)) {
+      if (error !== null) return Promise.reject(error);
+      return leftover !== null ? take(max) : new Uint8Array(0);
+    }
+    return new Promise((resolve, reject) => {
+      const w = { max, resolve, reject, signal, onAbort: null };
+      if (signal) {
+        w.onAbort = () => {
+          const i = waiters.indexOf(w);
+          if (i >= 0) waiters.splice(i, 1);
+          reject(signal.reason);
+          serve();
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      waiters.push(w);
+      if (stdin === null) open();
+      serve();
+    });
+  };
+}
+
+/* A write error on process.stdout / stderr (EPIPE when the reader went away)
+ * reaches the write's callback, and so the C stream (TIDE_EPIPE); Node also
+ * emits it as an 'error' event, which would kill the process without a
+ * listener. So the first write through a stream adds one that ignores it. */
+const guarded = new WeakSet();
+
+function writeFd(fd, bytes) {
+  const stream = fd === 1 ? process.stdout : process.stderr;
+  if (!guarded.has(stream)) {
+    guarded.add(stream);
+    stream.on('error', () => {});
+  }
+  return new Promise((resolve, reject) => {
+    stream.write(bytes, (err) => {
+      if (!err) resolve(bytes.length);
+      else if (err.code === 'ERR_STREAM_DESTROYED') {
+        reject(Object.assign(new Error(err.message), { code: 'EPIPE' }));
+      } else reject(err);
+    });
+  });
+}
 
 const nodeAdapter = {
   queueTick: (fn) => {
@@ -40,6 +152,8 @@ const nodeAdapter = {
   stderr: (line) => {
     process.stderr.write(`${line}\n`);
   },
+  stdin: createStdinReader(),
+  writeFd,
   /* File paths and file: URLs are read from disk; other URLs are fetched by the
    * host. Returns undefined for what it does not handle. */
   async resolveSource(source) {
@@ -59,7 +173,7 @@ const nodeAdapter = {
  * fetched), bytes, a fetch Response, a WebAssembly.Module, or a promise of one.
  * @param {*} source
  * @param {{stdout?: (line: string) => void, stderr?: (line: string) => void,
- *          args?: string[], env?: Record<string, string> | string[]}} [options]
+ *          stdin?: *, args?: string[], env?: Record<string, string> | string[]}} [options]
  */
 export function load(source, options = {}) {
   return loadWith(source, options, nodeAdapter);

@@ -19,6 +19,9 @@ void tide__backend_close(tide_loop *loop);
 
 /* The host's monotonic clock in milliseconds. */
 uint64_t tide__backend_now(tide_loop *loop);
+/* The same clock in microseconds, as fine as the host gives it: only the
+ * diagnostics read it (slow-callback reports, trace timestamps). */
+uint64_t tide__backend_now_us(tide_loop *loop);
 
 /* Wait up to timeout_ms (-1: no limit; 0: do not block) for I/O, a wakeup or a
  * signal, and report each through the upcalls below before returning. Returns 0

@@ -97,6 +97,12 @@ uint64_t tide__backend_now(tide_loop *loop) {
   return ((fake_state *)loop->priv_backend)->now;
 }
 
+/* Virtual time has millisecond steps; saturate like tide_fake_advance. */
+uint64_t tide__backend_now_us(tide_loop *loop) {
+  uint64_t ms = ((fake_state *)loop->priv_backend)->now;
+  return ms > UINT64_MAX / 1000u ? UINT64_MAX : ms * 1000u;
+}
+
 int tide__backend_io_update(tide_loop *loop, tide_io *io, unsigned events) {
   fake_state *st = loop->priv_backend;
   unsigned want = events & IO_MASK;

@@ -60,6 +60,15 @@ uint64_t tide__backend_now(tide_loop *loop) {
   return (uint64_t)ms;
 }
 
+/* performance.now() has sub-millisecond resolution (coarsened by browsers). */
+uint64_t tide__backend_now_us(tide_loop *loop) {
+  (void)loop;
+  double us = tide__js_now_ms() * 1000.0;
+  if (!(us >= 0.0)) return 0;
+  if (us >= 18446744073709551615.0) return UINT64_MAX;
+  return (uint64_t)us;
+}
+
 int tide__backend_poll(tide_loop *loop, int64_t timeout_ms) {
   js_state *s = loop->priv_backend;
   if (s->wakeup_pending) {

@@ -104,6 +104,13 @@ uint64_t tide__backend_now(tide_loop *loop) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t tide__backend_now_us(tide_loop *loop) {
+  (void)loop;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 void tide__backend_report(tide_loop *loop, const char *line) {
   (void)loop;
   /* One writev, so lines from several threads or loops do not interleave. */

@@ -94,6 +94,13 @@ uint64_t tide__backend_now(tide_loop *loop) {
   return ns / 1000000u;
 }
 
+uint64_t tide__backend_now_us(tide_loop *loop) {
+  (void)loop;
+  __wasi_timestamp_t ns = 0;
+  if (__wasi_clock_time_get(__WASI_CLOCKID_MONOTONIC, 1000, &ns) != 0) return 0;
+  return ns / 1000u;
+}
+
 /* Grow every array together so a started watcher always fits in the next poll;
  * growing happens only at watcher start, where TIDE_ENOMEM can be reported. */
 static int reserve(tide_loop *loop, wasi_state *s, size_t watchers) {

@@ -75,8 +75,10 @@ static void drop_waiters(tide__qnode *list) {
 void tide_future_release(tide_future *f) {
   tide_loop *loop = f->priv_loop;
   /* A producer still holding the future is told through its cancel hook. */
-  if (f->priv_state == TIDE_FUTURE_PENDING && f->priv_cancel_hook != NULL)
+  if (f->priv_state == TIDE_FUTURE_PENDING && f->priv_cancel_hook != NULL) {
+    f->priv_flags |= TIDE__F_RELEASING;
     tide__future_cancel_now(f);
+  }
   if (f->priv_state == TIDE_FUTURE_ERROR && !(f->priv_flags & TIDE__F_OBSERVED))
     report_unobserved(f);
   drop_waiters(&f->priv_waiters);
@@ -169,6 +171,14 @@ int tide__future_cancel_now(tide_future *f) {
   tide_future_cancel_hook hook = f->priv_cancel_hook;
   f->priv_cancel_hook = NULL;
   if (hook != NULL) hook(f, f->priv_cancel_ud);
+  if (f->priv_state != TIDE_FUTURE_PENDING) return 0; /* the hook completed it */
+  /* A producer that must finish something first re-arms its hook: the future
+   * stays pending and the producer cancels it later (a condition waiter takes
+   * its lock back first, as asyncio's Condition.wait). A release cannot wait. */
+  if (f->priv_cancel_hook != NULL) {
+    if (!(f->priv_flags & TIDE__F_RELEASING)) return 0;
+    f->priv_cancel_hook = NULL;
+  }
   f->priv_err_code = TIDE_ECANCELED;
   return complete(f, TIDE_FUTURE_CANCELLED);
 }
@@ -273,6 +283,11 @@ int tide_future_take_bytes(tide_future *f, void **out_data, size_t *out_len) {
   f->priv_value.type = TIDE_VALUE_NONE; /* ownership moved: release frees nothing */
   f->priv_value.priv_free = NULL;
   return 0;
+}
+
+void tide__future_add_waiter(tide_future *f, tide__waiter *w) {
+  tide__q_insert_tail(&f->priv_waiters, &w->link);
+  if (f->priv_state != TIDE_FUTURE_PENDING) schedule_dispatch(f);
 }
 
 /* A done callback rides on a pooled call record; it is recycled before the

@@ -99,7 +99,13 @@ enum {
   TIDE__F_OBSERVED = 1,    /* the error was read, or a task awaited it */
   TIDE__F_TASK = 2,        /* the future is a task's (struct tide_task) */
   TIDE__F_MSG_OWNED = 4,   /* priv_err_msg was allocated and must be freed */
-  TIDE__F_DISPATCHING = 8  /* priv_dispatch is queued */
+  TIDE__F_DISPATCHING = 8, /* priv_dispatch is queued */
+  TIDE__F_RELEASING = 16,  /* being released: its cancel hook cannot defer */
+  /* A combinator's output (gather, wait_for, task group wait): cancelling it
+   * defers (see tide__future_cancel_now) until its inputs finished, so a task
+   * that awaits it with a cancellation pending forwards the request to it and
+   * resumes after them, instead of leaving them running (see task.c). */
+  TIDE__F_CANCEL_WAITS = 32
 };
 
 /* Complete a future (for the task code too, which bypasses the public "a task's
@@ -107,6 +113,9 @@ enum {
 int tide__future_complete(tide_future *f, const tide_value *value);
 int tide__future_fail(tide_future *f, int code, const char *message);
 int tide__future_cancel_now(tide_future *f);
+/* Add an embedded waiter (no allocation; combinators, task groups): notified
+ * from the loop when f completes, at once (next tick) if it is done already. */
+void tide__future_add_waiter(tide_future *f, tide__waiter *w);
 /* The outcome code a waiter sees (0, error, TIDE_ECANCELED); marks it observed. */
 int tide__future_outcome(tide_future *f);
 /* Free what a value owns (bytes with a free function). */
@@ -130,6 +139,15 @@ struct tide_task {
   int rc;                 /* the outcome handed to the coroutine on resume */
   unsigned refs;          /* the spawner's reference + the running reference */
   unsigned flags;
+  /* Cancellation requests not withdrawn (asyncio's Task.cancelling()): each
+   * tide_task_cancel adds one, each tide_task_uncancel takes one back, so a
+   * timeout scope or task group withdrawing its own request leaves an outer one
+   * pending. The CANCEL_* flags below track delivery; at 0 both are clear. */
+  unsigned cancels;
+  struct tide_timeout *timeouts; /* innermost open timeout scope, or NULL */
+  uint64_t id;              /* spawn number: its track in a trace */
+  const char *created_file; /* where TIDE_SPAWN was called (task dump), or NULL */
+  int created_line;
   char name[32];
 };
 
@@ -141,6 +159,9 @@ enum {
   TIDE__T_FINISHED = 16         /* the coroutine returned */
 };
 
+/* Close the timeout scopes a finishing coroutine left open (timeout.c). */
+void tide__task_timeouts_close(tide_task *t);
+
 /* Give a task the arguments of a host call; it frees buf when it is freed. */
 void tide__task_set_args(tide_task *t, const tide_value *args, size_t nargs, void *buf);
 
@@ -151,5 +172,39 @@ tide_task *tide__task_of(tide_future *f);
 /* --- Reports ---------------------------------------------------------------- */
 
 void tide__report(tide_loop *loop, const tide_error_report *report);
+
+/* --- Diagnostics (diag.c, trace.c) --------------------------------------------
+ * loop->priv_diag holds these bits; with all of them clear every hook below
+ * costs the one branch of TIDE__DIAG. */
+enum { TIDE__DIAG_SLOW = 1, TIDE__DIAG_TRACE = 2 };
+
+/* What happened to a task (arg in parentheses). */
+enum {
+  TIDE__EV_SPAWN = 1,  /* spawned (the spawning task's id, 0 if none) */
+  TIDE__EV_STEP_BEGIN, /* its coroutine is about to run */
+  TIDE__EV_STEP_END,   /* it returned (the step result) */
+  TIDE__EV_AWAIT,      /* suspended on t->awaiting */
+  TIDE__EV_SLEEP,      /* suspended in a sleep (ms, saturated) */
+  TIDE__EV_WAKE,       /* what it awaited completed (the outcome code) */
+  TIDE__EV_CANCEL,     /* cancellation requested */
+  TIDE__EV_FINISH      /* ended without running (cancelled before its start) */
+};
+void tide__diag_task(tide_loop *loop, int event, tide_task *t, int arg);
+#define TIDE__DIAG(loop, event, t, arg)                                          \
+  do {                                                                           \
+    if ((loop)->priv_diag) tide__diag_task((loop), (event), (t), (arg));         \
+  } while (0)
+
+/* Debug mode: a tick batch starts (take the time), and one ready runnable runs
+ * timed (reported when slow). */
+void tide__diag_ticks_begin(tide_loop *loop);
+void tide__diag_run(tide_loop *loop, tide__runnable *r);
+
+/* Host operations, for the trace: started (name), completed (code), cancelled. */
+enum { TIDE__EV_HOST_START = 1, TIDE__EV_HOST_COMPLETE, TIDE__EV_HOST_CANCEL };
+void tide__diag_host(tide_loop *loop, int event, uint32_t op, const char *name, int code);
+
+/* Free the diagnostics' state (at loop close). */
+void tide__diag_close(tide_loop *loop);
 
 #endif /* TIDE_INTERNAL_H */

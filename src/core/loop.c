@@ -39,6 +39,7 @@ int tide_loop_close(tide_loop *loop) {
   assert(!loop->priv_running && "closing a running loop");
   if (has_registered(loop)) return TIDE_EBUSY;
   if (loop->priv_host_close != NULL) loop->priv_host_close(loop);
+  tide__diag_close(loop);
   tide__call_pool_free(loop);
   tide__backend_close(loop);
   loop->priv_backend = NULL;
@@ -107,6 +108,7 @@ int64_t tide_loop_next_timeout(const tide_loop *loop) {
 static void run_ticks(tide_loop *loop) {
   unsigned budget = loop->priv_tick_budget;
   int ticked = 0;
+  if (loop->priv_diag & TIDE__DIAG_SLOW) tide__diag_ticks_begin(loop);
   for (;;) {
     if (tide__q_empty(&loop->priv_tick)) {
       if (ticked && loop->priv_stop) return;
@@ -118,7 +120,10 @@ static void run_ticks(tide_loop *loop) {
     do {
       tide__runnable *r = tide__container_of(loop->priv_tick.next, tide__runnable, link);
       tide__q_remove(&r->link);
-      r->run(r);
+      if (loop->priv_diag & TIDE__DIAG_SLOW)
+        tide__diag_run(loop, r); /* debug mode: timed */
+      else
+        r->run(r);
       if (--budget == 0) return;
     } while (!tide__q_empty(&loop->priv_tick));
   }

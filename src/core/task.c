@@ -68,6 +68,7 @@ static void resume(tide_task *t, int won) {
       /* Cancelled before its first step: the coroutine never runs. */
       t->flags = (t->flags & ~(unsigned)TIDE__T_CANCEL_REQUESTED) | TIDE__T_FINISHED;
       tide__future_cancel_now(&t->future);
+      TIDE__DIAG(loop, TIDE__EV_FINISH, t, 0);
       unref(t);
       return;
     }
@@ -76,7 +77,9 @@ static void resume(tide_task *t, int won) {
   t->flags |= TIDE__T_STARTED;
   tide_task *outer = loop->priv_current;
   loop->priv_current = t;
+  TIDE__DIAG(loop, TIDE__EV_STEP_BEGIN, t, 0);
   int step = t->fn(t, frame_of(t));
+  TIDE__DIAG(loop, TIDE__EV_STEP_END, t, step);
   loop->priv_current = outer;
   if (step == TIDE__STEP_DONE) after_finish(t);
 }
@@ -95,6 +98,7 @@ static void wake(tide__waiter *w, tide_future *f) {
   tide_task *t = tide__container_of(w, tide_task, waiter);
   t->awaiting = NULL;
   t->rc = tide__future_outcome(f);
+  TIDE__DIAG(f->priv_loop, TIDE__EV_WAKE, t, t->rc);
   resume(t, 1);
 }
 
@@ -112,6 +116,12 @@ static void default_name(tide_task *t, uint64_t n) {
 
 int tide_task_spawn(tide_loop *loop, tide_task_fn fn, const void *init_frame,
                     size_t frame_size, tide_task **out_task) {
+  return tide_task_spawn_at(loop, fn, init_frame, frame_size, out_task, NULL, 0);
+}
+
+int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
+                       size_t frame_size, tide_task **out_task, const char *file,
+                       int line) {
   assert(loop != NULL);
   if (fn == NULL || frame_size > SIZE_MAX - FRAME_OFFSET) return TIDE_EINVAL;
   tide_task *t = tide_loop_alloc(loop, FRAME_OFFSET + frame_size);
@@ -139,10 +149,14 @@ int tide_task_spawn(tide_loop *loop, tide_task_fn fn, const void *init_frame,
     else
       memset(frame_of(t), 0, frame_size);
   }
-  default_name(t, ++loop->priv_task_seq);
+  t->id = ++loop->priv_task_seq;
+  t->created_file = file;
+  t->created_line = line;
+  default_name(t, t->id);
   tide__q_insert_tail(&loop->priv_tasks, &t->link);
   loop->priv_registered++;
   tide__ready_push(loop, &t->step);
+  TIDE__DIAG(loop, TIDE__EV_SPAWN, t, 0);
   return 0;
 }
 
@@ -179,8 +193,10 @@ void tide_task_set_name(tide_task *t, const char *name) {
 
 int tide_task_cancel(tide_task *t) {
   if (t->flags & TIDE__T_FINISHED) return TIDE_EALREADY;
+  t->cancels++; /* counted even when one is pending: see tide_task_uncancel */
   if (t->flags & TIDE__T_CANCEL_REQUESTED) return 0;
   t->flags |= TIDE__T_CANCEL_REQUESTED;
+  TIDE__DIAG(t->future.priv_loop, TIDE__EV_CANCEL, t, 0);
   if (t->awaiting != NULL) {
     /* asyncio's rule: cancelling a task cancels what it awaits; the task resumes
      * when that completes (a child task gets to clean up first). */
@@ -199,12 +215,15 @@ int tide_task_cancel(tide_task *t) {
 
 int tide__task_cancel_from_future(tide_future *f) { return tide_task_cancel(tide__task_of(f)); }
 
-int tide_task_cancelling(const tide_task *t) {
-  return (t->flags & (TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED)) != 0;
-}
+int tide_task_cancelling(const tide_task *t) { return (int)t->cancels; }
 
-void tide_task_uncancel(tide_task *t) {
-  t->flags &= ~(unsigned)(TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED);
+/* Withdraw one request. Only the last one clears the flags, so whoever withdraws
+ * its own request (a timeout scope, a task group) cannot swallow another one
+ * that is still pending or was delivered. */
+int tide_task_uncancel(tide_task *t) {
+  if (t->cancels > 0 && --t->cancels == 0)
+    t->flags &= ~(unsigned)(TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED);
+  return (int)t->cancels;
 }
 
 /* --- What the coroutine macros call ---------------------------------------- */
@@ -217,6 +236,16 @@ int tide__task_await(tide_task *t, tide_future *f) {
   assert(f != &t->future && "a task cannot await itself");
   assert(f->priv_loop == t->future.priv_loop);
   if (t->flags & TIDE__T_CANCEL_REQUESTED) {
+    if (f->priv_state == TIDE_FUTURE_PENDING && (f->priv_flags & TIDE__F_CANCEL_WAITS)) {
+      /* A combinator's output: pass the request on and resume once what it
+       * cancelled has finished (a task group's children clean up first), just
+       * as if the request had come while already awaiting it. */
+      t->awaiting = f;
+      tide__q_insert_tail(&f->priv_waiters, &t->waiter.link);
+      TIDE__DIAG(f->priv_loop, TIDE__EV_AWAIT, t, 0);
+      (void)tide_future_cancel(f);
+      return 1;
+    }
     deliver_cancel(t);
     return 0;
   }
@@ -226,6 +255,7 @@ int tide__task_await(tide_task *t, tide_future *f) {
   }
   t->awaiting = f;
   tide__q_insert_tail(&f->priv_waiters, &t->waiter.link);
+  TIDE__DIAG(f->priv_loop, TIDE__EV_AWAIT, t, 0);
   return 1;
 }
 
@@ -250,6 +280,7 @@ int tide__task_sleep(tide_task *t, uint64_t ms) {
   t->flags |= TIDE__T_SLEEPING;
   loop->priv_active_refs++;
   tide__timer_entry_schedule(loop, &t->sleep, tide__deadline(loop, ms));
+  TIDE__DIAG(loop, TIDE__EV_SLEEP, t, ms > INT32_MAX ? INT32_MAX : (int)ms);
   return 1;
 }
 
@@ -261,6 +292,7 @@ static int cancel_pending(const tide_task *t) {
 
 int tide__task_finish(tide_task *t, const tide_value *value) {
   assert(!(t->flags & TIDE__T_FINISHED));
+  if (t->timeouts != NULL) tide__task_timeouts_close(t);
   t->flags |= TIDE__T_FINISHED;
   if (cancel_pending(t)) {
     if (value != NULL) {
@@ -278,6 +310,7 @@ int tide__task_finish(tide_task *t, const tide_value *value) {
  * TIDE_ECANCELED ends the task cancelled. */
 int tide__task_finish_error(tide_task *t, int code, const char *message) {
   assert(!(t->flags & TIDE__T_FINISHED));
+  if (t->timeouts != NULL) tide__task_timeouts_close(t);
   t->flags |= TIDE__T_FINISHED;
   tide__future_fail(&t->future, code, message);
   return TIDE__STEP_DONE;

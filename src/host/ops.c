@@ -41,6 +41,7 @@ static void on_cancel(tide_future *future, void *ud) {
   uint32_t op = ud_to_id(ud);
   assert(h != NULL && tide__ids_get(&h->ops, op) == future);
   op_end(loop, h, op);
+  if (loop->priv_diag) tide__diag_host(loop, TIDE__EV_HOST_CANCEL, op, NULL, 0);
   tide__backend_host_cancel(loop, op);
 }
 
@@ -83,6 +84,8 @@ int tide_host_call(tide_loop *loop, const char *name, const tide_value *args,
     if (rc != 0) {
       tide_future_set_cancel_hook(future, NULL, NULL);
       op_end(loop, h, op);
+    } else if (loop->priv_diag) {
+      tide__diag_host(loop, TIDE__EV_HOST_START, op, name, 0);
     }
   }
   if (rc != 0 && fresh) tide__host_trim(loop); /* a refused first call leaves nothing */
@@ -136,6 +139,8 @@ int tide__host_complete(tide_loop *loop, uint32_t op, int code, void *buf, size_
   /* The operation ends now, whatever it carried: the hook must not run. */
   op_end(loop, h, op);
   tide_future_set_cancel_hook(f, NULL, NULL);
+  if (loop->priv_diag)
+    tide__diag_host(loop, TIDE__EV_HOST_COMPLETE, op, NULL, rc != 0 ? TIDE_EINVAL : code);
   if (rc != 0) {
     tide_loop_dealloc(loop, buf);
     tide__future_fail(f, TIDE_EINVAL, "the host sent a malformed value");

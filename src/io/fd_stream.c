@@ -9,10 +9,6 @@
 
 #include "fd_stream.h"
 
-void tide__stream_free_bytes(void *data, void *ud) {
-  tide_loop_dealloc(ud, data);
-}
-
 /* What kind of fd this is decides how it is written (see fd_write.c). */
 static void classify(tide_stream *s) {
   struct stat st;
@@ -40,6 +36,7 @@ int tide_stream_open(tide_loop *loop, int fd, unsigned flags,
   s->loop = loop;
   s->fd = fd;
   s->flags = flags;
+  tide__rbuf_init(&s->rb, loop);
   classify(s);
   tide__q_init(&s->writes);
   *out_stream = s;
@@ -109,7 +106,7 @@ static void on_io_closed(tide_handle *h) {
   /* close() is not retried on EINTR: the fd is released either way on Linux,
    * and retrying could close an fd another thread just opened. */
   if (s->flags & TIDE_STREAM_CLOSE_FD) (void)close(s->fd);
-  tide__stream_free_buffer(s);
+  tide__rbuf_free(&s->rb);
   if (f != NULL) {
     tide_future_set_cancel_hook(f, NULL, NULL);
     if (s->werr != 0)

@@ -5,8 +5,9 @@
  * (watchers, futures and their cancel hooks, tide_loop_alloc), so it runs
  * unchanged on every host that has read()/write(): native and WASI.
  *
- * Files: fd_stream.c (open, watcher, close), fd_read.c (read, read_line),
- * fd_write.c (write queue and flushing), fd_errno.c (errno -> TIDE_E*).
+ * Files: fd_stream.c (open, watcher, close), fd_read.c (read, read_line, over
+ * the shared read_buffer.c), fd_write.c (write queue and flushing), fd_errno.c
+ * (errno -> TIDE_E*).
  */
 #ifndef TIDE_IO_FD_STREAM_H
 #define TIDE_IO_FD_STREAM_H
@@ -18,6 +19,7 @@
 #endif
 
 #include "queue.h"
+#include "read_buffer.h"
 #include "tide.h"
 
 /* send(MSG_NOSIGNAL) turns SIGPIPE into EPIPE for sockets without touching the
@@ -29,11 +31,10 @@
 #define TIDE__HAVE_NOSIGNAL 0
 #endif
 
-/* The read buffer holds buf[start .. start+len): bytes read from the fd that no
- * read has delivered yet. A request that the buffer cannot satisfy waits in
- * `reader`; only then is the fd watched for READABLE, so the stream never reads
- * what nobody asked for (backpressure stays with the kernel). */
-typedef enum read_kind { READ_CHUNK = 0, READ_LINE = 1 } read_kind;
+/* The read side is a tide__read_buffer (read_buffer.h), shared with the JS
+ * host's streams. A request that the buffer cannot satisfy waits in `reader`;
+ * only then is the fd watched for READABLE, so the stream never reads what
+ * nobody asked for (backpressure stays with the kernel). */
 
 /* One queued write: the node and a copy of the bytes in one allocation.
  * `future` is NULL for a write without one (report != 0: a failure is reported
@@ -67,14 +68,9 @@ struct tide_stream {
   int use_send; /* a socket: send(MSG_NOSIGNAL) instead of write() */
   int regular;  /* a regular file: never blocks, so writes are not chunked */
 
-  /* Reading. */
-  unsigned char *buf;
-  size_t cap, start, len;
-  int skipping;   /* discard input up to the next "\n" (an over-long line) */
-  int grow_chunk; /* the last chunk read filled the room: grow before the next */
+  /* Reading: the buffer, and the request waiting for more input. */
+  tide__read_buffer rb;
   tide_future *reader;
-  read_kind kind;
-  size_t max; /* the pending request's max (or max_len for a line) */
 
   /* Writing. */
   tide__qnode writes; /* tide__write_req, oldest first */
@@ -100,8 +96,6 @@ void tide__stream_maybe_finish_close(tide_stream *s);
  * close path cancels. */
 void tide__stream_on_readable(tide_stream *s);
 void tide__stream_cancel_reader(tide_stream *s);
-/* The buffer is freed with the stream. */
-void tide__stream_free_buffer(tide_stream *s);
 
 /* fd_write.c: the WRITABLE half of the io callback. */
 void tide__stream_on_writable(tide_stream *s);
@@ -110,8 +104,5 @@ void tide__stream_fail_writes(tide_stream *s, int code);
 
 /* fd_errno.c: errno -> TIDE_E* for read()/write() failures. */
 int tide__stream_errno(int err);
-
-/* The free function of every BYTES result: ud is the loop. */
-void tide__stream_free_bytes(void *data, void *ud);
 
 #endif /* TIDE_IO_FD_STREAM_H */

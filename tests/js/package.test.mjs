@@ -113,7 +113,11 @@ test('package.json: name, version, module type, no runtime dependencies', () => 
   assert.equal(pkg.dependencies, undefined);
   assert.match(pkg.engines.node, />=\s*20/);
   assert.equal(pkg.types, './index.d.ts');
-  assert.deepEqual(pkg.files, ['src', 'index.d.ts', 'wasm/*.wasm', 'README.md']);
+  /* What ships: the runtime, the runner, types, prebuilt modules, the README
+   * (tests/js/pack.test.mjs packs it and checks the tarball's contents). */
+  assert.deepEqual(pkg.files, ['src', 'bin', 'index.d.ts', 'wasm/*.wasm', 'README.md']);
+  /* npm pack builds the prebuilt modules first, and fails without them. */
+  assert.match(pkg.scripts.prepack, /build-npm-wasm\.sh/);
 });
 
 test('package.json exports map: each target exists, node and default entries differ', () => {

@@ -1,0 +1,511 @@
+/* host_stream.c: byte streams on the JS host, over host operations.
+ *
+ * The JS host has no fds to poll, so a stream asks the runtime for bytes through
+ * three host functions it provides (wasm/ABI.md, "Host functions the runtime
+ * provides"):
+ *
+ *   "tideloop:fd_read"(fd, max)   -> Uint8Array of 1..max bytes; empty at EOF
+ *   "tideloop:fd_write"(fd, bytes) -> the number of bytes written (all of them),
+ *                                    once the host has accepted them
+ *   "tideloop:fd_close"(fd)
+ *
+ * The API and its semantics are those of tide.h ("Byte streams"), and the read
+ * side is the same code as on fds (read_buffer.c): the buffer, line splitting,
+ * over-long lines, EOF. What differs is where bytes come from and go to:
+ *
+ * - Reading: a request the buffer cannot serve starts one host read (unless one
+ *   is already in flight); its bytes are appended to the buffer and the request
+ *   is served again. A cancelled request only lets go of its future: the host
+ *   read behind it is NOT cancelled, and whatever it brings is buffered for the
+ *   next request, so nothing is lost (cancelling it could race with bytes the
+ *   host already took from its source). It is cancelled when the stream closes.
+ *   Until then it counts as pending work, so it keeps the loop alive.
+ * - Writing: writes are queued in order, and one host write is in flight at a
+ *   time; it carries every queued write (up to BATCH_MAX bytes) at once, so a
+ *   burst of small writes costs one host call, and the next batch starts when
+ *   the host has taken the previous one (backpressure is the host's).
+ * - Registration: natively an open stream holds an io handle, so the loop cannot
+ *   close under it. Here a never-started timer handle plays that part: it
+ *   registers the stream until its close callback, which frees the stream.
+ *
+ * The root CMakeLists.txt builds this file instead of fd_*.c for the JS backend;
+ * on every other host it compiles to nothing.
+ */
+#if defined(TIDE_HOST_JS)
+
+#include <assert.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "queue.h"
+#include "read_buffer.h"
+#include "tide.h"
+
+#define FN_READ "tideloop:fd_read"
+#define FN_WRITE "tideloop:fd_write"
+#define FN_CLOSE "tideloop:fd_close"
+
+/* How much a host read asks for while a line is wanted: a few lines' worth, as
+ * stdio's BUFSIZ, so short lines do not cost a host call each; a longer line
+ * limit asks for more (capped: the buffer grows as the line arrives). */
+#define LINE_READ_MIN ((size_t)4096)
+#define LINE_READ_MAX ((size_t)64 * 1024)
+/* The most bytes one host write carries when it gathers several queued writes
+ * (a single larger write still goes out whole). */
+#define BATCH_MAX ((size_t)64 * 1024)
+
+#define REQ_OF(node) tide__container_of(node, write_req, link)
+
+/* One queued write: the node and a copy of the bytes in one allocation.
+ * `future` is NULL for a write without one (report != 0: a failure goes to the
+ * loop's error handler) and for one whose future was cancelled while the host
+ * was writing it (report == 0: it finishes silently). */
+typedef struct write_req {
+  tide__qnode link;
+  tide_stream *stream;
+  tide_future *future;
+  int report;
+  int started; /* in the batch the host is writing now */
+  size_t len;
+  unsigned char data[];
+} write_req;
+
+/* Invariants:
+ * - reading: hread is a pending host read whose done callback is on_read_done.
+ *   At most one is in flight; it outlives a cancelled request.
+ * - eof_pending / err_pending: the host reported EOF or an error that no request
+ *   has seen yet (it arrived while nobody read, or after buffered bytes that come
+ *   first); the next request that the buffer cannot serve gets it.
+ * - writing: hwrite is a pending host write carrying the `started` requests at
+ *   the head of `writes` (batch_len bytes). writes is non-empty => writing,
+ *   except while the failure of a start is being handled.
+ * - queued == the sum of len over `writes`.
+ * - After the first write error, werr holds it and `writes` stays empty.
+ * - closing: no new request is accepted. Once nothing is being written,
+ *   `finishing` starts: fd_close (with TIDE_STREAM_CLOSE_FD), then the close of
+ *   `reg`, whose callback completes close_future and frees the stream. */
+struct tide_stream {
+  tide_timer reg; /* never started; reg.handle.data points back at the stream */
+  tide_loop *loop;
+  int fd;
+  unsigned flags;
+
+  /* Reading. */
+  tide__read_buffer rb;
+  tide_future *reader;
+  tide_future hread;
+  int reading;
+  int eof_pending;
+  int err_pending;
+
+  /* Writing. */
+  tide__qnode writes; /* write_req, oldest first */
+  size_t queued;
+  size_t batch_len;
+  int werr;
+  tide_future hwrite;
+  int writing;
+
+  /* Closing. */
+  int closing;
+  int finishing;
+  tide_future hclose;
+  tide_future *close_future;
+};
+
+int tide_stream_open(tide_loop *loop, int fd, unsigned flags,
+                     tide_stream **out_stream) {
+  assert(loop != NULL && out_stream != NULL);
+  /* Whether the host knows fd shows at the first read or write (TIDE_EBADF
+   * from the host function): asking now would take a round trip. */
+  if (fd < 0) return TIDE_EBADF;
+  tide_stream *s = tide_loop_alloc(loop, sizeof *s);
+  if (s == NULL) return TIDE_ENOMEM;
+  memset(s, 0, sizeof *s);
+  int rc = tide_timer_init(loop, &s->reg);
+  if (rc != 0) {
+    tide_loop_dealloc(loop, s);
+    return rc;
+  }
+  s->reg.handle.data = s;
+  s->loop = loop;
+  s->fd = fd;
+  s->flags = flags;
+  tide__rbuf_init(&s->rb, loop);
+  tide__q_init(&s->writes);
+  *out_stream = s;
+  return 0;
+}
+
+/* Start a host operation on one of the stream's futures, with done callback cb.
+ * Returns 0 or an error, with the future released. */
+static int host_op(tide_stream *s, tide_future *f, const char *name,
+                   const tide_value *args, size_t nargs, tide_future_cb cb) {
+  tide_future_init(s->loop, f);
+  int rc = tide_future_add_done_callback(f, cb, s);
+  if (rc == 0) rc = tide_host_call(s->loop, name, args, nargs, f);
+  if (rc != 0) tide_future_release(f);
+  return rc;
+}
+
+/* --- Reading ----------------------------------------------------------------- */
+
+static void on_read_done(tide_future *f, void *ud);
+
+static void reader_cancelled(tide_future *f, void *ud) {
+  tide_stream *s = ud;
+  (void)f;
+  s->reader = NULL; /* the host read, if any, goes on and fills the buffer */
+}
+
+static void detach_reader(tide_stream *s) {
+  tide_future_set_cancel_hook(s->reader, NULL, NULL);
+  s->reader = NULL;
+}
+
+static int start_read(tide_stream *s) {
+  size_t want = s->rb.max; /* a chunk: the buffer is empty, so exactly max */
+  if (s->rb.kind == TIDE__READ_LINE) {
+    size_t b = tide__rbuf_bound(&s->rb);
+    want = b < LINE_READ_MIN ? LINE_READ_MIN : b > LINE_READ_MAX ? LINE_READ_MAX : b;
+  }
+  tide_value args[2];
+  args[0] = tide_value_int(s->fd);
+  args[1] = tide_value_int((int64_t)want);
+  int rc = host_op(s, &s->hread, FN_READ, args, 2, on_read_done);
+  if (rc == 0) s->reading = 1;
+  return rc;
+}
+
+/* Serve the request from the buffer, or from a pending EOF or error; wait (with
+ * a host read in flight) if neither can. Returns 0 once the request is either
+ * completed or waiting in s->reader; an error (future untouched) otherwise. */
+static int serve(tide_stream *s, tide_future *future) {
+  void *data = NULL;
+  size_t len = 0;
+  int rc = tide__rbuf_serve(&s->rb, s->eof_pending, &data, &len);
+  if (rc == TIDE_ENOMEM) return rc;
+  if (rc == TIDE__READ_NEED_MORE && s->err_pending != 0) {
+    rc = s->err_pending;
+    s->err_pending = 0;
+  }
+  if (rc != TIDE__READ_NEED_MORE) {
+    if (rc == TIDE_EOF) s->eof_pending = 0; /* EOF is told once per host EOF */
+    tide__rbuf_deliver(&s->rb, future, rc, data, len);
+    return 0;
+  }
+  if (!s->reading && (rc = start_read(s)) != 0) return rc;
+  s->reader = future;
+  tide_future_set_cancel_hook(future, reader_cancelled, s);
+  return 0;
+}
+
+static int request(tide_stream *s, tide__read_kind kind, size_t max,
+                   tide_future *future) {
+  assert(s != NULL && future != NULL && !tide_future_done(future));
+  if (s->closing) return TIDE_ECLOSED;
+  if (s->reader != NULL) return TIDE_EBUSY;
+  tide__rbuf_set_request(&s->rb, kind, max);
+  return serve(s, future);
+}
+
+int tide_stream_read(tide_stream *s, size_t max, tide_future *future) {
+  return request(s, TIDE__READ_CHUNK, max, future);
+}
+
+int tide_stream_read_line(tide_stream *s, size_t max_len, tide_future *future) {
+  return request(s, TIDE__READ_LINE, max_len, future);
+}
+
+/* What a host read brought: 0 (bytes buffered, or EOF noted) or an error. */
+static int take_read_result(tide_stream *s, tide_future *f) {
+  tide_value v;
+  int rc = tide_future_result(f, &v);
+  if (rc != 0) return rc;
+  if (v.type == TIDE_VALUE_NONE) {
+    s->eof_pending = 1; /* a host function returning nothing: end of input */
+    return 0;
+  }
+  if (v.type != TIDE_VALUE_BYTES && v.type != TIDE_VALUE_STRING) return TIDE_EINVAL;
+  if (v.as.bytes.len == 0) {
+    s->eof_pending = 1;
+    return 0;
+  }
+  return tide__rbuf_append(&s->rb, v.as.bytes.data, v.as.bytes.len);
+}
+
+static void on_read_done(tide_future *f, void *ud) {
+  tide_stream *s = ud;
+  assert(f == &s->hread && s->reading);
+  s->reading = 0;
+  int rc = take_read_result(s, f);
+  tide_future_release(f); /* its error, if any, was observed above */
+  if (rc != 0) {
+    if (s->reader == NULL) {
+      s->err_pending = rc; /* for the next request, after what is buffered */
+      return;
+    }
+    tide_future *r = s->reader;
+    detach_reader(s);
+    tide_future_set_error(r, rc, NULL);
+    return;
+  }
+  if (s->reader == NULL) return; /* cancelled meanwhile: the bytes stay buffered */
+  tide_future *r = s->reader;
+  detach_reader(s);
+  rc = serve(s, r); /* completes r, or waits again with the next host read */
+  if (rc != 0) tide_future_set_error(r, rc, NULL);
+}
+
+/* --- Writing ------------------------------------------------------------------ */
+
+size_t tide_stream_write_queue_size(const tide_stream *s) {
+  return s->queued;
+}
+
+/* A failed write without a future goes to the loop's error handler. The public
+ * way to reach it is an unobserved error on a released future. */
+static void report(tide_loop *loop, int code) {
+  tide_future f;
+  tide_future_init(loop, &f);
+  tide_future_set_error(&f, code, "a tide_stream_write without a future failed");
+  tide_future_release(&f);
+}
+
+/* Deferred so that the report never runs inside tide_stream_write. */
+static void report_later(tide_loop *loop, void *ud) {
+  report(loop, (int)(intptr_t)ud);
+}
+
+static void free_req(write_req *w) {
+  tide__q_remove(&w->link);
+  tide_loop_dealloc(w->stream->loop, w);
+}
+
+/* Fail every queued write with code. The queue is moved to a local list first:
+ * the error handler (run by report) is user code and may write or close. */
+static void fail_writes(tide_stream *s, int code) {
+  tide__qnode failed;
+  tide__q_init(&failed);
+  tide__q_move_all(&s->writes, &failed);
+  if (s->werr == 0) s->werr = code;
+  s->queued = 0;
+  while (!tide__q_empty(&failed)) {
+    write_req *w = REQ_OF(failed.next);
+    tide__q_remove(&w->link);
+    tide_future *f = w->future;
+    int rep = w->report;
+    tide_loop_dealloc(s->loop, w);
+    if (f != NULL) {
+      tide_future_set_cancel_hook(f, NULL, NULL);
+      tide_future_set_error(f, code, NULL);
+    } else if (rep) {
+      report(s->loop, code);
+    }
+  }
+}
+
+static void on_write_done(tide_future *f, void *ud);
+
+/* Start one host write carrying the queued writes from the head, up to
+ * BATCH_MAX bytes (at least the first). They are gathered into one block; if
+ * that cannot be allocated, the first goes alone. 0 or an error (nothing
+ * started). */
+static int start_write(tide_stream *s) {
+  assert(!s->writing && !tide__q_empty(&s->writes));
+  write_req *first = REQ_OF(s->writes.next);
+  size_t total = first->len;
+  size_t count = 1;
+  for (tide__qnode *n = first->link.next; n != &s->writes; n = n->next) {
+    size_t len = REQ_OF(n)->len;
+    if (total >= BATCH_MAX || len > BATCH_MAX - total) break;
+    total += len;
+    count++;
+  }
+  unsigned char *block = NULL;
+  if (count > 1 && (block = tide_loop_alloc(s->loop, total)) == NULL) {
+    count = 1;
+    total = first->len;
+  }
+  const void *bytes = first->data;
+  if (block != NULL) {
+    size_t at = 0, i = 0;
+    for (tide__qnode *n = s->writes.next; i < count; n = n->next, i++) {
+      memcpy(block + at, REQ_OF(n)->data, REQ_OF(n)->len);
+      at += REQ_OF(n)->len;
+    }
+    bytes = block;
+  }
+  tide_value args[2];
+  args[0] = tide_value_int(s->fd);
+  args[1] = tide_value_bytes(bytes, total);
+  int rc = host_op(s, &s->hwrite, FN_WRITE, args, 2, on_write_done);
+  tide_loop_dealloc(s->loop, block); /* the host call copied the bytes */
+  if (rc != 0) return rc;
+  size_t i = 0;
+  for (tide__qnode *n = s->writes.next; i < count; n = n->next, i++)
+    REQ_OF(n)->started = 1;
+  s->batch_len = total;
+  s->writing = 1;
+  return 0;
+}
+
+static void finish_close(tide_stream *s);
+
+/* What a host write answered: 0 if it took the whole batch. */
+static int take_write_result(tide_stream *s, tide_future *f) {
+  tide_value v;
+  int rc = tide_future_result(f, &v);
+  if (rc != 0) return rc;
+  if (v.type == TIDE_VALUE_NONE) return 0; /* "done", without a count */
+  if (v.type != TIDE_VALUE_DOUBLE) return TIDE_EINVAL;
+  /* The host writes everything or fails: a short count is an I/O error. */
+  return v.as.d == (double)s->batch_len ? 0 : TIDE_EIO;
+}
+
+static void on_write_done(tide_future *f, void *ud) {
+  tide_stream *s = ud;
+  assert(f == &s->hwrite && s->writing);
+  int rc = take_write_result(s, f);
+  tide_future_release(f);
+  s->writing = 0;
+  if (rc != 0) {
+    fail_writes(s, rc); /* the batch and everything after it */
+  } else {
+    while (!tide__q_empty(&s->writes) && REQ_OF(s->writes.next)->started) {
+      write_req *w = REQ_OF(s->writes.next);
+      s->queued -= w->len;
+      if (w->future != NULL) {
+        tide_future_set_cancel_hook(w->future, NULL, NULL);
+        tide_future_set_int(w->future, (int64_t)w->len);
+      }
+      free_req(w);
+    }
+    if (!tide__q_empty(&s->writes) && (rc = start_write(s)) != 0) fail_writes(s, rc);
+  }
+  finish_close(s);
+}
+
+/* The write's future was cancelled or released. Not started: it is dropped.
+ * Being written: it finishes (a stream never writes half a buffer and stops),
+ * silently. */
+static void write_cancelled(tide_future *f, void *ud) {
+  write_req *w = ud;
+  tide_stream *s = w->stream;
+  (void)f;
+  w->future = NULL;
+  w->report = 0;
+  if (w->started) return;
+  s->queued -= w->len;
+  free_req(w);
+  finish_close(s);
+}
+
+int tide_stream_write(tide_stream *s, const void *data, size_t len,
+                      tide_future *future) {
+  assert(s != NULL && (data != NULL || len == 0));
+  assert(future == NULL || !tide_future_done(future));
+  if (s->closing) return TIDE_ECLOSED;
+  if (s->werr != 0) {
+    if (future == NULL)
+      return tide_call_soon(s->loop, report_later, (void *)(intptr_t)s->werr, NULL);
+    tide_future_set_error(future, s->werr, NULL);
+    return 0;
+  }
+  if (len > SIZE_MAX - sizeof(write_req)) return TIDE_ENOMEM;
+  write_req *w = tide_loop_alloc(s->loop, sizeof *w + len);
+  if (w == NULL) return TIDE_ENOMEM;
+  w->stream = s;
+  w->future = future;
+  w->report = future == NULL;
+  w->started = 0;
+  w->len = len;
+  if (len > 0) memcpy(w->data, data, len);
+  tide__q_insert_tail(&s->writes, &w->link);
+  s->queued += len;
+  if (!s->writing) {
+    int rc = start_write(s);
+    if (rc != 0) {
+      s->queued -= len;
+      free_req(w);
+      return rc;
+    }
+  }
+  if (future != NULL) tide_future_set_cancel_hook(future, write_cancelled, w);
+  return 0;
+}
+
+/* --- Closing ------------------------------------------------------------------ */
+
+/* The registration handle is gone (its close callback runs from the loop, so no
+ * callback of this stream is on the stack): report and free. */
+static void on_reg_closed(tide_handle *h) {
+  tide_stream *s = h->data;
+  tide_loop *loop = s->loop;
+  tide_future *f = s->close_future;
+  tide__rbuf_free(&s->rb);
+  if (f != NULL) {
+    tide_future_set_cancel_hook(f, NULL, NULL);
+    if (s->werr != 0)
+      tide_future_set_error(f, s->werr, NULL);
+    else
+      tide_future_set_none(f);
+  }
+  tide_loop_dealloc(loop, s);
+}
+
+/* fd_close answered. Its error is not reported, as close(2)'s is not natively:
+ * the stream's bytes were all delivered (or the write error is reported). */
+static void on_fd_closed(tide_future *f, void *ud) {
+  tide_stream *s = ud;
+  (void)tide_future_result(f, NULL); /* observed: released silently */
+  tide_future_release(f);
+  tide_handle_close(&s->reg.handle, on_reg_closed);
+}
+
+/* Once closing and nothing is being written: close the fd (if ours), then the
+ * registration. */
+static void finish_close(tide_stream *s) {
+  if (!s->closing || s->finishing || s->writing || !tide__q_empty(&s->writes)) return;
+  s->finishing = 1;
+  if (s->flags & TIDE_STREAM_CLOSE_FD) {
+    tide_value fd = tide_value_int(s->fd);
+    if (host_op(s, &s->hclose, FN_CLOSE, &fd, 1, on_fd_closed) == 0) return;
+    /* Could not even ask (out of memory): the fd stays open, the stream goes. */
+  }
+  tide_handle_close(&s->reg.handle, on_reg_closed);
+}
+
+static void close_future_cancelled(tide_future *f, void *ud) {
+  tide_stream *s = ud;
+  (void)f;
+  s->close_future = NULL;
+}
+
+void tide_stream_close(tide_stream *s, tide_future *future) {
+  assert(s != NULL && !s->closing && "tide_stream_close called twice");
+  s->closing = 1;
+  if (future != NULL) {
+    assert(!tide_future_done(future));
+    s->close_future = future;
+    tide_future_set_cancel_hook(future, close_future_cancelled, s);
+  }
+  if (s->reader != NULL) {
+    tide_future *f = s->reader;
+    detach_reader(s);
+    tide_future_cancel(f);
+  }
+  if (s->reading) {
+    /* Nobody can read any more: abort the host read (its done callback goes
+     * first, so nothing runs for it later). */
+    tide_future_remove_done_callback(&s->hread, on_read_done, s);
+    tide_future_release(&s->hread);
+    s->reading = 0;
+  }
+  finish_close(s);
+}
+
+#else
+/* ISO C wants at least one declaration in a translation unit. */
+typedef int tide__host_stream_unused;
+#endif /* TIDE_HOST_JS */
