@@ -258,6 +258,10 @@ int64_t tide_loop_next_timeout(const tide_loop *loop);
 void tide_loop_set_error_handler(tide_loop *loop, tide_error_handler handler, void *ud);
 /* The task whose coroutine is running right now, or NULL. */
 tide_task *tide_loop_current_task(const tide_loop *loop);
+/* How many runnables are queued right now (callbacks, woken tasks, done
+ * callback dispatches, close callbacks): what is left of the current tick plus
+ * what the next tick will run. A diagnostic for live views; O(n). */
+size_t tide_loop_ready_count(const tide_loop *loop);
 
 /* Allocate through the loop's allocator (used by the library; handy for frames). */
 void *tide_loop_alloc(tide_loop *loop, size_t size);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: build and test every configuration; what `npm test` runs.
 #
-#   scripts/test.sh [config...]     configs: default poll asan wasi js (default: all)
+#   scripts/test.sh [config...]     configs: default poll asan wasi js browser bench (default: all)
 #
 # Each configuration is configured, built and tested with ctest in its own tree
 # under build/ (build/default, build/poll, build/asan), so reruns are
@@ -21,7 +21,7 @@ bash scripts/ensure-deps.sh || exit 1
 werror=${TIDE_WERROR:-ON}
 jobs=${TIDE_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
 
-all_configs=(default poll asan wasi js)
+all_configs=(default poll asan wasi js browser bench)
 
 # Sets `args` to the extra cmake arguments of configuration $1 (1 if unknown).
 # The poll build is optimised, with asserts kept, so that warnings only the
@@ -41,6 +41,13 @@ config_args() {
     # before they were may still say OFF).
     js) args=(-DCMAKE_BUILD_TYPE=Debug -DTIDE_BUILD_EXAMPLES=ON
               "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-js.cmake") ;;
+    # Every benchmark once with a tiny N, results checked, nothing timed
+    # (bench/run.sh --smoke: its own -O2 trees under build/bench/).
+    bench) args=() ;;
+    # Headless Chromium (Debian's, driven by playwright-core from
+    # tests/browser/package-lock.json) on the js config's tree (built here if
+    # missing): node --test tests/browser/; screenshots in build/browser-artifacts.
+    browser) args=() ;;
     *) return 1 ;;
   esac
 }
@@ -63,6 +70,10 @@ for c in "${configs[@]}"; do
   fi
   # The JS host's tests also build modules with emcc (build-routes.test.mjs).
   if [[ $c == js ]]; then bash scripts/ensure-deps.sh emscripten || exit 1; fi
+  if [[ $c == browser ]]; then
+    bash scripts/ensure-deps.sh chromium clang-14 lld-14 llvm-14 wasi-libc \
+      libclang-rt-14-dev-wasm32 || exit 1
+  fi
 done
 
 # Sanitizer runtime options (ignored by the other builds): a leak fails the test
@@ -75,6 +86,8 @@ failed=0
 
 run_config() {
   local name=$1 dir="build/$1" log="build/$1.configure.log" args
+  if [[ $name == bench ]]; then bash bench/run.sh --smoke; return; fi
+  if [[ $name == browser ]]; then run_browser_tests; return; fi
   config_args "$name"
   echo
   echo "=== [$name] configure: ${args[*]}"
@@ -101,6 +114,26 @@ run_js_tests() {
   fi
   TIDE_TEST_MODULE="$root/$1/wasm/tide-test-module.wasm" TIDE_JS_BUILD="$root/$1" \
     node --test tests/js/
+}
+
+# The browser suite needs the js config's modules (build/js): built here, not
+# tested, when that config has not run; then playwright-core from the suite's
+# lockfile, then every suite in tests/browser.
+run_browser_tests() {
+  local args
+  echo
+  echo "=== [browser] build/js"
+  if [[ ! -f build/js/CMakeCache.txt ]]; then
+    config_args js
+    cmake -S . -B build/js -DTIDE_WERROR="$werror" "${args[@]}" >build/js.configure.log 2>&1 ||
+      { cat build/js.configure.log; return 1; }
+  fi
+  cmake --build build/js --parallel "$jobs" || return 1
+  if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
+    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error || return 1
+  fi
+  echo "=== [browser] test"
+  TIDE_JS_BUILD="$root/build/js" node --test tests/browser/
 }
 
 mkdir -p build

@@ -21,6 +21,11 @@
  *                           deadlines; returns the order they ran in: "sSabcdz"
  *   async_wake()            a tide_async woken from C; returns "woken" once its
  *                           callback ran (exercises the schedule import)
+ *   burst(n, [width])       runs n C callbacks as `width` (default 1000) call_soon
+ *                           chains, each callback rescheduling itself: width
+ *                           callbacks a loop iteration (a host tick), n/width
+ *                           ticks; returns the number that ran (n). The browser
+ *                           suite counts frames while it runs (tests/browser)
  * With argv[1] given, setup also starts a main task that writes each argument
  * to stdout on its own line after 1 ms and sets the exit code to argv[1].
  */
@@ -358,6 +363,78 @@ static int async_wake_main(tide_task *t, void *frame) {
   TIDE_END(t);
 }
 
+
+/* --- Bursts of callbacks -------------------------------------------------------------
+ */
+
+/* width chains of call_soon: a callback scheduled from a callback runs on the
+ * next iteration (as in asyncio), so every iteration runs width callbacks and
+ * the host gets control back between iterations. */
+struct burst_frame;
+typedef struct burst_chain {
+  struct burst_frame *frame;
+  tide_call call;
+} burst_chain;
+
+typedef struct burst_frame {
+  tide_loop *loop;
+  burst_chain *chains;
+  size_t width;
+  double n, started, ran;
+  tide_future done;
+  int rc;
+} burst_frame;
+
+static void burst_step(tide_loop *loop, void *ud) {
+  burst_chain *c = ud;
+  burst_frame *f = c->frame;
+  f->ran++;
+  if (f->started < f->n) {
+    f->started++;
+    if (tide_call_soon(loop, burst_step, c, &c->call) != 0)
+      (void)tide_future_set_error(&f->done, TIDE_ENOMEM, "call_soon failed");
+  } else if (f->ran >= f->n) {
+    (void)tide_future_set_none(&f->done);
+  }
+}
+
+static void burst_cleanup(void *frame) {
+  burst_frame *f = frame;
+  if (f->chains == NULL) return;
+  for (size_t i = 0; i < f->width; i++) (void)tide_call_cancel(f->loop, f->chains[i].call);
+  tide_loop_dealloc(f->loop, f->chains);
+  f->chains = NULL;
+  tide_future_release(&f->done);
+}
+
+static int burst_main(tide_task *t, void *frame) {
+  burst_frame *f = frame;
+  TIDE_BEGIN(t);
+  if (!is_number(arg(t, 0)) || arg(t, 0)->as.d < 1)
+    TIDE_RETURN_ERROR(t, TIDE_EINVAL, "burst(n, [width]) takes a count >= 1");
+  f->loop = tide_task_loop(t);
+  f->n = arg(t, 0)->as.d;
+  f->width = is_number(arg(t, 1)) && arg(t, 1)->as.d >= 1 ? (size_t)arg(t, 1)->as.d : 1000;
+  if ((double)f->width > f->n) f->width = (size_t)f->n;
+  f->chains = tide_loop_alloc(f->loop, f->width * sizeof *f->chains);
+  if (f->chains == NULL) TIDE_RETURN_ERROR(t, TIDE_ENOMEM, "no memory for the chains");
+  tide_future_init(f->loop, &f->done);
+  tide_task_set_cleanup(t, burst_cleanup);
+  for (size_t i = 0; i < f->width; i++) {
+    f->chains[i].frame = f;
+    f->chains[i].call = (tide_call){0};
+  }
+  for (size_t i = 0; i < f->width; i++) {
+    f->started++;
+    if (tide_call_soon(f->loop, burst_step, &f->chains[i], &f->chains[i].call) != 0)
+      TIDE_RETURN_ERROR(t, TIDE_ENOMEM, "call_soon failed");
+  }
+  TIDE_AWAIT(t, &f->done, f->rc);
+  if (f->rc != 0) TIDE_RETURN_ERROR(t, f->rc, "burst interrupted");
+  TIDE_RETURN_DOUBLE(t, f->ran);
+  TIDE_END(t);
+}
+
 /* --- main
  * -------------------------------------------------------------------------------- */
 
@@ -396,6 +473,7 @@ static int setup(tide_loop *loop, int argc, char **argv) {
       {"spin_uncancel", spin_uncancel_main, sizeof(sleep_frame)},
       {"timer_order", timer_order_main, sizeof(order_frame)},
       {"async_wake", async_wake_main, sizeof(wake_frame)},
+      {"burst", burst_main, sizeof(burst_frame)},
   };
   for (size_t i = 0; i < sizeof exports / sizeof exports[0]; i++) {
     int rc =

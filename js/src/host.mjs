@@ -188,7 +188,8 @@ export class Runtime {
    * when the user registered none under the name. */
   #builtins;
   /* Host operations C started and JS has not completed: op id -> record
-   * {op, name, args, controller, settled}. A record leaves this map when it
+   * {op, name, args, controller (made on the first read of `signal`), aborted,
+   * settled}. A record leaves this map when it
    * settles (its completion is queued) or when C cancels it. */
   #ops = new Map();
   /* Completions waiting for the next tick, in arrival order: op -> {code, bytes}. */
@@ -391,7 +392,7 @@ export class Runtime {
       this.#stderr.write(utf8(`tideloop: host_call reused live operation id ${op}\n`));
       return;
     }
-    const rec = { op, name: '', args: [], controller: null, settled: false };
+    const rec = { op, name: '', args: [], controller: null, aborted: false, settled: false };
     this.#ops.set(op, rec);
     const name = this.#read(namePtr, nameLen);
     const args = this.#read(argsPtr, argsLen);
@@ -427,10 +428,22 @@ export class Runtime {
         `no host function is registered under the name "${rec.name}"`));
       return;
     }
-    rec.controller = new AbortController();
+    /* The AbortController is made only if the function reads `signal`: making
+     * one costs several microseconds in V8, more than the rest of a host call,
+     * and most synchronous functions never look at it. One read after C
+     * cancelled the operation gets an already aborted signal. */
+    const options = {
+      get signal() {
+        if (rec.controller === null) {
+          rec.controller = new AbortController();
+          if (rec.aborted) rec.controller.abort();
+        }
+        return rec.controller.signal;
+      },
+    };
     let result;
     try {
-      result = fn(...rec.args, { signal: rec.controller.signal });
+      result = fn(...rec.args, options);
     } catch (e) {
       this.#settle(rec, false, e);
       return;
@@ -477,6 +490,7 @@ export class Runtime {
     const rec = this.#ops.get(op);
     if (rec === undefined) return;
     rec.settled = true;
+    rec.aborted = true;
     this.#ops.delete(op);
     const c = rec.controller;
     if (c) this.#deferred.push(() => c.abort());
@@ -669,6 +683,7 @@ export class Runtime {
     this.#calls.clear();
     for (const rec of this.#ops.values()) {
       rec.settled = true;
+      rec.aborted = true;
       rec.controller?.abort();
     }
     this.#ops.clear();
@@ -883,6 +898,7 @@ export class Runtime {
     /* Host functions in flight: abort them, and tell C they were cancelled. */
     for (const rec of [...this.#ops.values()]) {
       const c = rec.controller;
+      rec.aborted = true;
       this.#settle(rec, false, cancelled());
       if (c) this.#deferred.push(() => c.abort());
     }

@@ -93,6 +93,16 @@ void tide_loop_stop(tide_loop *loop) { loop->priv_stop = 1; }
 
 tide_task *tide_loop_current_task(const tide_loop *loop) { return loop->priv_current; }
 
+static size_t list_length(const tide__qnode *head) {
+  size_t n = 0;
+  for (const tide__qnode *q = head->next; q != head; q = q->next) n++;
+  return n;
+}
+
+size_t tide_loop_ready_count(const tide_loop *loop) {
+  return list_length(&loop->priv_tick) + list_length(&loop->priv_ready);
+}
+
 int64_t tide_loop_next_timeout(const tide_loop *loop) {
   if (has_ready(loop)) return 0;
   const tide__timer_entry *e = tide__heap_min(loop);
@@ -113,7 +123,9 @@ static void run_ticks(tide_loop *loop) {
     if (tide__q_empty(&loop->priv_tick)) {
       if (ticked && loop->priv_stop) return;
       ticked = 1;
-      tide__timers_run_due(loop);
+      /* Most ticks of a busy loop have no timer due: test before calling. */
+      const tide__timer_entry *min = tide__heap_min(loop);
+      if (min != NULL && min->deadline <= loop->priv_now) tide__timers_run_due(loop);
       if (tide__q_empty(&loop->priv_ready)) return;
       tide__q_move_all(&loop->priv_ready, &loop->priv_tick);
     }

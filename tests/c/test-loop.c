@@ -508,3 +508,26 @@ TEST(two_loops_are_independent) {
   ASSERT_EQ(nb, 1);
   CLOSE_LOOP(&b);
 }
+
+/* tide_loop_ready_count sees the rest of the current tick and the next one. */
+static void count_ready_cb(tide_loop *loop, void *ud) {
+  size_t *seen = ud;
+  seen[seen[0] + 1] = tide_loop_ready_count(loop);
+  seen[0]++;
+}
+
+TEST(ready_count_live) {
+  tide_loop loop;
+  size_t seen[4] = {0, 0, 0, 0};
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_EQ(tide_loop_ready_count(&loop), 0);
+  for (int i = 0; i < 3; i++) ASSERT_OK(tide_call_soon(&loop, count_ready_cb, seen, NULL));
+  ASSERT_EQ(tide_loop_ready_count(&loop), 3);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_EQ(seen[0], 3);
+  ASSERT_EQ(seen[1], 2); /* the two still queued behind the first */
+  ASSERT_EQ(seen[2], 1);
+  ASSERT_EQ(seen[3], 0);
+  ASSERT_EQ(tide_loop_ready_count(&loop), 0);
+  CLOSE_LOOP(&loop);
+}

@@ -1,0 +1,25 @@
+// availability.mjs: which groups of runs can run on this machine. A missing
+// group is skipped and said so, loudly, in the output and in RESULTS.md; as
+// root, bench/run.sh installs the packages first, so normally nothing is.
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { BUILD, PYTHON } from './paths.mjs';
+import { GROUPS } from './workloads.mjs';
+
+const ok = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+
+/** {group: null if available, else why not}. */
+export function checkGroups() {
+  const why = {};
+  const need = (file, what) => (existsSync(path.join(BUILD, file)) ? null : `${what} not built (${file})`);
+  why[GROUPS.TIDE] = need('native/w1_chains', 'tideloop benchmarks') ??
+    need('wasi/w1_chains.wasm', 'WASI benchmarks') ?? need('js/w1_chains.wasm', 'JS host benchmarks');
+  why[GROUPS.C_PEERS] = need('native/libev_chains', 'libev/libuv peers (libev-dev, libuv1-dev)');
+  why[GROUPS.NODE] = null;
+  why[GROUPS.ASYNCIO] = ok(PYTHON, ['-c', 'import asyncio']) ? null : `${PYTHON} missing`;
+  why[GROUPS.UVLOOP] = ok(PYTHON, ['-c', 'import uvloop'])
+    ? null : 'python3-uvloop is not installed (apt-get install python3-uvloop)';
+  why[GROUPS.EMCC] = need('emcc/w5_asyncify.wasm', 'Emscripten builds (emscripten)');
+  return why;
+}

@@ -1,0 +1,178 @@
+// report.mjs: write bench/RESULTS.md from one run's summaries, profiles and
+// sizes. Everything in it comes from that run, except the fixed notes on how
+// each peer is measured (workloads.mjs) and on W6.
+
+const fmt = (x, digits = 1) => {
+  if (!Number.isFinite(x)) return 'n/a';
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
+  if (Math.abs(x) >= 100) return x.toFixed(0);
+  return x.toFixed(digits);
+};
+const fmtRatio = (x) => (Number.isFinite(x) ? (x >= 10 ? x.toFixed(1) : x.toPrecision(3)) : 'n/a');
+const kb = (b) => `${b.toLocaleString('en-US')} (${(b / 1024).toFixed(1)} KiB)`;
+
+function table(head, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function targetCell(t) {
+  if (t.met === undefined) return 'not measured';
+  return t.met ? '**met**' : '**missed**';
+}
+
+function targetValue(t) {
+  const v = t.kind === 'ratio' ? `${fmtRatio(t.value)}x` : fmt(t.value);
+  const max = t.kind === 'ratio' ? `${fmtRatio(t.max)}x` : fmt(t.max);
+  return `${v} (limit ${max})`;
+}
+
+/* The JS host's own counters (deterministic), from the last round. */
+function hostCounters(raw) {
+  const h = raw.host['tide-js'];
+  const n = raw.n['tide-js'];
+  if (!h || !n) return [];
+  const per = (x) => (x === 0 ? '0' : x >= n / 10 ? (x / n).toFixed(2) : `1 per ${Math.round(n / x).toLocaleString('en-US')} ops`);
+  return [`JS host counters for tideloop's run (exact, not sampled): ${h.ticks.toLocaleString('en-US')} ticks ` +
+    `(${per(h.ticks)}${h.ticks >= n / 10 ? ' per op' : ''}; each is one setImmediate and one tide_js_tick), ${h.hostCalls.toLocaleString('en-US')} ` +
+    `host calls, ${h.completions.toLocaleString('en-US')} completions, ${h.timers.toLocaleString('en-US')} host timers armed.`, ''];
+}
+
+function workloadSection(w, s, raw, label) {
+  const out = [`## ${w.title}`, ''];
+  if (w.notes) out.push(w.notes, '');
+  const extras = w.extras ?? [];
+  const rows = w.runs.map((run) => {
+    const n = raw.n[run.id];
+    const scaled = run.n !== undefined && run.n !== w.n ? ' *(scaled)*' : '';
+    const errs = raw.errors[run.id] ?? [];
+    const status = raw.skipped[run.id] ? `skipped: ${raw.skipped[run.id]}` : errs.length ? `FAILED: ${errs[0]}` : '';
+    const [lo, hi] = s.spread[run.id];
+    return [
+      run.label, n === undefined ? 'n/a' : `${n.toLocaleString('en-US')}${scaled}`,
+      status ? status : fmt(s.med[run.id]), status ? '' : `${fmt(lo)}–${fmt(hi)}`,
+      ...extras.map(([key]) => fmt(s.extra[run.id]?.[key])),
+    ];
+  });
+  out.push(table(['run', 'N', `median ${w.unit}`, 'min–max', ...extras.map(([, title]) => title)], rows), '');
+  if (s.ratios.length) {
+    const rr = s.ratios.map((r) => [
+      `${label(w, r.a)} / ${label(w, r.b)}`, fmtRatio(r.median),
+      r.per.length ? r.per.map(fmtRatio).join(', ') : 'n/a',
+    ]);
+    out.push(...hostCounters(raw));
+    out.push('Ratios of ns/op, each taken inside one round (both programs back to back), then the median ' +
+      '(below 1: tideloop is faster):', '', table(['ratio', 'median', 'per round'], rr), '');
+  }
+  return out.join('\n');
+}
+
+function profileSection(w, prof) {
+  const out = [];
+  for (const p of prof.native ?? []) {
+    out.push(`**${w.id}${p.label ? ` (${p.label})` : ''}: callgrind**, \`${p.argv?.join(' ') ?? ''}\`: ` +
+      (p.error ? `failed: ${p.error}` : `${fmt(p.perOp)} instructions per op in all (${p.total.toLocaleString('en-US')} Ir ` +
+        `for ${p.ops.toLocaleString('en-US')} ops, set-up included).`), '');
+    if (!p.error) {
+      out.push(table(['function (self cost)', 'Ir', 'Ir per op', 'share'],
+        p.rows.map((r) => [`\`${r.fn}\`${r.object && !r.object.startsWith('w') ? ` (${r.object})` : ''}`,
+          r.ir.toLocaleString('en-US'), fmt(r.perOp), `${r.share.toFixed(1)}%`])), '');
+    }
+  }
+  const j = prof.js;
+  if (j) {
+    if (j.error) out.push(`**${w.id}: JS host profile** failed: ${j.error}`, '');
+    else {
+      const h = j.host ?? {};
+      const per = (x) => (Number.isFinite(x) ? (x / j.ops).toFixed(3) : 'n/a');
+      out.push(`**${w.id}: JS host profile** (Node --cpu-prof, sampled: shares vary between runs; the ` +
+        'process\'s start-up is included). Host ' +
+        `counters, which do not vary: ${per(h.ticks)} ticks (one macrotask each), ${per(h.hostCalls)} host ` +
+        `calls and ${per(h.completions)} completions per op, ${j.ops.toLocaleString('en-US')} ops.`, '',
+      table(['JS function (self time)', 'ms', 'share'], j.rows.map((r) => [`\`${r.fn}\``, fmt(r.ms), `${r.share.toFixed(1)}%`])), '');
+    }
+  }
+  return out.join('\n');
+}
+
+function w7Section(w7) {
+  const out = ['## W7: wasm size of a minimal async program (JS host)', ''];
+  out.push('The program: a task awaits a JS host function (`sleep`, 1 ms) three times and exits 0 if all ' +
+    'three succeeded (`bench/c/w7_minimal.c`), against the same logic as a plain C loop over ' +
+    '`EM_ASYNC_JS` built with `emcc -O2 -sASYNCIFY` (`bench/emcc/w7_asyncify.c`). Both wasm files ' +
+    'after `wasm-strip`; both were optimised by wasm-opt -O2. Both programs are run first and must exit 0.', '');
+  if (w7.error) return [...out, `Not measured: ${w7.error}`, ''].join('\n');
+  const rows = [['tideloop JS host module', kb(w7.tide.bytes), kb(w7.tide.gzip)]];
+  if (w7.asyncify) rows.push(['same logic with ASYNCIFY (emcc 3.1.6)', kb(w7.asyncify.bytes), kb(w7.asyncify.gzip)]);
+  rows.push(['(JS) the tideloop package runtime, js/src/*.mjs unminified', kb(w7.tideJs.bytes), kb(w7.tideJs.gzip)]);
+  if (w7.asyncifyJs) rows.push(['(JS) Emscripten glue for ASYNCIFY, minified', kb(w7.asyncifyJs.bytes), kb(w7.asyncifyJs.gzip)]);
+  out.push(table(['what', 'bytes', 'gzip -9 bytes'], rows), '');
+  const core = w7.split.rows.find((r) => r.group === 'core')?.bytes;
+  out.push(`Code section by origin (function bodies, from the same link with names kept: ` +
+    `${w7.split.total.toLocaleString('en-US')} bytes of code there, ${Number.isFinite(w7.realCode) ? w7.realCode.toLocaleString('en-US') : 'n/a'} ` +
+    'in the module above):', '',
+  table(['origin', 'code bytes', 'share'], w7.split.rows.map((r) =>
+    [r.group, r.bytes.toLocaleString('en-US'), `${((100 * r.bytes) / w7.split.total).toFixed(1)}%`])), '');
+  out.push('The largest functions:', '', table(['function', 'origin', 'code bytes'],
+    w7.split.largest.map((f) => [`\`${f.name}\``, f.group, f.bytes.toLocaleString('en-US')])), '');
+  w7.coreBytes = core;
+  return out.join('\n');
+}
+
+/** The whole RESULTS.md as a string. */
+export function renderResults({ meta, machine, workloads, summaries, raws, profiles, w7, label, w7Target }) {
+  const out = ['# Benchmark results', ''];
+  out.push(`Written by \`npm run bench\` (\`bench/run.sh\`) on ${meta.date}: ${meta.rounds} rounds, ` +
+    `${meta.minutes.toFixed(1)} minutes. Load average (1, 5, 15 min) at the start: ${meta.loadStart}; ` +
+    `at the end: ${meta.loadEnd}. The machine is shared with other work (2 cores): that is why every ratio ` +
+    'is taken inside a round, from two programs run back to back, and only then the median over rounds.', '');
+  if (meta.scale !== 1) {
+    out.push(`**Trial run: every N multiplied by ${meta.scale} (--scale). Not the issue's workloads; ` +
+      'do not quote these figures.**', '');
+  }
+  out.push('## Machine', '', table(['', ''], machine), '');
+  out.push('## How to read this', '',
+    '- Every program times itself from the first operation to the last (process start-up, Node\'s and ' +
+    'Python\'s, is not counted) and checks its own result (callbacks run, timers fired, awaits answered); ' +
+    'a wrong count fails the run instead of giving a number.',
+    '- "median" is the median over the rounds of ns per op; "min–max" the spread. A ratio is ' +
+    'tideloop\'s ns/op divided by the peer\'s **in the same round**, then the median of those: below 1, ' +
+    'tideloop is faster.',
+    '- *(scaled)*: that peer ran a smaller N than the workload\'s to keep the run bounded (Python, and ' +
+    'Node where a million promises take many seconds). Its figure is still per op, but a smaller N ' +
+    'favours it (smaller heaps, warmer caches).',
+    '- tideloop is built with -O2 -DNDEBUG (native gcc; wasm clang-14 + wasm-opt), as are the C peers. ' +
+    'wasm runs (WASI and JS host) use `node --single-threaded-gc`: Node 20 otherwise segfaults now and ' +
+    'then at exit with a large wasm memory; JS peers run with Node\'s defaults.', '');
+  if (meta.skipped.length) {
+    out.push('**Skipped (not installed or not built on this machine):**', '',
+      ...meta.skipped.map(([g, why]) => `- ${g}: ${why}`), '');
+  }
+  const rows = [];
+  for (const w of workloads) {
+    for (const t of summaries[w.id].targets) rows.push([w.id, t.text, targetValue(t), targetCell(t)]);
+  }
+  if (w7Target) rows.push(['W7', w7Target.text, w7Target.value, targetCell(w7Target)]);
+  rows.push(['W6', 'TCP echo, requests/s', 'n/a', 'not yet measurable (no sockets until issue 8)']);
+  out.push('## Targets (issue 6)', '', table(['workload', 'target', 'measured (median)', 'result'], rows), '');
+  const missed = rows.filter((r) => r[3] === '**missed**').length;
+  out.push(`${missed} of ${rows.length - 1} measured targets missed. For each workload with a missed ` +
+    'target, its section ends with the profile of where the time goes; the workloads are not changed ' +
+    'to meet them.', '');
+  for (const w of workloads) {
+    out.push(workloadSection(w, summaries[w.id], raws[w.id], label));
+    const p = profiles[w.id];
+    if (p && ((p.native?.length ?? 0) > 0 || p.js)) {
+      out.push('### Profile (a target above was missed)', '', profileSection(w, p));
+    }
+  }
+  out.push('## W6: TCP echo', '',
+    'Not yet measurable: tideloop has no sockets or TCP streams yet (issue 8). Nothing is reported ' +
+    'rather than an echo over something else. Once streams exist, the plan stays the issue\'s: one ' +
+    'client program for all, against libuv\'s echo server and Node `net`.', '');
+  out.push(w7Section(w7));
+  out.push('## Rerun', '', '```sh', 'npm run bench                 # build, 5 rounds of everything, profiles, this file',
+    'bash bench/run.sh --smoke     # every benchmark once with a tiny N, checks only (part of npm test)',
+    'bash bench/run.sh --only W1-1,W5   # a subset, to build/bench/RESULTS-partial.md', '```', '');
+  return out.join('\n');
+}

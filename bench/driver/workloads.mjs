@@ -1,0 +1,309 @@
+// workloads.mjs: the workload table of issue 6 as data: for each workload, the
+// programs that run it (tideloop on each host, and the peers), the N each gets,
+// the ratios taken inside each round, and the issue's targets.
+//
+// Every run prints {"ops", "ns", "check", ...} (bench/c/bench.h); the metric is
+// ns per op. A ratio is tideloop's ns/op over the peer's ns/op in the same
+// round: below 1 means tideloop is faster. A run with `n` of its own runs a
+// smaller N than the workload's (a slow peer, to keep the run bounded); its
+// ns/op is still per op, and the table says it was scaled.
+//
+// Runs are listed so that each tideloop run sits next to the peers it is
+// compared with (native ones after tideloop native, Node's after the JS host):
+// a round runs them in this order (reversed every other round), so the two
+// sides of a ratio run close together in time.
+//
+// profile: native programs to run under callgrind when a target is missed;
+// jsProfile: a JS host program for Node's CPU profiler, likewise.
+import { emcc, jsHost, native, nodePeer, python, wasi } from './paths.mjs';
+
+const M = 1_000_000;
+
+/* Groups: what must be installed or built for a run (driver/availability.mjs). */
+const TIDE = 'tideloop';
+const C_PEERS = 'c-peers';
+const NODE = 'node';
+const ASYNCIO = 'asyncio';
+const UVLOOP = 'uvloop';
+const EMCC = 'emcc';
+
+function chains(k) {
+  const count = String(k);
+  return {
+    id: `W1-${k}`,
+    title: `W1: ${k === 1 ? 'one chain' : `${k} chains`} of callbacks, each scheduling the next`,
+    unit: 'ns/callback',
+    n: M,
+    smokeN: 2000,
+    notes: 'tideloop: `tide_call_soon` from inside the callback (a pooled record, the ready queue, one ' +
+      'tick per snapshot, a poll every 1024 callbacks). Floor: a ring buffer of (function, argument) and ' +
+      'an indirect call, nothing else. libev: `ev_feed_event` on an unstarted watcher, which libev runs in ' +
+      'the same `ev_invoke_pending` pass, last fed first (so its chains run one after another). libuv has ' +
+      'no call_soon: each chain is a `uv_idle_t` that stays active, so its callback runs once per loop ' +
+      'iteration, and each iteration polls epoll with a zero timeout (with 1000 chains, one poll serves ' +
+      '1000 callbacks). Node: `Promise.resolve().then(next)` (microtasks) and `setImmediate(next)` (one ' +
+      'per event-loop turn). asyncio and uvloop: `loop.call_soon(next)`.',
+    runs: [
+      { id: 'tide-native', label: 'tideloop native (call_soon)', group: TIDE,
+        argv: (n) => native('w1_chains', count, n) },
+      { id: 'floor', label: 'floor: C ring buffer + indirect call', group: C_PEERS,
+        argv: (n) => native('floor_chains', count, n) },
+      { id: 'libev', label: 'libev ev_feed_event', group: C_PEERS,
+        argv: (n) => native('libev_chains', count, n) },
+      { id: 'libuv', label: 'libuv uv_idle (one handle per chain)', group: C_PEERS,
+        argv: (n) => native('libuv_chains', count, n) },
+      { id: 'asyncio', label: 'asyncio call_soon', group: ASYNCIO, n: 200000,
+        argv: (n) => python('py_chains.py', 'asyncio', count, n) },
+      { id: 'uvloop', label: 'uvloop call_soon', group: UVLOOP, n: 200000,
+        argv: (n) => python('py_chains.py', 'uvloop', count, n) },
+      { id: 'tide-wasi', label: 'tideloop WASI (Node)', group: TIDE,
+        argv: (n) => wasi('w1_chains', count, n) },
+      { id: 'tide-js', label: 'tideloop JS host (Node)', group: TIDE,
+        argv: (n) => jsHost('w1_chains', count, n) },
+      { id: 'node-promise', label: 'Node Promise.resolve().then', group: NODE,
+        argv: (n) => nodePeer('peers/node_chains.mjs', 'promise', count, n) },
+      /* One setImmediate per Node event-loop iteration: ~2-3 us each with one chain. */
+      { id: 'node-immediate', label: 'Node setImmediate', group: NODE, n: k === 1 ? 200000 : M,
+        argv: (n) => nodePeer('peers/node_chains.mjs', 'immediate', count, n) },
+    ],
+    ratios: [
+      ['tide-native', 'floor'], ['tide-native', 'libev'], ['tide-native', 'libuv'],
+      ['tide-js', 'node-promise'], ['tide-js', 'node-immediate'],
+      ['tide-wasi', 'tide-native'], ['tide-js', 'tide-native'],
+      ['tide-native', 'asyncio'], ['tide-native', 'uvloop'],
+    ],
+    targets: [
+      { text: 'native within 1.5x of the floor', ratio: ['tide-native', 'floor'], max: 1.5 },
+      { text: 'native faster than libev', ratio: ['tide-native', 'libev'], max: 1 },
+      { text: 'native faster than libuv', ratio: ['tide-native', 'libuv'], max: 1 },
+      { text: "JS host at least 3x faster than Node's promise.then chain",
+        ratio: ['tide-js', 'node-promise'], max: 1 / 3 },
+    ],
+    profile: [{ argv: native('w1_chains', count, '200000'), ops: 200000 }],
+    expect: (r, n) => r.ops === n && r.check === n,
+  };
+}
+
+const W2 = {
+  id: 'W2',
+  title: 'W2: N timer starts (1..8 ms), N/2 cancels, N/2 fires',
+  unit: 'ns/op',
+  n: M,
+  smokeN: 1000,
+  notes: 'ns/op = total time / (N starts + N/2 cancels + N/2 fires); the columns split it by phase ' +
+    '(ns per start, per cancel, per fire). Timeouts are 1..8 ms from the same pseudo-random sequence in ' +
+    'every program, so by the time a million starts are done every timer is due and the fire phase ' +
+    'measures work, not waiting. tideloop runs twice: `tide_timer` handles in caller storage (as libev and ' +
+    'libuv timers), and `tide_call_later` (pooled records, as asyncio\'s `call_later` and Node\'s ' +
+    '`setTimeout`). bytes/timer: `sizeof` of the caller-storage timer (tide_timer, ev_timer, uv_timer_t; ' +
+    'the floor: its struct and heap slot), or the bytes the loop\'s allocator handed out per timer ' +
+    '(tide_call_later: the record pool). RSS delta/timer: growth of resident memory (linear memory in ' +
+    'wasm) over the starts, the only measure for Node and Python. How the peers keep timers: the ' +
+    'floor, an array binary heap with the index in each timer; libev, a 4-ary heap in an array with ' +
+    'each deadline cached next to its pointer; libuv, a binary heap of pointers linked through the ' +
+    'timers (the design tideloop\'s heap follows, DESIGN.md); Node, one list per distinct duration ' +
+    '(here 8), so its starts and fires are O(1); asyncio, a heapq of handles, cancelled ones removed ' +
+    'lazily.',
+  runs: [
+    { id: 'tide-native', label: 'tideloop native, tide_timer', group: TIDE,
+      argv: (n) => native('w2_timers', 'handle', n) },
+    { id: 'floor', label: 'floor: array binary heap', group: C_PEERS,
+      argv: (n) => native('floor_timers', n) },
+    { id: 'libev', label: 'libev ev_timer', group: C_PEERS, argv: (n) => native('libev_timers', 'churn', n) },
+    { id: 'libuv', label: 'libuv uv_timer_t', group: C_PEERS, argv: (n) => native('libuv_timers', 'churn', n) },
+    { id: 'tide-native-call', label: 'tideloop native, tide_call_later', group: TIDE,
+      argv: (n) => native('w2_timers', 'call', n) },
+    { id: 'node', label: 'Node setTimeout', group: NODE, argv: (n) => nodePeer('peers/node_timers.mjs', n) },
+    { id: 'asyncio', label: 'asyncio call_later', group: ASYNCIO, n: 200000,
+      argv: (n) => python('py_timers.py', 'asyncio', n) },
+    { id: 'uvloop', label: 'uvloop call_later', group: UVLOOP, n: 200000,
+      argv: (n) => python('py_timers.py', 'uvloop', n) },
+    { id: 'tide-wasi', label: 'tideloop WASI (Node), tide_timer', group: TIDE,
+      argv: (n) => wasi('w2_timers', 'handle', n) },
+    { id: 'tide-js', label: 'tideloop JS host (Node), tide_timer', group: TIDE,
+      argv: (n) => jsHost('w2_timers', 'handle', n) },
+  ],
+  extras: [
+    ['start_ns', 'start ns', (r) => r.start_ns / (r.ops / 2)],
+    ['cancel_ns', 'cancel ns', (r) => r.cancel_ns / (r.ops / 4)],
+    ['fire_ns', 'fire ns', (r) => r.fire_ns / (r.ops / 4)],
+    ['bytes', 'bytes/timer', (r) => (r.counted ? r.bytes_per_timer : undefined)],
+    ['mem', 'RSS delta/timer', (r) => r.mem_per_timer],
+  ],
+  ratios: [
+    ['tide-native', 'floor'], ['tide-native', 'libev'], ['tide-native', 'libuv'],
+    ['tide-native-call', 'node'], ['tide-native-call', 'asyncio'], ['tide-native-call', 'uvloop'],
+    ['tide-wasi', 'tide-native'], ['tide-js', 'tide-native'],
+  ],
+  targets: [
+    { text: 'at most 200 ns/op natively (tide_timer)', value: 'tide-native', max: 200 },
+    { text: 'at most 200 ns/op natively (tide_call_later)', value: 'tide-native-call', max: 200 },
+    { text: 'at most 48 bytes/timer (tide_timer)', extra: ['tide-native', 'bytes'], max: 48 },
+    { text: 'at most 48 bytes/timer (tide_call_later)', extra: ['tide-native-call', 'bytes'], max: 48 },
+    { text: 'WASI within 1.3x of native', ratio: ['tide-wasi', 'tide-native'], max: 1.3 },
+    { text: 'JS host within 1.3x of native', ratio: ['tide-js', 'tide-native'], max: 1.3 },
+  ],
+  profile: [
+    { label: 'tide_timer', argv: native('w2_timers', 'handle', '100000'), ops: 200000 },
+    { label: 'tide_call_later', argv: native('w2_timers', 'call', '100000'), ops: 200000 },
+  ],
+  expect: (r, n) => r.ops === 2 * (n & ~1) && r.check === (n & ~1) / 2,
+};
+
+const W3_DONE = {
+  id: 'W3-done',
+  title: 'W3: await an already completed future',
+  unit: 'ns/await',
+  n: 10 * M,
+  smokeN: 1000,
+  notes: 'A task awaits a future that completed before it started. tideloop and asyncio do not suspend ' +
+    'then (TIDE_AWAIT checks the state; a done asyncio Future returns from `__await__` at once), so this ' +
+    'is the price of the check. In Node every `await` suspends, even on a resolved promise, and resumes ' +
+    'from the microtask queue: Node\'s figure is a real switch.',
+  runs: [
+    { id: 'tide-native', label: 'tideloop native (TIDE_AWAIT)', group: TIDE,
+      argv: (n) => native('w3_switch', 'done', n) },
+    { id: 'asyncio', label: 'asyncio await (done future)', group: ASYNCIO, n: M,
+      argv: (n) => python('py_switch.py', 'asyncio', 'done', n) },
+    { id: 'uvloop', label: 'uvloop await (done future)', group: UVLOOP, n: M,
+      argv: (n) => python('py_switch.py', 'uvloop', 'done', n) },
+    { id: 'tide-js', label: 'tideloop JS host (Node)', group: TIDE, argv: (n) => jsHost('w3_switch', 'done', n) },
+    { id: 'node', label: 'Node await (resolved promise)', group: NODE, n: M,
+      argv: (n) => nodePeer('peers/node_switch.mjs', 'done', n) },
+    { id: 'tide-wasi', label: 'tideloop WASI (Node)', group: TIDE, argv: (n) => wasi('w3_switch', 'done', n) },
+  ],
+  ratios: [
+    ['tide-native', 'node'], ['tide-native', 'asyncio'], ['tide-native', 'uvloop'],
+    ['tide-js', 'node'], ['tide-wasi', 'tide-native'], ['tide-js', 'tide-native'],
+  ],
+  targets: [
+    { text: 'at most 15 ns natively', value: 'tide-native', max: 15 },
+    { text: 'at most 30 ns in wasm (WASI)', value: 'tide-wasi', max: 30 },
+    { text: 'at most 30 ns in wasm (JS host)', value: 'tide-js', max: 30 },
+  ],
+  profile: [{ argv: native('w3_switch', 'done', '1000000'), ops: 1000000 }],
+  expect: (r, n) => r.ops === n && r.check === n,
+};
+
+const W3_YIELD = {
+  id: 'W3-yield',
+  title: 'W3: yield to the loop (two tasks taking turns; ns per switch)',
+  unit: 'ns/switch',
+  n: M,
+  smokeN: 1000,
+  notes: 'Two tasks each yield N times (`TIDE_YIELD`: back to the end of the ready queue; the other task ' +
+    'runs in between), ns per yield of either. asyncio and uvloop: `await asyncio.sleep(0)`. Node has no ' +
+    'yield to the loop short of a macrotask: `await null` switches through the microtask queue (never ' +
+    'letting I/O in), `await` of a setImmediate promise goes round the event loop.',
+  runs: [
+    { id: 'tide-native', label: 'tideloop native (TIDE_YIELD)', group: TIDE,
+      argv: (n) => native('w3_switch', 'yield', n) },
+    { id: 'asyncio', label: 'asyncio sleep(0)', group: ASYNCIO, n: 100000,
+      argv: (n) => python('py_switch.py', 'asyncio', 'yield', n) },
+    { id: 'uvloop', label: 'uvloop sleep(0)', group: UVLOOP, n: 100000,
+      argv: (n) => python('py_switch.py', 'uvloop', 'yield', n) },
+    { id: 'tide-js', label: 'tideloop JS host (Node)', group: TIDE, argv: (n) => jsHost('w3_switch', 'yield', n) },
+    { id: 'node', label: 'Node await null (microtask)', group: NODE,
+      argv: (n) => nodePeer('peers/node_switch.mjs', 'yield', n) },
+    { id: 'node-immediate', label: 'Node await setImmediate', group: NODE, n: 100000,
+      argv: (n) => nodePeer('peers/node_switch.mjs', 'immediate', n) },
+    { id: 'tide-wasi', label: 'tideloop WASI (Node)', group: TIDE, argv: (n) => wasi('w3_switch', 'yield', n) },
+  ],
+  ratios: [
+    ['tide-native', 'node'], ['tide-native', 'asyncio'], ['tide-native', 'uvloop'],
+    ['tide-js', 'node'], ['tide-js', 'node-immediate'],
+    ['tide-wasi', 'tide-native'], ['tide-js', 'tide-native'],
+  ],
+  targets: [
+    { text: 'at most 15 ns natively', value: 'tide-native', max: 15 },
+    { text: 'at most 30 ns in wasm (WASI)', value: 'tide-wasi', max: 30 },
+    { text: 'at most 30 ns in wasm (JS host)', value: 'tide-js', max: 30 },
+  ],
+  profile: [{ argv: native('w3_switch', 'yield', '200000'), ops: 400000 }],
+  expect: (r, n) => r.ops === 2 * n && r.check === n,
+};
+
+const W4 = {
+  id: 'W4',
+  title: 'W4: N concurrent tasks each sleeping 10 ms (ns per task = total time / N)',
+  unit: 'ns/task',
+  n: M,
+  smokeN: 1000,
+  notes: 'All N are started at once and each sleeps 10 ms; the clock runs from the first start to the ' +
+    'last end, so the total is at least 10 ms and ns/task is that total over N. tideloop: detached tasks ' +
+    '(`tide_task_spawn`, `TIDE_SLEEP`). libev and libuv have no tasks: N timers in one array, the ' +
+    'closest thing. bytes/task: the most the loop\'s allocator held at once over N (native; on the JS ' +
+    'host, linear memory growth); allocs/task: allocator calls per task. RSS delta/task: resident memory ' +
+    'growth once all are started (Node, Python: the only measure).',
+  runs: [
+    { id: 'tide-native', label: 'tideloop native (tasks, TIDE_SLEEP)', group: TIDE,
+      argv: (n) => native('w4_sleepers', n) },
+    { id: 'libev', label: 'libev ev_timer (not tasks)', group: C_PEERS,
+      argv: (n) => native('libev_timers', 'sleep', n) },
+    { id: 'libuv', label: 'libuv uv_timer_t (not tasks)', group: C_PEERS,
+      argv: (n) => native('libuv_timers', 'sleep', n) },
+    { id: 'asyncio', label: 'asyncio tasks', group: ASYNCIO, n: 50000,
+      argv: (n) => python('py_sleepers.py', 'asyncio', n) },
+    { id: 'uvloop', label: 'uvloop tasks', group: UVLOOP, n: 50000,
+      argv: (n) => python('py_sleepers.py', 'uvloop', n) },
+    { id: 'tide-js', label: 'tideloop JS host (Node)', group: TIDE, argv: (n) => jsHost('w4_sleepers', n) },
+    /* A million promise-based sleepers take Node ~14 s and 0.9 GB here. */
+    { id: 'node', label: 'Node async functions', group: NODE, n: 100000,
+      argv: (n) => nodePeer('peers/node_sleepers.mjs', n) },
+    { id: 'tide-wasi', label: 'tideloop WASI (Node)', group: TIDE, argv: (n) => wasi('w4_sleepers', n) },
+  ],
+  extras: [
+    ['total_ms', 'total ms', (r) => r.ns / 1e6],
+    ['bytes', 'bytes/task (allocator)', (r) => (r.counted ? r.bytes_per_task : undefined)],
+    ['frame', 'frame bytes', (r) => r.frame_bytes],
+    ['allocs', 'allocs/task', (r) => (r.counted ? r.allocs_per_task : undefined)],
+    ['mem', 'RSS delta/task', (r) => r.mem_per_task],
+  ],
+  ratios: [
+    ['tide-native', 'libev'], ['tide-native', 'libuv'],
+    ['tide-js', 'node'], ['tide-native', 'asyncio'], ['tide-native', 'uvloop'],
+    ['tide-wasi', 'tide-native'], ['tide-js', 'tide-native'],
+  ],
+  targets: [
+    { text: "native faster than libev's 1M timers", ratio: ['tide-native', 'libev'], max: 1 },
+    { text: 'at most 128 bytes per task plus its frame (native)', extra: ['tide-native', 'bytes'],
+      max: (m) => 128 + (m.extra['tide-native']?.frame ?? 0) },
+  ],
+  profile: [{ argv: native('w4_sleepers', '100000'), ops: 100000 }],
+  expect: (r, n) => r.ops === n && r.check === n,
+};
+
+const W5 = {
+  id: 'W5',
+  title: 'W5: a C task awaits a JS Promise (async (x) => x + 1), round trip',
+  unit: 'ns/round trip',
+  n: 20000,
+  smokeN: 100,
+  notes: 'Every variant awaits the same JS function, `async (x) => x + 1`, N times in a row and checks ' +
+    'each answer. tideloop: a C task calls `tide_host_call("ping")` and `TIDE_AWAIT`s its future; the ' +
+    'JS host starts the function, settles the operation when its promise resolves, and delivers the ' +
+    'completion in the next tick (a setImmediate macrotask). Pure JS: `await ping(i)` in a loop. ' +
+    'ASYNCIFY: a plain C loop over an `EM_ASYNC_JS` function (emcc -O2 -sASYNCIFY), which unwinds and ' +
+    'rewinds the C stack each time. Hand-written callback: C calls an import, JS calls an export from ' +
+    'the promise\'s then(): no runtime on either side.',
+  runs: [
+    { id: 'tide-js', label: 'tideloop JS host: tide_host_call + TIDE_AWAIT', group: TIDE,
+      argv: (n) => jsHost('w5_roundtrip', n) },
+    { id: 'pure-js', label: 'pure JS: await in an async function', group: NODE,
+      argv: (n) => nodePeer('js/w5-js.mjs', n) },
+    { id: 'asyncify', label: 'Emscripten ASYNCIFY (EM_ASYNC_JS)', group: EMCC,
+      argv: (n) => ['node', emcc('w5_asyncify.js'), n] },
+    { id: 'callback', label: 'hand-written callback (no runtime)', group: EMCC,
+      argv: (n) => nodePeer('js/w5-callback.mjs', emcc('w5_callback.wasm'), n) },
+  ],
+  ratios: [['tide-js', 'pure-js'], ['tide-js', 'asyncify'], ['tide-js', 'callback']],
+  targets: [
+    { text: 'at most 2x a pure JS await', ratio: ['tide-js', 'pure-js'], max: 2 },
+    { text: 'at least 3x faster than ASYNCIFY', ratio: ['tide-js', 'asyncify'], max: 1 / 3 },
+  ],
+  jsProfile: { argv: jsHost('w5_roundtrip', '20000'), ops: 20000 },
+  expect: (r, n) => r.ops === n && r.check === n,
+};
+
+export const WORKLOADS = [chains(1), chains(1000), W2, W3_DONE, W3_YIELD, W4, W5];
+export const GROUPS = { TIDE, C_PEERS, NODE, ASYNCIO, UVLOOP, EMCC };

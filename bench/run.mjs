@@ -1,0 +1,197 @@
+// run.mjs: run the benchmarks of issue 6 and write bench/RESULTS.md (or, with
+// --smoke, run each once with a tiny N and only check results). bench/run.sh
+// builds everything first; run this directly only on a built tree.
+//
+//   node bench/run.mjs [--smoke] [--rounds N] [--only W1-1,W2,...] [--out FILE]
+//                      [--no-profile] [--scale F]
+//
+// --scale F multiplies every N (rounded to a multiple of 1000, at least the
+// smoke N): for trying the driver quickly; the file then says so. With --only
+// or --scale and no --out, the file is build/bench/RESULTS-partial.md.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import { checkGroups } from './driver/availability.mjs';
+import { runProgram } from './driver/exec.mjs';
+import { describeMachine, loadAverage } from './driver/machine.mjs';
+import { callgrind, cpuProfile } from './driver/profile.mjs';
+import { renderResults } from './driver/report.mjs';
+import { ROOT } from './driver/paths.mjs';
+import { measureW7 } from './driver/sizes.mjs';
+import { summarize } from './driver/summary.mjs';
+import { WORKLOADS } from './driver/workloads.mjs';
+
+function parseArgs(argv) {
+  const o = {
+    smoke: false, rounds: 7, only: null, out: path.join(ROOT, 'bench/RESULTS.md'), profile: true, scale: 1,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--smoke') o.smoke = true;
+    else if (a === '--rounds') o.rounds = Number(argv[++i]);
+    else if (a === '--only') o.only = new Set(argv[++i].split(','));
+    else if (a === '--out') o.out = path.resolve(argv[++i]);
+    else if (a === '--no-profile') o.profile = false;
+    else if (a === '--scale') o.scale = Number(argv[++i]);
+    else {
+      console.error(`run.mjs: unknown argument ${a}`);
+      process.exit(2);
+    }
+  }
+  if (!(o.rounds >= 1)) o.rounds = 7;
+  /* A subset or a trial must not overwrite the full results. */
+  if ((o.only || o.scale !== 1) && !argv.includes('--out')) {
+    o.out = path.join(ROOT, 'build/bench/RESULTS-partial.md');
+  }
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const workloads = WORKLOADS.filter((w) => !opts.only || opts.only.has(w.id) || opts.only.has(w.id.split('-')[0]));
+const wantW7 = !opts.only || opts.only.has('W7');
+const why = checkGroups();
+const skippedGroups = Object.entries(why).filter(([, v]) => v);
+for (const [g, reason] of skippedGroups) {
+  console.log(`!!! SKIPPING every ${g} run: ${reason}`);
+}
+
+const label = (w, id) => {
+  const run = w.runs.find((r) => r.id === id);
+  return run ? run.label.replace(/ \(.*\)$/, '') : id;
+};
+
+/* --- Smoke: each benchmark once, tiny N, correctness only ------------------- */
+if (opts.smoke) {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  const t0 = Date.now();
+  for (const w of workloads) {
+    for (const run of w.runs) {
+      if (why[run.group]) {
+        skipped++;
+        console.log(`SKIP ${w.id} ${run.id}: ${why[run.group]}`);
+        continue;
+      }
+      const n = w.smokeN;
+      const r = runProgram(run.argv(n), { timeoutMs: 30000 });
+      const good = r.ok && w.expect(r.result, n);
+      if (good) passed++;
+      else failed++;
+      console.log(`${good ? 'ok  ' : 'FAIL'} ${w.id} ${run.id} (N=${n})${good ? '' : `: ${r.error ?? `wrong result ${JSON.stringify(r.result)}`}`}`);
+    }
+  }
+  if (wantW7) {
+    const w7 = measureW7({ smoke: true });
+    if (w7.skip) {
+      skipped++;
+      console.log(`SKIP W7 sizes: ${w7.skip}`);
+    } else {
+      if (w7.error) failed++;
+      else passed++;
+      console.log(`${w7.error ? 'FAIL' : 'ok  '} W7 sizes${w7.error ? `: ${w7.error}` : ` (tideloop ${w7.tide.bytes} B, ASYNCIFY ${w7.asyncify?.bytes ?? 'n/a'} B)`}`);
+    }
+  }
+  console.log(`bench smoke: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+  process.exit(failed ? 1 : 0);
+}
+
+/* --- Full run: rounds, medians, ratios, targets, profiles, RESULTS.md ------- */
+const started = Date.now();
+const loadStart = loadAverage();
+const raws = {};
+for (const w of workloads) {
+  raws[w.id] = { rounds: [], extras: {}, errors: {}, n: {}, skipped: {}, host: {} };
+  for (const run of w.runs) {
+    const n = run.n ?? w.n;
+    raws[w.id].n[run.id] = opts.scale === 1 ? n : Math.max(w.smokeN, Math.round((n * opts.scale) / 1000) * 1000);
+    if (why[run.group]) raws[w.id].skipped[run.id] = why[run.group];
+  }
+}
+let failures = 0;
+for (let round = 0; round < opts.rounds; round++) {
+  console.log(`=== round ${round + 1}/${opts.rounds} (load ${loadAverage()})`);
+  for (const w of workloads) {
+    const raw = raws[w.id];
+    const times = {};
+    /* Alternate the order, so no run always follows the same neighbour. */
+    const runs = round % 2 ? [...w.runs].reverse() : w.runs;
+    for (const run of runs) {
+      if (raw.skipped[run.id]) continue;
+      const n = raw.n[run.id];
+      const r = runProgram(run.argv(n), { timeoutMs: 120000 });
+      if (!r.ok || !w.expect(r.result, n)) {
+        failures++;
+        (raw.errors[run.id] ??= []).push(r.error ?? `wrong result ${JSON.stringify(r.result)}`);
+        console.log(`  FAIL ${w.id} ${run.id}: ${raw.errors[run.id].at(-1)}`);
+        continue;
+      }
+      times[run.id] = r.result.ns / r.result.ops;
+      if (r.host) raw.host[run.id] = r.host;
+      const ex = (raw.extras[run.id] ??= {});
+      for (const [key, , get] of w.extras ?? []) (ex[key] ??= []).push(get(r.result));
+      console.log(`  ${w.id.padEnd(8)} ${run.id.padEnd(18)} ${times[run.id].toFixed(1).padStart(10)} ns/op`);
+    }
+    raw.rounds.push(times);
+  }
+}
+
+const summaries = {};
+for (const w of workloads) summaries[w.id] = summarize(w, raws[w.id]);
+
+/* Profiles where a target was missed: callgrind for the native program (the
+ * same C runs in wasm, where no instruction profiler is at hand), Node's
+ * profiler for a missed JS host target. */
+const profiles = {};
+if (opts.profile) {
+  for (const w of workloads) {
+    const missed = summaries[w.id].targets.filter((t) => t.met === false);
+    if (!missed.length) continue;
+    const p = (profiles[w.id] = { native: [] });
+    console.log(`=== profiling ${w.id} (missed: ${missed.map((t) => t.text).join('; ')})`);
+    for (const spec of w.profile ?? []) {
+      p.native.push({ label: spec.label, ...callgrind(spec.argv, spec.ops) });
+    }
+    if (w.jsProfile && missed.some((t) => t.runs.includes('tide-js'))) {
+      p.js = cpuProfile(w.jsProfile.argv, w.jsProfile.ops);
+    }
+  }
+}
+
+let w7 = { error: 'not requested (--only)' };
+let w7Target;
+if (wantW7) {
+  console.log('=== W7 sizes');
+  w7 = measureW7({ smoke: false });
+  if (w7.skip) w7 = { error: `skipped: ${w7.skip}` };
+  else if (w7.error) failures++;
+  const core = w7.split?.rows.find((r) => r.group === 'core')?.bytes;
+  w7Target = {
+    text: 'the core under 16 KB (code of src/core in the minimal module)',
+    value: Number.isFinite(core) ? `${core.toLocaleString('en-US')} bytes (limit 16,384)` : 'n/a',
+    met: Number.isFinite(core) ? core < 16384 : undefined,
+  };
+}
+
+const minutes = (Date.now() - started) / 60000;
+const md = renderResults({
+  meta: {
+    date: new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'),
+    rounds: opts.rounds, minutes, loadStart, loadEnd: loadAverage(), scale: opts.scale,
+    skipped: skippedGroups,
+  },
+  machine: describeMachine(),
+  workloads, summaries, raws, profiles, w7, label, w7Target,
+});
+writeFileSync(opts.out, md);
+console.log(`=== wrote ${path.relative(process.cwd(), opts.out)} (${minutes.toFixed(1)} min)`);
+for (const w of workloads) {
+  for (const t of summaries[w.id].targets) {
+    console.log(`  ${t.met === undefined ? 'n/a   ' : t.met ? 'met   ' : 'MISSED'} ${w.id}: ${t.text}`);
+  }
+}
+if (failures) {
+  console.log(`${failures} runs failed; see ${opts.out}`);
+  process.exit(1);
+}
