@@ -14,6 +14,9 @@
  *                           call after ms and then fails with TIDE_ETIMEDOUT
  *   unref_timer(ms)         starts an unref'd timer that would print "unref
  *                           fired" after ms, and returns at once
+ *   toolbox()               the asyncio toolbox on this host: a task group of
+ *                           sleepers, a wait_for that times out, a FIFO queue;
+ *                           returns "group=bca wait_for=ETIMEDOUT queue=123"
  *   spin_cancel()           sleeps "forever": cancel it (ends TIDE_ECANCELED)
  *   spin_uncancel()         the same, but catches the cancellation and returns
  *                           "cleaned up" (the coroutine saw it and went on)
@@ -435,6 +438,94 @@ static int burst_main(tide_task *t, void *frame) {
   TIDE_END(t);
 }
 
+/* --- The asyncio toolbox ---------------------------------------------------------- */
+
+typedef struct toolbox_frame {
+  tide_task_group group;
+  tide_future out;
+  tide_task *sleeper;
+  tide_queue q;
+  int i, rc, wait_rc;
+  size_t nlog;
+  char log[8];
+  char qlog[8];
+  char result[96];
+} toolbox_frame;
+
+typedef struct letter_frame {
+  char letter;
+  int ms;
+  int rc;
+  toolbox_frame *parent;
+} letter_frame;
+
+/* Sleeps, then appends its letter: the order of the letters is the order the
+ * sleeps came due. A cancelled one appends nothing. */
+static int letter_main(tide_task *t, void *frame) {
+  letter_frame *f = frame;
+  TIDE_BEGIN(t);
+  TIDE_SLEEP(t, (uint64_t)f->ms, f->rc);
+  if (f->rc != 0) TIDE_RETURN_ERROR(t, f->rc, "letter cancelled");
+  f->parent->log[f->parent->nlog++] = f->letter;
+  TIDE_END(t);
+}
+
+static int toolbox_main(tide_task *t, void *frame) {
+  toolbox_frame *f = frame;
+  tide_loop *loop = tide_task_loop(t);
+  TIDE_BEGIN(t);
+  /* A task group: it ends after its three children, whatever their order. */
+  tide_task_group_init(loop, &f->group);
+  for (f->i = 0; f->i < 3; f->i++) {
+    static const int ms[3] = {30, 10, 20}; /* a, b, c: due in the order b c a */
+    letter_frame init = {(char)('a' + f->i), ms[f->i], 0, f};
+    f->rc = tide_task_group_spawn(&f->group, letter_main, &init, sizeof init, NULL);
+    if (f->rc != 0) break;
+  }
+  tide_future_init(loop, &f->out);
+  if (f->rc == 0) f->rc = tide_task_group_wait(&f->group, &f->out);
+  if (f->rc == 0) TIDE_AWAIT(t, &f->out, f->rc);
+  tide_future_release(&f->out);
+  tide_task_group_release(&f->group);
+  if (f->rc != 0) TIDE_RETURN_ERROR(t, f->rc, "the task group failed");
+  /* wait_for: the 1 s sleeper is cancelled at 5 ms and has finished when the
+   * timeout is reported. */
+  {
+    letter_frame init = {'z', 1000, 0, f};
+    f->rc = tide_task_spawn(loop, letter_main, &init, sizeof init, &f->sleeper);
+  }
+  if (f->rc != 0) TIDE_RETURN_ERROR(t, f->rc, "spawn failed");
+  tide_future_init(loop, &f->out);
+  f->rc = tide_wait_for(loop, tide_task_future(f->sleeper), 5, &f->out);
+  if (f->rc == 0) TIDE_AWAIT(t, &f->out, f->rc);
+  f->wait_rc = f->rc;
+  tide_future_release(&f->out);
+  tide_task_release(f->sleeper);
+  /* A FIFO queue hands items over in order. */
+  (void)tide_queue_init(loop, &f->q, TIDE_QUEUE_FIFO, 0);
+  for (f->i = 1; f->i <= 3; f->i++)
+    (void)tide_queue_put_nowait(&f->q, (void *)(intptr_t)f->i, 0);
+  for (f->i = 0; f->i < 3; f->i++) {
+    tide_future_init(loop, &f->out);
+    f->rc = tide_queue_get(&f->q, &f->out);
+    if (f->rc == 0) TIDE_AWAIT(t, &f->out, f->rc);
+    if (f->rc == 0) {
+      tide_value v;
+      (void)tide_future_result(&f->out, &v);
+      f->qlog[f->i] = (char)('0' + (int)(intptr_t)v.as.p);
+    }
+    tide_future_release(&f->out);
+  }
+  tide_queue_destroy(&f->q);
+  snprintf(f->result, sizeof f->result, "group=%s wait_for=%s queue=%s", f->log,
+           tide_err_name(f->wait_rc), f->qlog);
+  {
+    tide_value v = tide_value_string(f->result);
+    TIDE_RETURN_VALUE(t, &v);
+  }
+  TIDE_END(t);
+}
+
 /* --- main
  * -------------------------------------------------------------------------------- */
 
@@ -469,6 +560,7 @@ static int setup(tide_loop *loop, int argc, char **argv) {
       {"call_host_any", call_host_any_main, sizeof(call_frame)},
       {"call_host_timeout", call_host_timeout_main, sizeof(timeout_frame)},
       {"unref_timer", unref_timer_main, 0},
+      {"toolbox", toolbox_main, sizeof(toolbox_frame)},
       {"spin_cancel", spin_cancel_main, sizeof(sleep_frame)},
       {"spin_uncancel", spin_uncancel_main, sizeof(sleep_frame)},
       {"timer_order", timer_order_main, sizeof(order_frame)},

@@ -123,9 +123,12 @@ static void dispatch(tide__runnable *r) {
     tide__q_remove(&w->link);
     w->notify(w, f);
   }
-  if (loop->priv_dispatching == f) schedule_dispatch(f);
+  int intact = loop->priv_dispatching == f; /* not released by a waiter */
+  if (intact) schedule_dispatch(f);
   loop->priv_dispatching = NULL;
   loop->priv_dispatch_batch = NULL;
+  /* Last: this may free the task, and f with it. */
+  if (intact && (f->priv_flags & TIDE__F_TASK)) tide__task_dispatched(f);
 }
 
 static int complete(tide_future *f, tide_future_state state) {

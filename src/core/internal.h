@@ -165,6 +165,10 @@ void tide__task_timeouts_close(tide_task *t);
 /* Give a task the arguments of a host call; it frees buf when it is freed. */
 void tide__task_set_args(tide_task *t, const tide_value *args, size_t nargs, void *buf);
 
+/* A task future's dispatch has told its waiters (future.c): the task may now
+ * drop the reference it kept for them. May free the task. */
+void tide__task_dispatched(tide_future *f);
+
 /* Cancellation for a task's future (tide_future_cancel on it). */
 int tide__task_cancel_from_future(tide_future *f);
 tide_task *tide__task_of(tide_future *f);

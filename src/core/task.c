@@ -14,7 +14,10 @@
 #define FRAME_ALIGN 16
 #define FRAME_OFFSET ((sizeof(tide_task) + FRAME_ALIGN - 1) / FRAME_ALIGN * FRAME_ALIGN)
 
-enum { OWNER_REF = 1u << 16 }; /* flag: the spawner still holds its reference */
+enum {
+  OWNER_REF = 1u << 16,   /* flag: the spawner still holds its reference */
+  DISPATCH_REF = 1u << 17 /* the running reference, lent to the dispatch */
+};
 
 static void *frame_of(tide_task *t) { return (char *)t + FRAME_OFFSET; }
 
@@ -39,9 +42,28 @@ static void unref(tide_task *t) {
 }
 
 /* The coroutine returned TIDE__STEP_DONE: drop the running reference. */
+/* The coroutine is done: drop the running reference, unless tasks or callbacks
+ * wait on the task's future. Then the reference goes to the future's dispatch,
+ * which drops it once they were told (tide__task_dispatched): a task whose owner
+ * released it early is never freed under its awaiters. */
+static void end_running(tide_task *t) {
+  if (tide__q_linked(&t->future.priv_dispatch.link)) {
+    t->flags |= DISPATCH_REF;
+    return;
+  }
+  unref(t);
+}
+
+void tide__task_dispatched(tide_future *f) {
+  tide_task *t = tide__task_of(f);
+  if (!(t->flags & DISPATCH_REF) || tide__q_linked(&f->priv_dispatch.link)) return;
+  t->flags &= ~(unsigned)DISPATCH_REF;
+  unref(t);
+}
+
 static void after_finish(tide_task *t) {
   assert((t->flags & TIDE__T_FINISHED) && "step returned DONE without finishing");
-  unref(t);
+  end_running(t);
 }
 
 static void deliver_cancel(tide_task *t) {
@@ -69,7 +91,7 @@ static void resume(tide_task *t, int won) {
       t->flags = (t->flags & ~(unsigned)TIDE__T_CANCEL_REQUESTED) | TIDE__T_FINISHED;
       tide__future_cancel_now(&t->future);
       TIDE__DIAG(loop, TIDE__EV_FINISH, t, 0);
-      unref(t);
+      end_running(t);
       return;
     }
     if (!won || t->rc == TIDE_ECANCELED) deliver_cancel(t);

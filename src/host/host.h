@@ -60,14 +60,15 @@ void tide__host_bytes_free(void *data, void *ud);
 typedef struct tide__id_slot {
   void *ptr;          /* the object, NULL while free */
   uint32_t next_free; /* free list: index + 1 of the next free slot, 0 ends */
-  uint8_t gen;
+  uint16_t gen;       /* 1..32767 */
 } tide__id_slot;
 
 typedef struct tide__id_table {
   tide__id_slot *slots;
   uint32_t len; /* slots ever used */
   uint32_t cap;
-  uint32_t free_head; /* index + 1 of the first free slot, 0: none */
+  uint32_t free_head; /* index + 1 of the slot freed longest ago, 0: none */
+  uint32_t free_tail; /* index + 1 of the slot freed last, 0: none */
   uint32_t used;
 } tide__id_table;
 

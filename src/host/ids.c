@@ -1,20 +1,24 @@
-/* ids.c: id tables naming host operations and host calls by (slot << 8 | gen).
+/* ids.c: id tables naming host operations and host calls by (slot << 15 | gen).
  *
  * The ids cross to the host as u31 numbers, so they must stay small and must
- * never name a newer object after theirs ended: a slot's generation moves on
- * each time it is freed. Slots are reused through a free list and the table
- * only grows, so after warm-up an operation costs no allocation.
+ * never name a newer object after theirs ended: a slot's generation (1..32767)
+ * moves on each time it is freed, and freed slots are reused oldest first, so a
+ * stale id could only come back after 32767 reuses of every free slot. Slots are
+ * reused through that FIFO free list and the table only grows, so after warm-up
+ * an operation costs no allocation.
  */
 #include <assert.h>
 #include <string.h>
 
 #include "host.h"
 
-/* slot << 8 | gen must fit in 31 bits. */
-#define MAX_SLOTS (1u << 23)
+/* slot << GEN_BITS | gen must fit in 31 bits: 65536 live ids at most. */
+#define GEN_BITS 15
+#define GEN_MAX ((1u << GEN_BITS) - 1)
+#define MAX_SLOTS (1u << (31 - GEN_BITS))
 
-static uint32_t make_id(uint32_t slot, uint8_t gen) {
-  return slot << 8 | gen;
+static uint32_t make_id(uint32_t slot, uint16_t gen) {
+  return slot << GEN_BITS | gen;
 }
 
 static int grow(tide_loop *loop, tide__id_table *t) {
@@ -36,6 +40,7 @@ int tide__ids_add(tide_loop *loop, tide__id_table *t, void *ptr, uint32_t *out_i
   if (t->free_head != 0) {
     slot = t->free_head - 1;
     t->free_head = t->slots[slot].next_free;
+    if (t->free_head == 0) t->free_tail = 0;
   } else {
     if (t->len == t->cap && grow(loop, t) != 0) return TIDE_ENOMEM;
     slot = t->len++;
@@ -49,20 +54,25 @@ int tide__ids_add(tide_loop *loop, tide__id_table *t, void *ptr, uint32_t *out_i
 }
 
 void *tide__ids_get(const tide__id_table *t, uint32_t id) {
-  uint32_t slot = id >> 8;
+  uint32_t slot = id >> GEN_BITS;
   if (slot >= t->len) return NULL;
   const tide__id_slot *s = &t->slots[slot];
-  return s->ptr != NULL && s->gen == (uint8_t)(id & 0xff) ? s->ptr : NULL;
+  return s->ptr != NULL && s->gen == (id & GEN_MAX) ? s->ptr : NULL;
 }
 
 void tide__ids_remove(tide__id_table *t, uint32_t id) {
-  uint32_t slot = id >> 8;
+  uint32_t slot = id >> GEN_BITS;
   assert(tide__ids_get(t, id) != NULL);
   tide__id_slot *s = &t->slots[slot];
   s->ptr = NULL;
-  s->gen = s->gen == 255 ? 1 : (uint8_t)(s->gen + 1);
-  s->next_free = t->free_head;
-  t->free_head = slot + 1;
+  s->gen = s->gen == GEN_MAX ? 1 : (uint16_t)(s->gen + 1);
+  /* Append: the slot freed longest ago is the next one reused. */
+  s->next_free = 0;
+  if (t->free_tail != 0)
+    t->slots[t->free_tail - 1].next_free = slot + 1;
+  else
+    t->free_head = slot + 1;
+  t->free_tail = slot + 1;
   t->used--;
 }
 

@@ -633,3 +633,28 @@ TEST(fake_host_many_pending_ops) {
   CLOSE_LOOP(&loop);
   ASSERT_NO_LEAKS(&a);
 }
+
+/* An id stays refused after its operation ended, however many operations reuse
+ * its slot since: a late completion for an operation cancelled long ago must not
+ * land on a newer one (the generation must not wrap back within reach). */
+TEST(fake_host_stale_id_never_names_a_newer_op) {
+  tide_loop loop;
+  tide_future f;
+  uint32_t first = 0, op = 0;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  for (int i = 0; i < 300; i++) {
+    tide_future_init(&loop, &f);
+    ASSERT_OK(tide_host_call(&loop, "sleep", NULL, 0, &f));
+    ASSERT_OK(tide_fake_host_last_op(&loop, &op, NULL, NULL, NULL));
+    if (i == 0) first = op;
+    if (i < 299) tide_future_release(&f); /* cancelled: the host is told */
+  }
+  ASSERT_NE(op, first);
+  const unsigned char none = 0;
+  ASSERT_ERR(tide_fake_host_complete(&loop, first, 0, &none, 1), TIDE_ENOENT);
+  ASSERT_EQ(tide_future_state_get(&f), TIDE_FUTURE_PENDING);
+  ASSERT_OK(tide_fake_host_complete(&loop, op, 0, &none, 1));
+  ASSERT_EQ(tide_future_state_get(&f), TIDE_FUTURE_RESULT);
+  tide_future_release(&f);
+  RUN_AND_CLOSE_LOOP(&loop);
+}

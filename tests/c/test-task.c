@@ -761,3 +761,58 @@ TEST(task_handles_cancelled_future_and_returns_value) {
   tide_future_release(&fut);
   CLOSE_LOOP(&loop);
 }
+
+/* The owner may release a task while it still runs (tide_task_release): a task
+ * awaiting it must still be woken with its outcome, and only then is it freed. */
+struct gated_frame {
+  tide_future *gate;
+  int rc;
+};
+
+static int gated_main(tide_task *t, void *frame) {
+  struct gated_frame *f = frame;
+  TIDE_BEGIN(t);
+  TIDE_AWAIT(t, f->gate, f->rc);
+  TIDE_RETURN_INT(t, 7);
+  TIDE_END(t);
+}
+
+struct awaiter_frame {
+  tide_task *child;
+  int rc;
+  int64_t got;
+};
+
+static int awaiter_main(tide_task *t, void *frame) {
+  struct awaiter_frame *f = frame;
+  TIDE_BEGIN(t);
+  TIDE_AWAIT(t, tide_task_future(f->child), f->rc);
+  if (f->rc == 0) {
+    tide_value v;
+    ASSERT_OK(tide_future_result(tide_task_future(f->child), &v));
+    f->got = v.as.i;
+  }
+  TIDE_END(t);
+}
+
+TEST(task_released_by_owner_while_awaited) {
+  tide_loop loop;
+  tide_future gate;
+  tide_task *child, *parent;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  tide_future_init(&loop, &gate);
+  struct gated_frame g = {&gate, -99};
+  ASSERT_OK(tide_task_spawn(&loop, gated_main, &g, sizeof g, &child));
+  struct awaiter_frame a = {child, -99, 0};
+  ASSERT_OK(tide_task_spawn(&loop, awaiter_main, &a, sizeof a, &parent));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 0); /* both suspended */
+  tide_task_release(child);                            /* still running */
+  ASSERT_OK(tide_future_set_none(&gate));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  struct awaiter_frame *pf = tide_task_frame(parent);
+  ASSERT_EQ(pf->rc, 0);
+  ASSERT_EQ(pf->got, 7);
+  tide_task_release(parent);
+  tide_future_release(&gate);
+  CLOSE_LOOP(&loop); /* the child was freed after its awaiter was told */
+}
