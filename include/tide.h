@@ -256,6 +256,11 @@ void tide_loop_update_time(tide_loop *loop);
 int64_t tide_loop_next_timeout(const tide_loop *loop);
 /* Replace the error handler; NULL restores the default. */
 void tide_loop_set_error_handler(tide_loop *loop, tide_error_handler handler, void *ud);
+/* Report an error that nobody else will see (a fire-and-forget operation that
+ * failed) to the error handler, as the loop reports an unobserved error:
+ * context says what failed, message may be NULL (then tide_strerror(code)).
+ * The handler runs inside this call. */
+void tide_loop_report(tide_loop *loop, int code, const char *context, const char *message);
 /* The task whose coroutine is running right now, or NULL. */
 tide_task *tide_loop_current_task(const tide_loop *loop);
 /* How many runnables are queued right now (callbacks, woken tasks, done

@@ -170,6 +170,16 @@ void tide_loop_set_error_handler(tide_loop *loop, tide_error_handler handler, vo
   loop->priv_error_ud = ud;
 }
 
+void tide_loop_report(tide_loop *loop, int code, const char *context, const char *message) {
+  tide_error_report report;
+  report.code = code;
+  report.message = message != NULL ? message : tide_strerror(code);
+  report.context = context != NULL ? context : "error";
+  report.future = NULL;
+  report.task = NULL;
+  tide__report(loop, &report);
+}
+
 /* The default handler: "tideloop: <context> [<task>]: <ENAME>: <message>", built
  * without stdio (the core makes no libc calls beyond string.h). */
 static void append(char *buf, size_t cap, size_t *len, const char *s) {

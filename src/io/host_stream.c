@@ -263,13 +263,10 @@ size_t tide_stream_write_queue_size(const tide_stream *s) {
   return s->queued;
 }
 
-/* A failed write without a future goes to the loop's error handler. The public
- * way to reach it is an unobserved error on a released future. */
+/* A failed write without a future goes to the loop's error handler. */
 static void report(tide_loop *loop, int code) {
-  tide_future f;
-  tide_future_init(loop, &f);
-  tide_future_set_error(&f, code, "a tide_stream_write without a future failed");
-  tide_future_release(&f);
+  tide_loop_report(loop, code, "stream write failed",
+                   "a tide_stream_write without a future failed");
 }
 
 /* Deferred so that the report never runs inside tide_stream_write. */

@@ -531,3 +531,24 @@ TEST(ready_count_live) {
   ASSERT_EQ(tide_loop_ready_count(&loop), 0);
   CLOSE_LOOP(&loop);
 }
+
+/* tide_loop_report reaches the handler with what the caller said. */
+static void capture_report(tide_loop *loop, const tide_error_report *r, void *ud) {
+  (void)loop;
+  tide_error_report *out = ud;
+  *out = *r;
+}
+
+TEST(loop_report_reaches_handler) {
+  tide_loop loop;
+  tide_error_report got;
+  memset(&got, 0, sizeof got);
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  tide_loop_set_error_handler(&loop, capture_report, &got);
+  tide_loop_report(&loop, TIDE_EPIPE, "stream write failed", NULL);
+  ASSERT_EQ(got.code, TIDE_EPIPE);
+  ASSERT_STR_EQ(got.context, "stream write failed");
+  ASSERT_STR_EQ(got.message, tide_strerror(TIDE_EPIPE));
+  ASSERT_NULL(got.task);
+  CLOSE_LOOP(&loop);
+}
