@@ -107,13 +107,78 @@ int tide_js_exit_code(tide_loop *loop) {
 
 /* --- Memory for payloads --------------------------------------------------------- */
 
-/* Never 0 on success, even for size 0: 0 means out of memory. */
-void *tide_js_alloc(uint32_t size) {
-  return tide__default_alloc(NULL, NULL, size > 0 ? size : 1);
+/* Every block tide_js_alloc hands out is recorded here until C takes it back
+ * (a completion, a call's arguments) or JS frees it, so a pointer JS made up,
+ * or passes twice, is refused instead of reaching free() and corrupting the
+ * heap. An open-addressing set of addresses: linear probing, and backward-shift
+ * deletion, so no tombstones pile up. One set per module instance: blocks are
+ * memory of the instance, not of a loop. */
+static uint32_t *blocks;
+static uint32_t blocks_cap, blocks_len;
+
+static uint32_t block_home(uint32_t p, uint32_t cap) {
+  return ((p >> 3) * 2654435761u) & (cap - 1); /* Knuth's multiplicative hash */
 }
 
+static void block_put(uint32_t *set, uint32_t cap, uint32_t p) {
+  uint32_t i = block_home(p, cap);
+  while (set[i] != 0) i = (i + 1) & (cap - 1);
+  set[i] = p;
+}
+
+static int blocks_add(uint32_t p) {
+  if ((blocks_len + 1) * 2 > blocks_cap) { /* keep the load under one half */
+    uint32_t cap = blocks_cap ? blocks_cap * 2 : 64;
+    uint32_t *set = tide__default_alloc(NULL, NULL, cap * sizeof *set);
+    if (set == NULL) return TIDE_ENOMEM;
+    memset(set, 0, cap * sizeof *set);
+    for (uint32_t i = 0; i < blocks_cap; i++)
+      if (blocks[i] != 0) block_put(set, cap, blocks[i]);
+    tide__default_alloc(NULL, blocks, 0);
+    blocks = set;
+    blocks_cap = cap;
+  }
+  block_put(blocks, blocks_cap, p);
+  blocks_len++;
+  return 0;
+}
+
+/* 1 if p was an outstanding block (now forgotten: the caller takes it). */
+static int blocks_take(uint32_t p) {
+  if (p == 0 || blocks_cap == 0) return 0;
+  uint32_t mask = blocks_cap - 1, i = block_home(p, blocks_cap);
+  while (blocks[i] != p) {
+    if (blocks[i] == 0) return 0;
+    i = (i + 1) & mask;
+  }
+  blocks[i] = 0;
+  blocks_len--;
+  /* Close the gap: move back each later entry whose home is not in (i, j]. */
+  for (uint32_t j = (i + 1) & mask; blocks[j] != 0; j = (j + 1) & mask) {
+    uint32_t k = block_home(blocks[j], blocks_cap);
+    int stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
+    if (!stays) {
+      blocks[i] = blocks[j];
+      blocks[j] = 0;
+      i = j;
+    }
+  }
+  return 1;
+}
+
+/* Never 0 on success, even for size 0: 0 means out of memory. */
+void *tide_js_alloc(uint32_t size) {
+  void *p = tide__default_alloc(NULL, NULL, size > 0 ? size : 1);
+  if (p != NULL && blocks_add((uint32_t)(uintptr_t)p) != 0) {
+    tide__default_alloc(NULL, p, 0);
+    return NULL;
+  }
+  return p;
+}
+
+/* Only blocks from tide_js_alloc that C has not taken are freed. */
 void tide_js_free(uint32_t ptr) {
-  if (ptr != 0 && in_memory(ptr, 1)) tide__default_alloc(NULL, ptr_of(ptr), 0);
+  if (blocks_take(ptr)) tide__default_alloc(NULL, ptr_of(ptr), 0);
 }
 
 /* --- Host operations and calls --------------------------------------------------- */
@@ -121,6 +186,7 @@ void tide_js_free(uint32_t ptr) {
 int tide_js_complete(tide_loop *loop, uint32_t op, int32_t code, uint32_t ptr,
                      uint32_t len) {
   if (!in_memory(ptr, len)) return TIDE_ERANGE; /* not taken: it is not a buffer */
+  if (ptr != 0 && !blocks_take(ptr)) return TIDE_EINVAL; /* not ours to free */
   if (loop_of(loop) == NULL) {
     tide__default_alloc(NULL, ptr_of(ptr), 0); /* taken, as the ABI promises */
     return TIDE_EINVAL;
@@ -132,6 +198,7 @@ int tide_js_call(tide_loop *loop, uint32_t name_ptr, uint32_t name_len,
                  uint32_t args_ptr, uint32_t args_len) {
   if (!in_memory(name_ptr, name_len) || !in_memory(args_ptr, args_len))
     return TIDE_ERANGE;
+  if (args_ptr != 0 && !blocks_take(args_ptr)) return TIDE_EINVAL; /* not ours */
   if (loop_of(loop) == NULL) {
     tide__default_alloc(NULL, ptr_of(args_ptr), 0);
     return TIDE_EINVAL;
@@ -185,13 +252,20 @@ int tide_js_main(tide_loop *loop, int32_t argc, uint32_t argv_ptr) {
   if (block == NULL) return TIDE_ENOMEM;
   char **argv = (char **)(void *)(block + sizeof(void *));
   char *out = (char *)block + head;
+  const char *end = (const char *)block + head + (size_t)text;
   for (int32_t i = 0; i < argc; i++) {
     uint32_t p;
     memcpy(&p, raw + 4 * (size_t)i, 4);
-    size_t n = strlen(ptr_of(p)) + 1;
-    memcpy(out, ptr_of(p), n);
+    /* Measured again, bounded: the block may have been carved from memory an
+     * entry pointed into, so its length must not be trusted twice. */
+    int64_t n = string_len(p, limit);
+    if (n < 0 || (uint64_t)n + 1 > (uint64_t)(end - out)) {
+      tide_loop_dealloc(loop, block);
+      return TIDE_ERANGE;
+    }
+    memcpy(out, ptr_of(p), (size_t)n + 1);
     argv[i] = out;
-    out += n;
+    out += n + 1;
   }
   argv[argc] = NULL;
   if (tide__host_keep(loop, block) != 0) {

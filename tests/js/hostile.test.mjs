@@ -245,3 +245,26 @@ test('bad pointers and lists from C: the host answers EINVAL and keeps going', a
   assert.equal(await main, 0);
   rt.close();
 });
+
+test('a buffer C did not hand out, or one already taken, is refused and not freed', async () => {
+  const f = await inFlight('foreign_buffer');
+  /* A pointer into the middle of a block, and one into static data: EINVAL,
+   * the operation still pending, nothing freed (the heap stays sound). */
+  const block = put(new Uint8Array(64));
+  for (const p of [block + 8, 1024]) {
+    assert.equal(x.tide_js_complete(loop, f.op, 0, p, 9), EINVAL, `complete(${p})`);
+  }
+  x.tide_js_free(block + 8); /* ignored: not a block start */
+  x.tide_js_free(block);
+  /* A block taken once is not taken again. */
+  const list = put(numberList(3));
+  assert.equal(x.tide_js_complete(loop, f.op, 0, list, 9), 0);
+  assert.equal(x.tide_js_complete(loop, f.op, 0, list, 9), EINVAL);
+  const name = put(new Uint8Array([0x61, 0x64, 0x64])); /* "add": borrowed, JS frees it */
+  assert.equal(x.tide_js_call(loop, name, 3, list, 9), EINVAL);
+  x.tide_js_free(name);
+  f.release(4);
+  assert.equal(await f.call, 3);
+  await sleep(2);
+  await stillWorks();
+});
