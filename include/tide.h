@@ -446,6 +446,53 @@ size_t tide_stream_write_queue_size(const tide_stream *stream);
  * The stream pointer is invalid after this call. */
 void tide_stream_close(tide_stream *stream, tide_future *future);
 
+/* --- TCP (native host; TIDE_ENOSYS on WASI and the JS host) ------------------
+ *
+ * Listen, accept and connect on numeric IPv4 ("127.0.0.1") and IPv6 ("::1")
+ * addresses; names are not resolved (TIDE_EINVAL). A connection is a tide_stream
+ * (above) on the socket, opened with TIDE_STREAM_CLOSE_FD: read, write and close
+ * it as any stream, and close it with tide_stream_close. Sockets are made
+ * non-blocking and close-on-exec; listeners set SO_REUSEADDR; connections set
+ * TCP_NODELAY (as Node's net does), so small writes are not held back.
+ *
+ * Accept and connect complete a future the caller initialised with PTR, the new
+ * tide_stream *, which then belongs to the caller: take it with
+ * tide_future_result and close it (a stream nobody takes stays open, and keeps
+ * tide_loop_close at TIDE_EBUSY). Cancelling (or releasing) a pending accept or
+ * connect future completes it with TIDE_ECANCELED and leaves nothing behind: a
+ * connect's half-made socket is closed, and a connection not yet accepted stays
+ * in the listener's backlog for the next accept.
+ */
+typedef struct tide_tcp_listener tide_tcp_listener;
+
+/* Listen on host:port (port 0: an ephemeral port, see tide_tcp_listener_port);
+ * backlog <= 0 means the system's maximum. The listener is registered with the
+ * loop (tide_loop_close says TIDE_EBUSY until it is closed) but keeps nothing
+ * alive by itself. Returns 0, TIDE_EINVAL (host NULL or not a numeric address,
+ * port outside 0..65535), TIDE_EADDRINUSE, TIDE_EADDRNOTAVAIL, TIDE_EACCES,
+ * TIDE_EMFILE, TIDE_ENOMEM, TIDE_ENOSYS (WASI and the JS host). */
+int tide_tcp_listen(tide_loop *loop, const char *host, int port, int backlog,
+                    tide_tcp_listener **out_listener);
+/* The local port the listener is bound to (the one chosen for port 0). */
+int tide_tcp_listener_port(const tide_tcp_listener *listener);
+/* Accept one connection: future completes with PTR (a tide_stream *), or an
+ * error such as TIDE_EMFILE (then the connection waits in the backlog), or
+ * TIDE_ENOMEM (the connection is kept and handed to the next accept). One accept
+ * at a time. Returns 0, TIDE_EBUSY (an accept is pending), TIDE_ECLOSED,
+ * TIDE_ENOMEM (nothing changed, the future untouched). */
+int tide_tcp_accept(tide_tcp_listener *listener, tide_future *future);
+/* Close the listener and its socket now: a pending accept completes with
+ * TIDE_ECANCELED; the memory is freed from the loop on a later tick. Streams it
+ * accepted are not affected. The pointer is invalid after this call. */
+void tide_tcp_listener_close(tide_tcp_listener *listener);
+/* Connect to host:port (port 1..65535) without blocking the loop: future
+ * completes with PTR (a tide_stream *), or an error: TIDE_ECONNREFUSED,
+ * TIDE_ETIMEDOUT, TIDE_ENETUNREACH, TIDE_EHOSTUNREACH, TIDE_EADDRNOTAVAIL, ...
+ * Returns 0 (the outcome is in future), TIDE_EINVAL (bad address or port),
+ * TIDE_EMFILE, TIDE_ENOMEM (the future untouched; a socket already made is
+ * closed on a later tick), TIDE_ENOSYS (WASI and the JS host). */
+int tide_tcp_connect(tide_loop *loop, const char *host, int port, tide_future *future);
+
 /* --- Cross-thread wakeup --------------------------------------------------- */
 
 typedef void (*tide_async_cb)(tide_async *async);
