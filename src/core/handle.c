@@ -33,7 +33,7 @@ void tide_handle_close(tide_handle *h, tide_close_cb close_cb) {
     tide__async_close((tide_async *)h);
     break;
   case TIDE__HANDLE_SIGNAL:
-    tide__signal_stop_for_close((tide_signal *)h);
+    tide_signal_stop((tide_signal *)h);
     break;
   default:
     assert(0 && "not a handle");

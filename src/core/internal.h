@@ -41,9 +41,9 @@ static inline void tide__handle_stop(tide_handle *h) {
   if (h->priv_flags & TIDE__H_REF) h->priv_loop->priv_active_refs--;
 }
 
-/* Type-specific stops, called by tide_handle_close. */
+/* Closing an async handle unlinks it (the other handle kinds close through
+ * their public stop functions). */
 void tide__async_close(tide_async *async);
-void tide__signal_stop_for_close(tide_signal *sig);
 
 /* --- The ready queue ------------------------------------------------------- */
 

@@ -46,8 +46,6 @@ void tide_signal_stop(tide_signal *sig) {
   tide__handle_stop(&sig->handle);
 }
 
-void tide__signal_stop_for_close(tide_signal *sig) { tide_signal_stop(sig); }
-
 /* A callback may stop or close any watcher, so the walk keeps its place with a
  * cursor node in the list (signum 0, which no watcher has) instead of a saved
  * next pointer. */
