@@ -26,6 +26,8 @@
 int tide_tcp_listen(tide_loop *loop, const char *host, int port, int backlog,
                     tide_tcp_listener **out_listener) {
   assert(loop != NULL && out_listener != NULL);
+  (void)loop; /* read only by the assertion: unused under NDEBUG */
+  (void)out_listener;
   (void)host;
   (void)port;
   (void)backlog;
@@ -50,6 +52,8 @@ void tide_tcp_listener_close(tide_tcp_listener *listener) {
 
 int tide_tcp_connect(tide_loop *loop, const char *host, int port, tide_future *future) {
   assert(loop != NULL && future != NULL);
+  (void)loop; /* read only by the assertion: unused under NDEBUG */
+  (void)future;
   (void)host;
   (void)port;
   return TIDE_ENOSYS;
