@@ -78,13 +78,15 @@ extern "C" {
   X(EHOSTUNREACH, -29, "host is unreachable")                                     \
   X(EADDRNOTAVAIL, -30, "address not available")                                  \
   X(EUNKNOWN, -31, "unknown error")                                               \
-  X(EMFILE, -32, "too many open files")
+  X(EMFILE, -32, "too many open files")                                           \
+  X(ENOTFOUND, -33, "host name not found")                                        \
+  X(ENOTSOCK, -34, "not a socket")
 
 enum {
 #define TIDE__ERR_ENUM(name, num, msg) TIDE_##name = (num),
   TIDE_ERRNO_MAP(TIDE__ERR_ENUM)
 #undef TIDE__ERR_ENUM
-  TIDE__ERR_LAST = -32
+  TIDE__ERR_LAST = -34
 };
 
 /* "EINVAL" for TIDE_EINVAL; "EUNKNOWN" for a number outside the table. */
@@ -421,6 +423,8 @@ enum {
 int tide_stream_open(tide_loop *loop, int fd, unsigned flags, tide_stream **out_stream);
 /* Read what is available, 1 to max bytes (max 0: 64 KiB). future completes with
  * BYTES the future owns, or the error TIDE_EOF at end of input, or a read error.
+ * A read error is sticky: once the bytes received before it are read, every
+ * later read fails with it (a reset connection never turns into a clean EOF).
  * One read or read_line at a time: TIDE_EBUSY while one is pending. Returns 0,
  * TIDE_EBUSY, TIDE_ECLOSED, TIDE_ENOMEM. */
 int tide_stream_read(tide_stream *stream, size_t max, tide_future *future);
@@ -440,40 +444,122 @@ int tide_stream_write(tide_stream *stream, const void *data, size_t len,
                       tide_future *future);
 /* Bytes queued and not yet written (for backpressure). */
 size_t tide_stream_write_queue_size(const tide_stream *stream);
+/* Bytes written to (handed to the host for) and read from the fd since the
+ * stream opened, as Node's socket.bytesWritten and bytesRead. A cancelled read
+ * has consumed nothing (its bytes stay buffered); a cancelled write had written
+ * nothing if it had not started (it is dropped), and is otherwise finished in
+ * the background so the stream stays whole: these counters say how many bytes
+ * went out. */
+uint64_t tide_stream_bytes_written(const tide_stream *stream);
+uint64_t tide_stream_bytes_read(const tide_stream *stream);
 /* Close: a pending read completes with TIDE_ECANCELED, queued writes are still
  * flushed, then the fd is closed (with TIDE_STREAM_CLOSE_FD) and the stream
  * freed. future (may be NULL) completes with the first write error or none.
  * The stream pointer is invalid after this call. */
 void tide_stream_close(tide_stream *stream, tide_future *future);
+/* Close at once, for a peer that neither reads nor closes (asyncio's
+ * transport.abort(), Node's socket.destroy()): a pending read and every queued
+ * write, even one in progress, complete with TIDE_ECANCELED (writes without a
+ * future are dropped unreported) and their unwritten bytes are dropped; a socket
+ * the stream owns (TIDE_STREAM_CLOSE_FD) is reset, so the peer sees
+ * TIDE_ECONNRESET rather than a clean end; then the stream closes as with
+ * tide_stream_close. The pointer is invalid after this call. */
+void tide_stream_abort(tide_stream *stream);
 
-/* --- TCP (native host; TIDE_ENOSYS on WASI and the JS host) ------------------
+/* Half-close: once every queued write is written, shut the socket down for
+ * writing, so the peer reads end of input while this side can still read.
+ * future (may be NULL) completes with INT 0, or the first write error. Later
+ * writes fail with TIDE_ECLOSED; a second shutdown is TIDE_ECLOSED. Returns 0,
+ * TIDE_ECLOSED, TIDE_ENOTSOCK (the stream is not on a socket; nothing changed),
+ * TIDE_ENOMEM. */
+int tide_stream_shutdown(tide_stream *stream, tide_future *future);
+
+/* --- Addresses and name resolution ------------------------------------------
  *
- * Listen, accept and connect on numeric IPv4 ("127.0.0.1") and IPv6 ("::1")
- * addresses; names are not resolved (TIDE_EINVAL). A connection is a tide_stream
- * (above) on the socket, opened with TIDE_STREAM_CLOSE_FD: read, write and close
- * it as any stream, and close it with tide_stream_close. Sockets are made
- * non-blocking and close-on-exec; listeners set SO_REUSEADDR; connections set
- * TCP_NODELAY (as Node's net does), so small writes are not held back.
+ * Every host gives addresses in one form: the numeric text of an IPv4 or IPv6
+ * address ("127.0.0.1", "::1") and a port, so a program prints and compares them
+ * alike everywhere.
+ */
+typedef struct tide_address {
+  int family; /* 4 or 6 */
+  int port;   /* 0 where no port applies (tide_resolve) */
+  char host[46]; /* numeric, NUL-terminated (INET6_ADDRSTRLEN) */
+} tide_address;
+
+/* Resolve a host name to its addresses without blocking the loop. family: 0
+ * (any), 4 or 6. future (initialised by the caller, pending, with no other
+ * producer) completes with BYTES holding an array of tide_address (count =
+ * length / sizeof(tide_address), at least 1, port 0, numeric text in canonical
+ * form, without duplicates, in the resolver's order), from the loop's
+ * allocator (after tide_future_take_bytes, free it with tide_loop_dealloc); or
+ * with an error: TIDE_ENOTFOUND (no such name, or no address of that family),
+ * TIDE_EAGAIN (temporary failure: try again later), TIDE_ENOSYS (this host
+ * cannot resolve names, below), TIDE_ENOMEM, TIDE_EIO (any other failure).
+ * A numeric address resolves to itself ("0:0::1" gives "::1"; one of the other
+ * family than asked, TIDE_ENOTFOUND) without asking anyone: the future is
+ * complete when this returns (its done callbacks still run from the loop).
+ *   Natively: getaddrinfo() on a small pool of resolver threads shared by every
+ *   loop (as libuv does: the C library's resolver honours /etc/hosts,
+ *   nsswitch and resolv.conf, which no DNS-only client does); "localhost" too.
+ *   A pending lookup keeps the loop alive; cancelling it completes the future
+ *   at once with TIDE_ECANCELED, while the thread's answer, when it comes, is
+ *   dropped. getaddrinfo() cannot be interrupted, so a cancelled lookup that a
+ *   thread is running still keeps the loop alive (and registered) until the
+ *   thread returns, as in libuv: tide_loop_run(DEFAULT) returns, and
+ *   tide_loop_close succeeds, only once no thread uses the loop.
+ *   Under WASI (no resolver in preview1) and on the JS host: "localhost" is
+ *   answered without asking anyone, 127.0.0.1 then ::1 (filtered by family).
+ *   Other names: on the JS host in Node, dns.lookup (the same C library
+ *   resolver, on libuv's pool) through the host function "tideloop:dns_lookup"
+ *   (wasm/ABI.md); in a browser, which has none, the future completes with
+ *   TIDE_ENOSYS; under WASI it is complete with TIDE_ENOSYS when this returns.
+ * Returns 0 (the outcome is in future), TIDE_EINVAL (host NULL or empty, or bad
+ * family), TIDE_ENOMEM (future untouched). */
+int tide_resolve(tide_loop *loop, const char *host, int family, tide_future *future);
+
+/* --- TCP ---------------------------------------------------------------------
  *
- * Accept and connect complete a future the caller initialised with PTR, the new
- * tide_stream *, which then belongs to the caller: take it with
- * tide_future_result and close it (a stream nobody takes stays open, and keeps
- * tide_loop_close at TIDE_EBUSY). Cancelling (or releasing) a pending accept or
- * connect future completes it with TIDE_ECANCELED and leaves nothing behind: a
- * connect's half-made socket is closed, and a connection not yet accepted stays
- * in the listener's backlog for the next accept.
+ * Natively: non-blocking sockets. On the JS host in Node: node:net sockets
+ * behind the same calls (wasm/ABI.md, "Sockets"). Under WASI, preview1 cannot
+ * make sockets: a program accepts on a listener the runtime hands in
+ * (tide_tcp_listener_open; for example wasmtime's --tcplisten, which puts it
+ * at fd 3) and the rest is TIDE_ENOSYS. In a browser everything is TIDE_ENOSYS
+ * (listen and connect complete their future with it: only the host knows).
+ *
+ * A connection is a tide_stream (above) on the socket, opened with
+ * TIDE_STREAM_CLOSE_FD: read, write, shut down and close it as any stream.
+ * Natively, sockets are non-blocking and close-on-exec; listeners set
+ * SO_REUSEADDR; connections set TCP_NODELAY (as Node's net does), so small
+ * writes are not held back.
+ *
+ * Listen, accept and connect complete a future the caller initialised with PTR
+ * (the new tide_tcp_listener * or tide_stream *), which then belongs to the
+ * caller: take it with tide_future_result and close it (one nobody takes stays
+ * open, and keeps tide_loop_close at TIDE_EBUSY). Cancelling (or releasing) a
+ * pending accept or connect future completes it with TIDE_ECANCELED and leaves
+ * nothing behind: a connect's half-made socket is closed, and a connection not
+ * yet accepted waits for the next accept.
  */
 typedef struct tide_tcp_listener tide_tcp_listener;
 
-/* Listen on host:port (port 0: an ephemeral port, see tide_tcp_listener_port);
- * backlog <= 0 means the system's maximum. The listener is registered with the
- * loop (tide_loop_close says TIDE_EBUSY until it is closed) but keeps nothing
- * alive by itself. Returns 0, TIDE_EINVAL (host NULL or not a numeric address,
- * port outside 0..65535), TIDE_EADDRINUSE, TIDE_EADDRNOTAVAIL, TIDE_EACCES,
- * TIDE_EMFILE, TIDE_ENOMEM, TIDE_ENOSYS (WASI and the JS host). */
+/* Listen on host:port, a numeric address (port 0: an ephemeral port, see
+ * tide_tcp_listener_port); backlog <= 0 means the system's maximum. future
+ * completes with PTR (the listener) or an error: TIDE_EADDRINUSE,
+ * TIDE_EADDRNOTAVAIL, TIDE_EACCES, TIDE_EMFILE. (Natively it is complete when
+ * this returns; on the JS host the bind takes a round trip.) The listener is
+ * registered with the loop (tide_loop_close says TIDE_EBUSY until it is closed)
+ * but keeps nothing alive by itself. Returns 0 (the outcome is in future),
+ * TIDE_EINVAL (host NULL or not a numeric address, port outside 0..65535),
+ * TIDE_ENOMEM, TIDE_ENOSYS (WASI, browsers). */
 int tide_tcp_listen(tide_loop *loop, const char *host, int port, int backlog,
-                    tide_tcp_listener **out_listener);
-/* The local port the listener is bound to (the one chosen for port 0). */
+                    tide_future *future);
+/* Take a socket that is already listening (inherited, as with systemd's socket
+ * activation, or handed in by a WASI runtime) as a listener; it is closed with
+ * the listener. Returns 0, TIDE_EBADF, TIDE_ENOTSOCK (fd is not a listening
+ * stream socket), TIDE_ENOMEM, TIDE_ENOSYS (JS host). */
+int tide_tcp_listener_open(tide_loop *loop, int fd, tide_tcp_listener **out_listener);
+/* The local port the listener is bound to (the one chosen for port 0); 0 when
+ * the host cannot tell (a WASI listener). */
 int tide_tcp_listener_port(const tide_tcp_listener *listener);
 /* Accept one connection: future completes with PTR (a tide_stream *), or an
  * error such as TIDE_EMFILE (then the connection waits in the backlog), or
@@ -481,17 +567,111 @@ int tide_tcp_listener_port(const tide_tcp_listener *listener);
  * at a time. Returns 0, TIDE_EBUSY (an accept is pending), TIDE_ECLOSED,
  * TIDE_ENOMEM (nothing changed, the future untouched). */
 int tide_tcp_accept(tide_tcp_listener *listener, tide_future *future);
-/* Close the listener and its socket now: a pending accept completes with
+/* Close the listener and its socket: a pending accept completes with
  * TIDE_ECANCELED; the memory is freed from the loop on a later tick. Streams it
  * accepted are not affected. The pointer is invalid after this call. */
 void tide_tcp_listener_close(tide_tcp_listener *listener);
-/* Connect to host:port (port 1..65535) without blocking the loop: future
- * completes with PTR (a tide_stream *), or an error: TIDE_ECONNREFUSED,
- * TIDE_ETIMEDOUT, TIDE_ENETUNREACH, TIDE_EHOSTUNREACH, TIDE_EADDRNOTAVAIL, ...
- * Returns 0 (the outcome is in future), TIDE_EINVAL (bad address or port),
- * TIDE_EMFILE, TIDE_ENOMEM (the future untouched; a socket already made is
- * closed on a later tick), TIDE_ENOSYS (WASI and the JS host). */
+/* Connect to host:port (port 1..65535) without blocking the loop. host is a
+ * numeric address or a name, resolved as tide_resolve does; the addresses are
+ * tried in order until one connects. future completes with PTR (a tide_stream
+ * *), or an error: TIDE_ECONNREFUSED, TIDE_ETIMEDOUT, TIDE_ENETUNREACH,
+ * TIDE_EHOSTUNREACH, TIDE_EADDRNOTAVAIL, TIDE_ENOTFOUND, ... (the last
+ * address's error). Returns 0 (the outcome is in future), TIDE_EINVAL (host NULL
+ * or empty, bad port), TIDE_EMFILE, TIDE_ENOMEM (the future untouched),
+ * TIDE_ENOSYS (WASI, browsers). */
 int tide_tcp_connect(tide_loop *loop, const char *host, int port, tide_future *future);
+
+/* --- UDP (native, and the JS host in Node; TIDE_ENOSYS on WASI) -------------
+ *
+ * A datagram socket bound to a local address. Each send and receive completes a
+ * future the caller initialised; sends are queued in order and each datagram
+ * goes out whole or not at all; a receive takes exactly one datagram.
+ * Natively: non-blocking sockets. On the JS host in Node: node:dgram sockets
+ * behind the same calls (wasm/ABI.md, "Sockets"). There open takes a round
+ * trip (its future completes later); close frees the port once the host has
+ * run it, before any later call of the program reaches the host; a send the
+ * host has started cannot be taken back (cancelling it only completes its
+ * future); and datagrams that arrive while nobody receives wait in the host
+ * (up to 1024 of them or 4 MiB; newer ones past that are dropped) rather than
+ * in the kernel's buffer. In a browser tide_udp_open completes its future with
+ * TIDE_ENOSYS. Under WASI, which has no datagram sockets in preview1, every
+ * call returns TIDE_ENOSYS.
+ */
+typedef struct tide_udp tide_udp;
+
+/* Bind a datagram socket to host:port (numeric; port 0: an ephemeral port).
+ * future completes with PTR (the tide_udp *, the caller's to close) or an error
+ * (TIDE_EADDRINUSE, TIDE_EADDRNOTAVAIL, TIDE_EACCES, TIDE_EMFILE); natively it is
+ * complete when this returns. The socket is registered with the loop
+ * (tide_loop_close says TIDE_EBUSY until it is closed) but keeps the loop alive
+ * only while a receive is pending or sends are queued. Returns 0, TIDE_EINVAL,
+ * TIDE_ENOMEM, TIDE_ENOSYS. */
+int tide_udp_open(tide_loop *loop, const char *host, int port, tide_future *future);
+/* The local port the socket is bound to. */
+int tide_udp_port(const tide_udp *udp);
+/* Send one datagram (len bytes, copied; len <= 65507) to host:port (numeric).
+ * future (may be NULL) completes with INT len once the datagram went out, or an
+ * error (TIDE_EMSGSIZE, TIDE_ENETUNREACH, ...); a failed send without a future
+ * is reported to the loop's error handler. Cancelling a queued send removes
+ * it. Returns 0, TIDE_EINVAL (bad address or port, or an address of the other
+ * family: an IPv6 socket reaches IPv4 peers at ::ffff:a.b.c.d), TIDE_EMSGSIZE,
+ * TIDE_ECLOSED, TIDE_ENOMEM. */
+int tide_udp_send(tide_udp *udp, const void *data, size_t len, const char *host, int port,
+                  tide_future *future);
+/* Receive one datagram of at most max bytes (0: 65536): future completes with
+ * BYTES (possibly empty: a zero-length datagram) and, if from is not NULL, the
+ * sender's address is stored there before the future completes. A datagram
+ * longer than max is dropped and the future completes with TIDE_EMSGSIZE. One
+ * receive at a time: TIDE_EBUSY. Returns 0, TIDE_EBUSY, TIDE_ECLOSED,
+ * TIDE_ENOMEM. The future may also complete with TIDE_ENOMEM (the datagram is
+ * kept for the next receive) or a socket error (TIDE_ECONNREFUSED after an ICMP
+ * error, ...); *from is stored for TIDE_EMSGSIZE too. Datagrams that arrive
+ * while nobody receives wait in the kernel's buffer (and past it are dropped,
+ * as UDP does). */
+int tide_udp_recv(tide_udp *udp, size_t max, tide_address *from, tide_future *future);
+/* Close now: a pending receive and queued sends complete with TIDE_ECANCELED
+ * (sends without a future are dropped unreported); the socket is closed before
+ * this returns and the memory is freed from the loop on a later tick. The
+ * pointer is invalid after this call. */
+void tide_udp_close(tide_udp *udp);
+
+/* --- WebSocket messages (JS host; TIDE_ENOSYS natively and under WASI) -------
+ *
+ * A browser has no sockets; what it has is WebSocket, a stream of messages. On
+ * the JS host (the browser's WebSocket, or Node's where the runtime has one) a
+ * C program connects and exchanges whole messages, with the same futures,
+ * cancellation and backpressure rules as streams. Natively and under WASI every
+ * call returns TIDE_ENOSYS (use TCP there).
+ */
+typedef struct tide_ws tide_ws;
+
+/* Open a WebSocket to url ("ws://..." or "wss://..."). future completes with
+ * PTR (the tide_ws *, the caller's to close) once the handshake is done, or an
+ * error: TIDE_ECONNREFUSED (the connection or the handshake failed: a browser
+ * tells no more), TIDE_EINVAL (a URL the host refuses), TIDE_ENOSYS (no
+ * WebSocket on this host). Cancelling it closes the half-open socket. Returns
+ * 0, TIDE_EINVAL (url NULL or empty), TIDE_ENOMEM, TIDE_ENOSYS (native, WASI). */
+int tide_ws_connect(tide_loop *loop, const char *url, tide_future *future);
+/* Send one message (len bytes, copied): binary != 0 for a binary message, else
+ * text (the bytes must then be UTF-8: TIDE_EINVAL if not). Messages go out in
+ * order. future (may be NULL) completes with INT len once the host has handed
+ * the message to the network (its send buffer drained below a bound), or an
+ * error (TIDE_ECLOSED after a close). Returns 0, TIDE_EINVAL, TIDE_ECLOSED,
+ * TIDE_ENOMEM. */
+int tide_ws_send(tide_ws *ws, const void *data, size_t len, int binary,
+                 tide_future *future);
+/* Receive the next message: BYTES (a text message's UTF-8) and, if out_binary
+ * is not NULL, whether it was binary, stored before the future completes. A
+ * message longer than max (0: 1 MiB) completes with TIDE_EMSGSIZE and is
+ * dropped. After the peer closes: TIDE_EOF (a normal close, code 1000) or
+ * TIDE_ECONNRESET (any other way). Messages that arrive while nobody receives
+ * are queued by the host. One receive at a time: TIDE_EBUSY. Returns 0,
+ * TIDE_EBUSY, TIDE_ECLOSED, TIDE_ENOMEM. */
+int tide_ws_recv(tide_ws *ws, size_t max, int *out_binary, tide_future *future);
+/* Close with code 1000: a pending receive completes with TIDE_ECANCELED; future
+ * (may be NULL) completes with INT 0 once the closing handshake is done. The
+ * pointer is invalid after this call. */
+void tide_ws_close(tide_ws *ws, tide_future *future);
 
 /* --- Cross-thread wakeup --------------------------------------------------- */
 

@@ -38,6 +38,8 @@ const TABLE = [
   ['EADDRNOTAVAIL', -30, 'address not available'],
   ['EUNKNOWN', -31, 'unknown error'],
   ['EMFILE', -32, 'too many open files'],
+  ['ENOTFOUND', -33, 'host name not found'],
+  ['ENOTSOCK', -34, 'not a socket'],
 ];
 
 const byCode = new Map(TABLE.map(([name, code, msg]) => [code, { name, msg }]));
@@ -112,17 +114,47 @@ export class TideExit extends Error {
   }
 }
 
+/* Host error codes that are not names in the table but mean one of its
+ * entries: system errors the table folds together, and Node's own codes for
+ * sockets, streams and name resolution (net.mjs, udp.mjs, dns.mjs, node.mjs),
+ * so that C sees the same TIDE_E* as natively. */
+const HOST_CODES = new Map([
+  ['ECONNABORTED', 'ECONNRESET'], /* reset while waiting to be accepted */
+  ['ENFILE', 'EMFILE'],
+  ['EPERM', 'EACCES'],
+  ['ENOBUFS', 'ENOMEM'],
+  ['ESHUTDOWN', 'EPIPE'],
+  ['EAI_AGAIN', 'EAGAIN'],
+  ['EAI_NONAME', 'ENOTFOUND'],
+  ['EAI_NODATA', 'ENOTFOUND'],
+  ['EAI_FAIL', 'EIO'],
+  ['ERR_STREAM_DESTROYED', 'EPIPE'], /* a write to a socket that is gone */
+  ['ERR_STREAM_WRITE_AFTER_END', 'EPIPE'],
+  ['ERR_SOCKET_CLOSED', 'EPIPE'],
+  ['ERR_STREAM_PREMATURE_CLOSE', 'EPIPE'],
+  ['ERR_SOCKET_CONNECTION_TIMEOUT', 'ETIMEDOUT'],
+  ['ERR_SOCKET_BAD_PORT', 'EINVAL'],
+  ['ERR_INVALID_IP_ADDRESS', 'EINVAL'],
+  ['ERR_INVALID_ADDRESS_FAMILY', 'EINVAL'],
+  ['ERR_SOCKET_DGRAM_NOT_RUNNING', 'ECLOSED'], /* a send on a closed dgram socket */
+]);
+
 /**
  * The TIDE_E* code for something a host function threw: `err.code` naming an
  * entry of the table (a string like "ETIMEDOUT", which also covers Node's system
- * errors such as "ENOENT", or a number in the table) gives that code; anything
+ * errors such as "ENOENT", or a number in the table) gives that code, as do the
+ * host codes that mean one (HOST_CODES: "ECONNABORTED", "EAI_AGAIN",
+ * "ERR_STREAM_DESTROYED", ...); an AggregateError without a code of its own
+ * (Node's connect after trying every address) takes its last error's; anything
  * else is TIDE_EHOST.
  */
 export function codeOfThrown(err) {
-  const c = err !== null && (typeof err === 'object' || typeof err === 'function')
-    ? errorCode(err.code)
-    : undefined;
-  return c ?? errors.EHOST;
+  if (err === null || (typeof err !== 'object' && typeof err !== 'function')) return errors.EHOST;
+  let code = err.code;
+  if (code === undefined && Array.isArray(err.errors) && err.errors.length > 0) {
+    code = err.errors[err.errors.length - 1]?.code;
+  }
+  return errorCode(code) ?? errorCode(HOST_CODES.get(code)) ?? errors.EHOST;
 }
 
 /** The message for something a host function threw. */

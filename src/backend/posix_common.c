@@ -79,8 +79,10 @@ static const struct {
     {ENETDOWN, TIDE_ENETUNREACH},
     {EHOSTUNREACH, TIDE_EHOSTUNREACH},
     {EADDRNOTAVAIL, TIDE_EADDRNOTAVAIL},
+    {EAFNOSUPPORT, TIDE_EADDRNOTAVAIL}, /* an IPv6 address on a host without IPv6 */
     {EMFILE, TIDE_EMFILE},
     {ENFILE, TIDE_EMFILE}, /* the same remedy: close descriptors */
+    {ENOTSOCK, TIDE_ENOTSOCK},
 };
 
 /* Anything unlisted is TIDE_EUNKNOWN. */

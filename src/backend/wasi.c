@@ -61,6 +61,7 @@ static int translate(__wasi_errno_t err) {
   case __WASI_ERRNO_RANGE: return TIDE_ERANGE;
   case __WASI_ERRNO_MFILE:
   case __WASI_ERRNO_NFILE: return TIDE_EMFILE;
+  case __WASI_ERRNO_NOTSOCK: return TIDE_ENOTSOCK;
   default: return TIDE_EUNKNOWN;
   }
 }

@@ -38,6 +38,7 @@ static int request(tide_stream *s, tide__read_kind kind, size_t max,
   size_t len = 0;
   int rc = tide__rbuf_serve(&s->rb, 0, &data, &len);
   if (rc == TIDE_ENOMEM) return rc; /* the future is untouched */
+  if (rc == TIDE__READ_NEED_MORE && s->rerr != 0) rc = s->rerr;
   if (rc != TIDE__READ_NEED_MORE) {
     tide__rbuf_deliver(&s->rb, future, rc, data, len);
     return 0;
@@ -62,6 +63,10 @@ int tide_stream_read_line(tide_stream *s, size_t max_len, tide_future *future) {
   return request(s, TIDE__READ_LINE, max_len, future);
 }
 
+uint64_t tide_stream_bytes_read(const tide_stream *s) {
+  return s->bytes_read;
+}
+
 /* The READABLE half of the io callback: one read(), then serve the reader. */
 void tide__stream_on_readable(tide_stream *s) {
   tide_future *f = s->reader;
@@ -72,15 +77,16 @@ void tide__stream_on_readable(tide_stream *s) {
   if (rc == 0) {
     ssize_t n;
     do
-      n = read(s->fd, at, room);
+      n = s->is_socket ? recv(s->fd, at, room, 0) : read(s->fd, at, room);
     while (n < 0 && errno == EINTR);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return; /* spurious: wait on */
-      rc = tide__stream_errno(errno);
+      rc = s->rerr = tide__stream_errno(errno);
     } else if (n == 0) {
       eof = 1;
     } else {
       tide__rbuf_commit(&s->rb, (size_t)n, room);
+      s->bytes_read += (uint64_t)n;
     }
   }
   void *data = NULL;

@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,9 +15,12 @@ static void classify(tide_stream *s) {
   struct stat st;
   if (fstat(s->fd, &st) != 0) return; /* unknown: chunked write() is always safe */
   s->regular = S_ISREG(st.st_mode);
-#if TIDE__HAVE_NOSIGNAL
-  s->use_send = S_ISSOCK(st.st_mode);
+#if !defined(__wasi__)
+  s->is_socket = S_ISSOCK(st.st_mode);
 #endif
+  /* Under WASI the filetype cannot be trusted for this: Node's WASI reports a
+   * pipe as a SOCKET_STREAM, and its sock_recv on a pipe kills the process.
+   * There a stream is a socket only when tcp_listener.c accepted it. */
 }
 
 int tide_stream_open(tide_loop *loop, int fd, unsigned flags,
@@ -147,4 +151,18 @@ void tide_stream_close(tide_stream *s, tide_future *future) {
   /* Queued writes keep the watcher (WRITABLE) until they are flushed. */
   tide__stream_rewatch(s);
   tide__stream_maybe_finish_close(s);
+}
+
+void tide_stream_abort(tide_stream *s) {
+  assert(s != NULL && !s->closing && "tide_stream_abort after close");
+#if defined(SO_LINGER) && !defined(__wasi__)
+  /* A zero linger makes close() send a reset and drop what the kernel still
+   * holds. Only on a socket we close: the option would outlive us otherwise. */
+  if (s->is_socket && (s->flags & TIDE_STREAM_CLOSE_FD)) {
+    struct linger lg = {1, 0};
+    (void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
+#endif
+  if (!tide__q_empty(&s->writes)) tide__stream_fail_writes(s, TIDE_ECANCELED);
+  tide_stream_close(s, NULL);
 }

@@ -14,21 +14,21 @@
 
 #include <stddef.h>
 
-#if !defined(__wasi__)
+#include <stdint.h>
 #include <sys/socket.h>
-#endif
 
 #include "queue.h"
 #include "read_buffer.h"
 #include "tide.h"
 
 /* send(MSG_NOSIGNAL) turns SIGPIPE into EPIPE for sockets without touching the
- * process's signal dispositions. Pipes have no such flag (see fd_write.c).
- * Every file that includes this header defines _POSIX_C_SOURCE first. */
+ * process's signal dispositions. Pipes have no such flag (see fd_write.c); WASI
+ * has no signals (send() is sock_send there). Every file that includes this
+ * header defines _POSIX_C_SOURCE first. */
 #if defined(MSG_NOSIGNAL) && !defined(__wasi__)
-#define TIDE__HAVE_NOSIGNAL 1
+#define TIDE__SEND_FLAGS MSG_NOSIGNAL
 #else
-#define TIDE__HAVE_NOSIGNAL 0
+#define TIDE__SEND_FLAGS 0
 #endif
 
 /* The read side is a tide__read_buffer (read_buffer.h), shared with the JS
@@ -47,6 +47,7 @@ typedef struct tide__write_req {
   int report;
   size_t len;
   size_t done; /* bytes written so far; > 0 means "in progress" */
+  int shutdown; /* not a write: shut the socket down for writing (len 0) */
   unsigned char data[];
 } tide__write_req;
 
@@ -65,17 +66,24 @@ struct tide_stream {
   int fd;
   unsigned flags;
   unsigned watching;
-  int use_send; /* a socket: send(MSG_NOSIGNAL) instead of write() */
+  int is_socket; /* read with recv(), written with send() */
   int regular;  /* a regular file: never blocks, so writes are not chunked */
 
   /* Reading: the buffer, and the request waiting for more input. */
   tide__read_buffer rb;
   tide_future *reader;
+  /* The first read error: sticky, as write errors are. Linux reports a reset
+   * once and then reads 0, which must not pass for an orderly end (a half line
+   * delivered as a whole one). Bytes buffered before it are still served. */
+  int rerr;
 
   /* Writing. */
   tide__qnode writes; /* tide__write_req, oldest first */
   size_t queued;
   int werr;
+  int wr_shut; /* tide_stream_shutdown was called: no more writes */
+
+  uint64_t bytes_read, bytes_written;
 
   /* Closing. */
   int closing;

@@ -31,6 +31,10 @@ size_t tide_stream_write_queue_size(const tide_stream *s) {
   return s->queued;
 }
 
+uint64_t tide_stream_bytes_written(const tide_stream *s) {
+  return s->bytes_written;
+}
+
 /* A failed write without a future goes to the loop's error handler. */
 static void report(tide_loop *loop, int code) {
   tide_loop_report(loop, code, "stream write failed",
@@ -73,7 +77,7 @@ void tide__stream_fail_writes(tide_stream *s, int code) {
     if (f != NULL) {
       tide_future_set_cancel_hook(f, NULL, NULL);
       tide_future_set_error(f, code, NULL);
-    } else if (rep) {
+    } else if (rep && code != TIDE_ECANCELED) { /* aborted: the user asked */
       report(s->loop, code);
     }
   }
@@ -94,17 +98,9 @@ static void write_cancelled(tide_future *f, void *ud) {
   tide__stream_maybe_finish_close(s);
 }
 
-int tide_stream_write(tide_stream *s, const void *data, size_t len,
-                      tide_future *future) {
-  assert(s != NULL && (data != NULL || len == 0));
-  assert(future == NULL || !tide_future_done(future));
-  if (s->closing) return TIDE_ECLOSED;
-  if (s->werr != 0) {
-    if (future == NULL)
-      return tide_call_soon(s->loop, report_later, (void *)(intptr_t)s->werr, NULL);
-    tide_future_set_error(future, s->werr, NULL);
-    return 0;
-  }
+/* Queue a copy of data (or the shutdown marker) and watch for WRITABLE. */
+static int enqueue(tide_stream *s, const void *data, size_t len, int is_shutdown,
+                   tide_future *future) {
   if (len > SIZE_MAX - sizeof(tide__write_req)) return TIDE_ENOMEM;
   tide__write_req *w = tide_loop_alloc(s->loop, sizeof *w + len);
   if (w == NULL) return TIDE_ENOMEM;
@@ -113,6 +109,7 @@ int tide_stream_write(tide_stream *s, const void *data, size_t len,
   w->report = future == NULL;
   w->len = len;
   w->done = 0;
+  w->shutdown = is_shutdown;
   if (len > 0) memcpy(w->data, data, len);
   tide__q_insert_tail(&s->writes, &w->link);
   s->queued += len;
@@ -126,15 +123,45 @@ int tide_stream_write(tide_stream *s, const void *data, size_t len,
   return 0;
 }
 
+int tide_stream_write(tide_stream *s, const void *data, size_t len,
+                      tide_future *future) {
+  assert(s != NULL && (data != NULL || len == 0));
+  assert(future == NULL || !tide_future_done(future));
+  if (s->closing || s->wr_shut) return TIDE_ECLOSED;
+  if (s->werr != 0) {
+    if (future == NULL)
+      return tide_call_soon(s->loop, report_later, (void *)(intptr_t)s->werr, NULL);
+    tide_future_set_error(future, s->werr, NULL);
+    return 0;
+  }
+  return enqueue(s, data, len, 0, future);
+}
+
+/* Half-close: a marker at the end of the queue (so every write before it goes
+ * out first) that the flush turns into shutdown(SHUT_WR). */
+int tide_stream_shutdown(tide_stream *s, tide_future *future) {
+  assert(s != NULL);
+  assert(future == NULL || !tide_future_done(future));
+  if (s->closing || s->wr_shut) return TIDE_ECLOSED;
+  if (!s->is_socket) return TIDE_ENOTSOCK;
+  if (s->werr != 0) {
+    if (future == NULL) return 0; /* the failure was reported with the write */
+    tide_future_set_error(future, s->werr, NULL);
+    s->wr_shut = 1;
+    return 0;
+  }
+  int rc = enqueue(s, NULL, 0, 1, future);
+  if (rc == 0) s->wr_shut = 1;
+  return rc;
+}
+
 /* One write(2) (or send(2) on a socket), retried on EINTR. */
 static ssize_t put(tide_stream *s, const unsigned char *p, size_t n) {
   ssize_t r;
   do {
-#if TIDE__HAVE_NOSIGNAL
-    if (s->use_send)
-      r = send(s->fd, p, n, MSG_NOSIGNAL);
+    if (s->is_socket)
+      r = send(s->fd, p, n, TIDE__SEND_FLAGS);
     else
-#endif
       r = write(s->fd, p, n);
   } while (r < 0 && errno == EINTR);
   return r;
@@ -151,6 +178,15 @@ void tide__stream_on_writable(tide_stream *s) {
   if (s->regular || (fl >= 0 && (fl & O_NONBLOCK))) budget = SIZE_MAX;
   while (!tide__q_empty(&s->writes)) {
     tide__write_req *w = REQ_OF(s->writes.next);
+    if (w->shutdown) {
+      if (shutdown(s->fd, SHUT_WR) != 0 && errno != ENOTCONN) {
+        /* ENOTCONN: the peer is gone already; the half-close holds anyway. */
+        tide__stream_fail_writes(s, tide__stream_errno(errno));
+        return;
+      }
+      complete(w);
+      continue;
+    }
     if (w->done == w->len) {
       complete(w); /* also the empty write, in its turn */
       continue;
@@ -166,6 +202,7 @@ void tide__stream_on_writable(tide_stream *s) {
     }
     w->done += (size_t)r;
     s->queued -= (size_t)r;
+    s->bytes_written += (uint64_t)r;
     budget -= (size_t)r;
     /* Short (or no) progress means the fd is full: another write() would fail
      * with EAGAIN or, on a blocking fd, block. Wait for the next readiness. */

@@ -17,96 +17,13 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "net.h"
 #include "test.h"
 #include "util.h"
 
 #define WATCHDOG_MS 10000
 
 /* --- helpers -------------------------------------------------------------- */
-
-/* Open descriptors of this process (/proc/self/fd, minus the directory's own). */
-static int count_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  ASSERT_NOT_NULL(d);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL)
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n - 1;
-}
-
-static void run_until_done(tide_loop *loop, tide_future *f) {
-  while (!tide_future_done(f))
-    ASSERT_GE(tide_loop_run(loop, TIDE_RUN_ONCE), 0);
-}
-
-/* The PTR result of an accept or connect: the stream. */
-static tide_stream *stream_of(tide_future *f) {
-  tide_value v;
-  ASSERT_OK(tide_future_result(f, &v));
-  ASSERT_EQ(v.type, TIDE_VALUE_PTR);
-  ASSERT_NOT_NULL(v.as.p);
-  return v.as.p;
-}
-
-static void expect_bytes(tide_future *f, const char *s) {
-  tide_value v;
-  ASSERT_OK(tide_future_result(f, &v));
-  ASSERT_EQ(v.type, TIDE_VALUE_BYTES);
-  ASSERT_EQ(v.as.bytes.len, strlen(s));
-  ASSERT_EQ(memcmp(v.as.bytes.data, s, v.as.bytes.len), 0);
-}
-
-static tide_stream *connect_now(tide_loop *loop, const char *host, int port) {
-  tide_future f;
-  tide_future_init(loop, &f);
-  ASSERT_OK(tide_tcp_connect(loop, host, port, &f));
-  run_until_done(loop, &f);
-  tide_stream *s = stream_of(&f);
-  tide_future_release(&f);
-  return s;
-}
-
-static tide_stream *accept_now(tide_loop *loop, tide_tcp_listener *l) {
-  tide_future f;
-  tide_future_init(loop, &f);
-  ASSERT_OK(tide_tcp_accept(l, &f));
-  run_until_done(loop, &f);
-  tide_stream *s = stream_of(&f);
-  tide_future_release(&f);
-  return s;
-}
-
-static void close_stream(tide_loop *loop, tide_stream *s) {
-  tide_future f;
-  tide_future_init(loop, &f);
-  tide_stream_close(s, &f);
-  run_until_done(loop, &f);
-  ASSERT_OK(tide_future_result(&f, NULL));
-  tide_future_release(&f);
-}
-
-/* A plain blocking client socket, connected (the listener's backlog takes it
- * without an accept). */
-static int raw_connect(const char *host, int port) {
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  ASSERT_EQ(inet_pton(AF_INET, host, &a.sin_addr), 1);
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-  return fd;
-}
-
-/* Close with a reset (SO_LINGER 0) instead of an orderly FIN. */
-static void raw_reset(int fd) {
-  struct linger lg = {1, 0};
-  ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
-  ASSERT_EQ(close(fd), 0);
-}
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -238,7 +155,7 @@ static void echo_clients(const char *host, int nclients, int lines) {
   ASSERT_OK(tide_loop_init(&loop, NULL));
   test_errors_install(&loop, &errs);
   test_watchdog_start(&loop, &dog, WATCHDOG_MS);
-  ASSERT_OK(tide_tcp_listen(&loop, host, 0, 0, &l));
+  ASSERT_OK(listen_now(&loop, host, 0, 0, &l));
   int port = tide_tcp_listener_port(l);
   ASSERT_GT(port, 0);
   struct server_frame sf;
@@ -286,14 +203,14 @@ TEST(tcp_listener_port_and_close_frees_port) {
   tide_loop loop;
   tide_tcp_listener *l;
   ASSERT_OK(tide_loop_init(&loop, NULL));
-  ASSERT_OK(tide_tcp_listen(&loop, "127.0.0.1", 0, 8, &l));
+  ASSERT_OK(listen_now(&loop, "127.0.0.1", 0, 8, &l));
   int port = tide_tcp_listener_port(l);
   ASSERT_GT(port, 0);
   ASSERT_ERR(tide_loop_close(&loop), TIDE_EBUSY); /* registered... */
   ASSERT_EQ(tide_loop_alive(&loop), 0);           /* ...but keeps nothing alive */
   tide_tcp_listener_close(l);
   /* The socket is closed at once: the same port can be bound again. */
-  ASSERT_OK(tide_tcp_listen(&loop, "127.0.0.1", port, 8, &l));
+  ASSERT_OK(listen_now(&loop, "127.0.0.1", port, 8, &l));
   ASSERT_EQ(tide_tcp_listener_port(l), port);
   tide_tcp_listener_close(l);
   RUN_AND_CLOSE_LOOP(&loop);
@@ -307,7 +224,7 @@ TEST(tcp_connect_refused) {
   tide_future f;
   int fds_before = count_fds();
   ASSERT_OK(tide_loop_init(&loop, NULL));
-  ASSERT_OK(tide_tcp_listen(&loop, "127.0.0.1", 0, 0, &l));
+  ASSERT_OK(listen_now(&loop, "127.0.0.1", 0, 0, &l));
   int port = tide_tcp_listener_port(l);
   tide_tcp_listener_close(l); /* nobody listens there now */
   tide_future_init(&loop, &f);
@@ -323,9 +240,9 @@ TEST(tcp_listen_port_in_use) {
   tide_loop loop;
   tide_tcp_listener *a, *b = NULL;
   ASSERT_OK(tide_loop_init(&loop, NULL));
-  ASSERT_OK(tide_tcp_listen(&loop, "127.0.0.1", 0, 0, &a));
+  ASSERT_OK(listen_now(&loop, "127.0.0.1", 0, 0, &a));
   int fds_before = count_fds();
-  ASSERT_ERR(tide_tcp_listen(&loop, "127.0.0.1", tide_tcp_listener_port(a), 0, &b),
+  ASSERT_ERR(listen_now(&loop, "127.0.0.1", tide_tcp_listener_port(a), 0, &b),
              TIDE_EADDRINUSE);
   ASSERT_NULL(b);
   ASSERT_EQ(count_fds(), fds_before);
@@ -343,12 +260,13 @@ TEST(tcp_bad_addresses) {
   ASSERT_OK(tide_loop_init(&loop, NULL));
   tide_future_init(&loop, &f);
   for (size_t i = 0; i < TEST_ARRAY_SIZE(bad); i++) {
-    ASSERT_ERR(tide_tcp_listen(&loop, bad[i], 0, 0, &l), TIDE_EINVAL);
-    ASSERT_ERR(tide_tcp_connect(&loop, bad[i], 80, &f), TIDE_EINVAL);
+    ASSERT_ERR(listen_now(&loop, bad[i], 0, 0, &l), TIDE_EINVAL);
   }
-  ASSERT_ERR(tide_tcp_listen(&loop, NULL, 0, 0, &l), TIDE_EINVAL);
-  ASSERT_ERR(tide_tcp_listen(&loop, "127.0.0.1", -1, 0, &l), TIDE_EINVAL);
-  ASSERT_ERR(tide_tcp_listen(&loop, "127.0.0.1", 65536, 0, &l), TIDE_EINVAL);
+  /* A connect takes names too (resolved, test-native-resolve.c), but not "". */
+  ASSERT_ERR(tide_tcp_connect(&loop, "", 80, &f), TIDE_EINVAL);
+  ASSERT_ERR(listen_now(&loop, NULL, 0, 0, &l), TIDE_EINVAL);
+  ASSERT_ERR(listen_now(&loop, "127.0.0.1", -1, 0, &l), TIDE_EINVAL);
+  ASSERT_ERR(listen_now(&loop, "127.0.0.1", 65536, 0, &l), TIDE_EINVAL);
   ASSERT_ERR(tide_tcp_connect(&loop, NULL, 80, &f), TIDE_EINVAL);
   ASSERT_ERR(tide_tcp_connect(&loop, "127.0.0.1", 0, &f), TIDE_EINVAL);
   ASSERT_ERR(tide_tcp_connect(&loop, "::1", 65536, &f), TIDE_EINVAL);
@@ -366,7 +284,7 @@ TEST(tcp_peer_resets_mid_read) {
   tide_tcp_listener *l;
   tide_future rf, wf;
   ASSERT_OK(tide_loop_init(&loop, NULL));
-  ASSERT_OK(tide_tcp_listen(&loop, "127.0.0.1", 0, 0, &l));
+  ASSERT_OK(listen_now(&loop, "127.0.0.1", 0, 0, &l));
   int peer = raw_connect("127.0.0.1", tide_tcp_listener_port(l));
   tide_stream *s = accept_now(&loop, l);
   ASSERT_EQ(write(peer, "half a li", 9), 9);
@@ -396,7 +314,7 @@ TEST(tcp_peer_closes_mid_line) {
   tide_tcp_listener *l;
   tide_future rf;
   ASSERT_OK(tide_loop_init(&loop, NULL));
-  ASSERT_OK(tide_tcp_listen(&loop, "::1", 0, 0, &l));
+  ASSERT_OK(listen_now(&loop, "::1", 0, 0, &l));
   tide_stream *c = connect_now(&loop, "::1", tide_tcp_listener_port(l));
   tide_stream *s = accept_now(&loop, l);
   tide_future_init(&loop, &rf);
@@ -429,7 +347,7 @@ TEST(tcp_cancel_pending_accept) {
   tide_future f;
   int fds_before = count_fds();
   ASSERT_OK(tide_loop_init(&loop, NULL));
-  ASSERT_OK(tide_tcp_listen(&loop, "127.0.0.1", 0, 0, &l));
+  ASSERT_OK(listen_now(&loop, "127.0.0.1", 0, 0, &l));
   int port = tide_tcp_listener_port(l);
   tide_future_init(&loop, &f);
   ASSERT_OK(tide_tcp_accept(l, &f));
@@ -468,7 +386,7 @@ TEST(tcp_release_pending_accept) {
   tide_tcp_listener *l;
   tide_future f;
   ASSERT_OK(tide_loop_init(&loop, NULL));
-  ASSERT_OK(tide_tcp_listen(&loop, "::1", 0, 0, &l));
+  ASSERT_OK(listen_now(&loop, "::1", 0, 0, &l));
   tide_future_init(&loop, &f);
   ASSERT_OK(tide_tcp_accept(l, &f));
   tide_future_release(&f); /* cancels it */
@@ -487,7 +405,7 @@ TEST(tcp_cancel_connect_at_once) {
   tide_future f;
   int fds_before = count_fds();
   ASSERT_OK(tide_loop_init(&loop, NULL));
-  ASSERT_OK(tide_tcp_listen(&loop, "127.0.0.1", 0, 0, &l));
+  ASSERT_OK(listen_now(&loop, "127.0.0.1", 0, 0, &l));
   tide_future_init(&loop, &f);
   ASSERT_OK(tide_tcp_connect(&loop, "127.0.0.1", tide_tcp_listener_port(l), &f));
   if (!tide_future_done(&f)) {
@@ -511,7 +429,7 @@ TEST(tcp_cancel_connect_waiting) {
   int fillers[8];
   int fds_before = count_fds();
   ASSERT_OK(tide_loop_init(&loop, NULL));
-  ASSERT_OK(tide_tcp_listen(&loop, "127.0.0.1", 0, 1, &l));
+  ASSERT_OK(listen_now(&loop, "127.0.0.1", 0, 1, &l));
   struct sockaddr_in a;
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
@@ -653,7 +571,7 @@ static void scenario_tcp(struct oom *o, size_t n) {
   tide_tcp_listener *l = NULL;
   ASSERT_OK(tide_loop_init(&loop, &opts));
   test_alloc_fail_in(o->a, n);
-  RETRY(o, tide_tcp_listen(&loop, "127.0.0.1", 0, 0, &l));
+  RETRY(o, listen_now(&loop, "127.0.0.1", 0, 0, &l));
   int port = tide_tcp_listener_port(l);
   /* A pending accept first (the watcher may grow the backend's tables), then
    * the connect that it accepts. */
