@@ -108,10 +108,12 @@ export declare class Runtime implements Disposable {
   private constructor();
   /** Register (or replace) the host function `name`, called from C through
    * tide_host_call(). Returns the runtime. The runtime's own functions behind
-   * C streams, "tideloop:fd_read", "tideloop:fd_write" and "tideloop:fd_close"
-   * (wasm/ABI.md), can be overridden this way: a registered function wins. */
+   * C streams ("tideloop:fd_read", "tideloop:fd_write", "tideloop:fd_shutdown",
+   * "tideloop:fd_close"; for every fd, sockets included) and, under Node, TCP
+   * ("tideloop:tcp_*") can be overridden this way (wasm/ABI.md): a registered
+   * function wins. */
   register(name: string, fn: HostFunction): this;
-  /** Remove host function `name`; true if it existed (a "tideloop:fd_*"
+  /** Remove host function `name`; true if it existed (a "tideloop:*"
    * built-in of the same name is used again). */
   unregister(name: string): boolean;
   /** Call the C coroutine exported under `name` (tide_export_task). Resolves with
@@ -143,6 +145,14 @@ export declare class Runtime implements Disposable {
   _onHostCall: ((op: number, name: string) => void) | undefined;
   /** @internal JS-side bookkeeping sizes, for leak tests. */
   readonly _pending: { ops: number; completions: number; calls: number };
+  /** @internal The runtime's sockets (Node: listeners, connections C holds,
+   * connections queued for an accept, connects in flight), for leak tests;
+   * null where there are none (the default entry). */
+  readonly _net: { listeners: number; sockets: number; queued: number; connecting: number } | null;
+  /** @internal The runtime's datagram sockets (Node: sockets open and being
+   * bound, datagrams queued for a receive, datagrams dropped at a full queue
+   * since it started), for leak tests; null where there are none. */
+  readonly _udp: { sockets: number; binding: number; queued: number; dropped: number } | null;
 }
 
 /** Load a tideloop module and make its loop. */
@@ -155,7 +165,7 @@ export type TideErrorName =
   | 'EPIPE' | 'ECONNRESET' | 'ECONNREFUSED' | 'EADDRINUSE' | 'ENOTCONN'
   | 'EACCES' | 'ERANGE' | 'EOF' | 'ECLOSED' | 'ESTATE' | 'EHOST' | 'EINTR'
   | 'ENOSPC' | 'EMSGSIZE' | 'ENETUNREACH' | 'EHOSTUNREACH' | 'EADDRNOTAVAIL'
-  | 'EUNKNOWN' | 'EMFILE';
+  | 'EUNKNOWN' | 'EMFILE' | 'ENOTFOUND' | 'ENOTSOCK';
 
 /** An error from C: `code` the negative TIDE_E* number, `name` its name
  * ("ECANCELED"; not the class name: test with instanceof). */

@@ -95,11 +95,13 @@ mapfile -t exports < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*$' "$root/wasm/exports.tx
 
 # The library's sources, chosen as the root CMakeLists.txt chooses them for
 # TIDE_BACKEND=js. The JS host has no fds: with host streams present, the fd
-# streams stay out.
+# streams stay out, and so do the fd-based sockets (sock_*, tcp_*): host_tcp.c
+# is TCP there.
 shopt -s nullglob
 lib=("$root"/src/core/*.c "$root"/src/host/*.c)
 for f in "$root"/src/io/*.c; do
   if [[ -f $root/src/io/host_stream.c && $(basename "$f") == fd_*.c ]]; then continue; fi
+  case $(basename "$f") in sock_*.c | tcp_*.c) [[ -f $root/src/io/host_stream.c ]] && continue ;; esac
   lib+=("$f")
 done
 lib+=("$root/src/backend/default_alloc.c" "$root/src/backend/js.c" "$root/wasm/exports.c")

@@ -6,8 +6,9 @@
 // ever blocking: one tick at a time, then one host timer for the next deadline.
 // Only standard JS and Web APIs are used here; everything that differs between
 // engines (how a macrotask is queued, timer keep-alive, default output, reading
-// a file path) comes from an adapter: index.mjs (browsers and any standard
-// engine) or node.mjs (Node).
+// a file path, host functions only some engines can provide: Node's sockets)
+// comes from an adapter: index.mjs (browsers and any standard engine) or
+// node.mjs (Node).
 //
 // Rules that keep the two sides consistent:
 // - No view of wasm memory is kept across an await or a call into wasm (memory
@@ -184,15 +185,21 @@ export class Runtime {
   #env;
 
   #fns = new Map(); /* name -> host function */
-  /* The runtime's own host functions (stdio.mjs: C streams on fds 0-2), used
-   * when the user registered none under the name. */
+  /* The runtime's own host functions (stdio.mjs: C streams on fds 0-2, and
+   * the adapter's: Node's sockets and name resolution), used when the user
+   * registered none under the name. */
   #builtins;
+  /* What adapter.builtins() made for this runtime: {functions, fds (sockets,
+   * fds >= 3), counts(), close()}, or null (a browser has none). close() frees
+   * it with the runtime. */
+  #extra;
   /* Host operations C started and JS has not completed: op id -> record
    * {op, name, args, controller (made on the first read of `signal`), aborted,
    * settled}. A record leaves this map when it
    * settles (its completion is queued) or when C cancels it. */
   #ops = new Map();
-  /* Completions waiting for the next tick, in arrival order: op -> {code, bytes}. */
+  /* Completions waiting for the next tick, in arrival order: op -> {code, bytes,
+   * rec} (rec: to abort its signal if C cancels the op before taking it). */
   #completions = new Map();
   /* Exported-coroutine calls in flight: call id -> {resolve, reject, cleanup}. */
   #calls = new Map();
@@ -236,13 +243,16 @@ export class Runtime {
     this.#stderr = new LineBuffer(opts.stderr ?? adapter.stderr);
     this.#args = opts.args;
     this.#env = opts.env;
+    this.#extra = typeof adapter.builtins === 'function' ? adapter.builtins() : null;
     this.#builtins = stdioFunctions(
       inputSource(opts.stdin !== undefined ? opts.stdin : adapter.stdin),
       new Map([
         [1, this.#writer(1, opts.stdout !== undefined, this.#stdout)],
         [2, this.#writer(2, opts.stderr !== undefined, this.#stderr)],
       ]),
+      this.#extra?.fds ?? null,
     );
+    for (const [name, fn] of this.#extra?.functions ?? []) this.#builtins.set(name, fn);
   }
 
   /* What a C stream's write to fd 1 or 2 goes to: the line sink the user gave
@@ -479,14 +489,24 @@ export class Runtime {
       code = codeOfThrown(value);
       bytes = utf8(messageOfThrown(value));
     }
-    this.#completions.set(rec.op, { code, bytes });
+    this.#completions.set(rec.op, { code, bytes, rec });
     this.#ensureTick();
   }
 
   #hostCancel(op) {
     /* Whatever JS had for it is dropped: C already treats the op as cancelled
-     * and would refuse a completion (TIDE_ENOENT). */
+     * and would refuse a completion (TIDE_ENOENT). A value the function had
+     * already returned is dropped with it, so its signal aborts all the same:
+     * a function whose value holds something (an accepted connection, a new
+     * socket) learns that C never got it, and can put it back or free it. */
+    const dropped = this.#completions.get(op);
     this.#completions.delete(op);
+    if (dropped !== undefined) {
+      const c = dropped.rec.controller;
+      dropped.rec.aborted = true;
+      if (c) this.#deferred.push(() => c.abort());
+      return;
+    }
     const rec = this.#ops.get(op);
     if (rec === undefined) return;
     rec.settled = true;
@@ -689,6 +709,7 @@ export class Runtime {
     this.#ops.clear();
     this.#completions.clear();
     this.#deferred = [];
+    this.#closeExtra();
     if (this.#main) {
       if (exited) this.#main.resolve(e.code);
       else this.#main.reject(e);
@@ -706,8 +727,8 @@ export class Runtime {
   /**
    * Register fn as the host function `name` (replacing any earlier one). C calls
    * it with tide_host_call(); it gets the arguments and a last `{signal}`. The
-   * runtime's own "tideloop:fd_read" / "tideloop:fd_write" / "tideloop:fd_close"
-   * (C streams) may be overridden this way: a registered function wins.
+   * runtime's own "tideloop:*" functions (C streams, and under Node TCP and
+   * name resolution) may be overridden this way: a registered function wins.
    */
   register(name, fn) {
     if (typeof name !== 'string' || name === '') {
@@ -721,7 +742,7 @@ export class Runtime {
   }
 
   /** Remove host function `name`; true if there was one. A built-in of the same
-   * name ("tideloop:fd_*") is used again afterwards. */
+   * name ("tideloop:*") is used again afterwards. */
   unregister(name) {
     return this.#fns.delete(name);
   }
@@ -894,7 +915,10 @@ export class Runtime {
       this.#main.reject(cancelled());
       this.#main = null;
     }
-    if (this.#dead || this.#loop === 0) return (this.#closeRc = 0);
+    if (this.#dead || this.#loop === 0) {
+      this.#closeExtra();
+      return (this.#closeRc = 0);
+    }
     /* Host functions in flight: abort them, and tell C they were cancelled. */
     for (const rec of [...this.#ops.values()]) {
       const c = rec.controller;
@@ -923,9 +947,20 @@ export class Runtime {
     }
     if (rc === 0) this.#loop = 0;
     this.#completions.clear();
+    /* After the loop: C's cancelled operations have aborted their signals, so
+     * what is left (sockets C never closed, servers) goes here. */
+    this.#closeExtra();
     this.#stdout.flush();
     this.#stderr.flush();
     return (this.#closeRc = rc);
+  }
+
+  #closeExtra() {
+    try {
+      this.#extra?.close?.();
+    } catch (e) {
+      reportUncaught(e);
+    }
   }
 
   #closeRc = 0;
@@ -953,5 +988,19 @@ export class Runtime {
    * completions, calls in flight), for leak tests. */
   get _pending() {
     return { ops: this.#ops.size, completions: this.#completions.size, calls: this.#calls.size };
+  }
+
+  /** Low-level: the adapter's socket bookkeeping (Node: listeners, sockets C
+   * holds, connections queued for an accept, connects in flight), for leak
+   * tests; null where there are no sockets (a browser). */
+  get _net() {
+    return this.#extra?.counts?.() ?? null;
+  }
+
+  /** Low-level: the adapter's datagram sockets (Node: sockets open and being
+   * bound, datagrams queued for a receive, datagrams dropped at a full queue),
+   * for leak tests; null where there are none (a browser). */
+  get _udp() {
+    return this.#extra?.udpCounts?.() ?? null;
   }
 }

@@ -6,9 +6,12 @@
 // Timers are plain setTimeout; a browser has no notion of keeping a process
 // alive, so ref/unref are no-ops. Output goes to console.log / console.error,
 // C streams on fds 1 and 2 included; a C stream on fd 0 reads options.stdin
-// (without it, it is at end of input at once).
+// (without it, it is at end of input at once). C has WebSocket messages
+// (tide_ws_*, ws.mjs) where the engine has a WebSocket: each runtime gets its
+// own sockets, closed with it; elsewhere C gets ENOSYS.
 
 import { loadWith } from './host.mjs';
+import { createWebSockets, engineWebSocket } from './ws.mjs';
 
 export { TideError, TideExit, errors, errorTable, errorName, strerror } from './errors.mjs';
 export { Runtime } from './host.mjs';
@@ -48,6 +51,15 @@ function createWebAdapter() {
     refTimer() {},
     stdout: (line) => console.log(line),
     stderr: (line) => console.error(line),
+    /* Per runtime, looked up when the runtime is made (a polyfill installed
+     * after this module loaded counts). No counts(): rt._net stays null, as
+     * there are no TCP sockets here. */
+    builtins() {
+      const WebSocket = engineWebSocket();
+      if (WebSocket === null) return null;
+      const ws = createWebSockets({ WebSocket });
+      return { functions: ws.functions, close: ws.close };
+    },
   };
 }
 

@@ -9,13 +9,27 @@
 //   streams (tide_stream_write on fd 1 and 2) as exact bytes, each write
 //   resolving once Node has handed it to the OS (backpressure);
 // - C streams on fd 0 read process.stdin on demand (stdinReader below);
+// - C has TCP (tide_tcp_*, node:net: net.mjs), UDP (tide_udp_*, node:dgram:
+//   udp.mjs) and name resolution (tide_resolve, dns.lookup: dns.mjs), as host
+//   functions built into each runtime (wasm/ABI.md "Sockets"); a browser has
+//   none of them, and C gets ENOSYS;
+// - C has WebSocket messages (tide_ws_*, ws.mjs) only where this Node has a
+//   global WebSocket (Node 22, or Node 20 with --experimental-websocket);
+//   elsewhere C gets ENOSYS;
 // - load() also takes a file path or a file: URL.
 
 import { Buffer } from 'node:buffer';
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns';
 import { readFile } from 'node:fs/promises';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import process from 'node:process';
 import { loadWith } from './host.mjs';
+import { createNet } from './net.mjs';
+import { createUdp } from './udp.mjs';
+import { dnsFunctions } from './dns.mjs';
+import { createWebSockets, engineWebSocket } from './ws.mjs';
 
 export { TideError, TideExit, errors, errorTable, errorName, strerror } from './errors.mjs';
 export { Runtime } from './host.mjs';
@@ -154,6 +168,35 @@ const nodeAdapter = {
   },
   stdin: createStdinReader(),
   writeFd,
+  /* Per runtime: its own sockets (fds from 3 up), listeners and datagram
+   * sockets, destroyed with it, and name resolution. */
+  builtins() {
+    const sockets = createNet({ net });
+    const datagrams = createUdp({ dgram, isIP: net.isIP });
+    /* WebSockets only where Node has the class; not in counts(), so rt._net
+     * keeps node:net's shape. */
+    const WebSocket = engineWebSocket();
+    const websockets = WebSocket === null ? null : createWebSockets({ WebSocket });
+    const functions = new Map([...sockets.functions, ...datagrams.functions,
+      ...dnsFunctions({ lookup }), ...(websockets?.functions ?? [])]);
+    return {
+      functions,
+      fds: sockets.fds,
+      counts: sockets.counts,
+      udpCounts: datagrams.counts,
+      close: () => {
+        try {
+          sockets.close();
+        } finally {
+          try {
+            datagrams.close();
+          } finally {
+            websockets?.close();
+          }
+        }
+      },
+    };
+  },
   /* File paths and file: URLs are read from disk; other URLs are fetched by the
    * host. Returns undefined for what it does not handle. */
   async resolveSource(source) {

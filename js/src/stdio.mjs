@@ -3,11 +3,14 @@
 //
 //   "tideloop:fd_read"(fd, max)    -> Uint8Array of 1..max bytes; empty at EOF
 //   "tideloop:fd_write"(fd, bytes) -> bytes.length once the bytes are accepted
-//   "tideloop:fd_close"(fd)        -> undefined
+//   "tideloop:fd_shutdown"(fd)     -> undefined once a socket is shut down
+//   "tideloop:fd_close"(fd, reset) -> undefined (reset 1: tide_stream_abort)
 //
 // Engine-neutral: fd 0 reads from an input source (options.stdin, or what the
 // adapter offers: Node's process.stdin), fds 1 and 2 write to a writer per fd
-// (the adapter's raw writer, or the runtime's line sinks). Any other fd is EBADF.
+// (the adapter's raw writer, or the runtime's line sinks); stdio is no socket,
+// so fd_shutdown on them is ENOTSOCK. Fds from 3 up are the adapter's sockets
+// (Node: net.mjs), when it has any; without, they are EBADF.
 // The runtime registers these as built-ins; a function the user registers under
 // the same name takes precedence (host.mjs #start).
 
@@ -17,6 +20,7 @@ import { utf8 } from './values.mjs';
 export const FD_READ = 'tideloop:fd_read';
 export const FD_WRITE = 'tideloop:fd_write';
 export const FD_CLOSE = 'tideloop:fd_close';
+export const FD_SHUTDOWN = 'tideloop:fd_shutdown';
 
 const EMPTY = new Uint8Array(0);
 
@@ -211,29 +215,46 @@ function badFd(fd, what) {
   return new TideError(errors.EBADF, `fd ${fd} is not ${what} on this host`);
 }
 
+/* The first fd that is not stdio. */
+const FIRST_OTHER_FD = 3;
+
 /**
- * The three host functions, as a Map name -> function.
+ * The four host functions, as a Map name -> function.
  * @param {{read: (max: number, signal: AbortSignal) => Uint8Array | Promise<Uint8Array>,
  *          close?: () => void}} stdin fd 0
  * @param {Map<number, (bytes: Uint8Array) => number | Promise<number>>} writers fds 1, 2
+ * @param {{read(fd, max, signal), write(fd, bytes), shutdown(fd), close(fd)} | null} [sockets]
+ *   fds >= 3 (each function throws EBADF for an fd it does not have); null: none
  */
-export function stdioFunctions(stdin, writers) {
+export function stdioFunctions(stdin, writers, sockets = null) {
+  const other = (fd) => (fd >= FIRST_OTHER_FD ? sockets : null);
   return new Map([
     [FD_READ, (fd, max, { signal } = {}) => {
       checkFd(fd);
-      if (fd !== 0) throw badFd(fd, 'readable');
       const n = typeof max === 'number' && max >= 1 ? Math.floor(max) : 65536;
+      if (other(fd)) return other(fd).read(fd, n, signal);
+      if (fd !== 0) throw badFd(fd, 'readable');
       return stdin.read(n, signal);
     }],
     [FD_WRITE, (fd, bytes) => {
       checkFd(fd);
+      const b = toBytes(bytes) ?? EMPTY;
+      if (other(fd)) return other(fd).write(fd, b);
       const w = writers.get(fd);
       if (w === undefined) throw badFd(fd, 'writable');
-      const b = toBytes(bytes) ?? EMPTY;
       return b.length === 0 ? 0 : w(b);
     }],
-    [FD_CLOSE, (fd) => {
+    [FD_SHUTDOWN, (fd) => {
       checkFd(fd);
+      if (other(fd)) return other(fd).shutdown(fd);
+      if (fd === 0 || writers.has(fd)) {
+        throw new TideError(errors.ENOTSOCK, `fd ${fd} is not a socket`);
+      }
+      throw badFd(fd, 'open');
+    }],
+    [FD_CLOSE, (fd, reset) => {
+      checkFd(fd);
+      if (other(fd)) return other(fd).close(fd, reset === 1);
       if (fd === 0) stdin.close?.();
       else if (!writers.has(fd)) throw badFd(fd, 'open');
       return undefined;

@@ -7,7 +7,9 @@
  *   "tideloop:fd_read"(fd, max)   -> Uint8Array of 1..max bytes; empty at EOF
  *   "tideloop:fd_write"(fd, bytes) -> the number of bytes written (all of them),
  *                                    once the host has accepted them
- *   "tideloop:fd_close"(fd)
+ *   "tideloop:fd_close"(fd, reset)  reset: 1 after tide_stream_abort
+ *   "tideloop:fd_shutdown"(fd)    -> once the host has shut the socket down for
+ *                                    writing (sockets only: host_tcp.c)
  *
  * The API and its semantics are those of tide.h ("Byte streams"), and the read
  * side is the same code as on fds (read_buffer.c): the buffer, line splitting,
@@ -24,6 +26,11 @@
  *   time; it carries every queued write (up to BATCH_MAX bytes) at once, so a
  *   burst of small writes costs one host call, and the next batch starts when
  *   the host has taken the previous one (backpressure is the host's).
+ * - Shutting down (sockets): a half-close is queued behind the writes like one
+ *   more write; once every byte before it has been taken, one host call shuts
+ *   the socket down, and close waits for that too. Whether a stream is a socket
+ *   is decided in C (TIDE__STREAM_SOCKET from host_tcp.c), so that the answer
+ *   for stdio, TIDE_ENOTSOCK, is synchronous and changes nothing, as natively.
  * - Registration: natively an open stream holds an io handle, so the loop cannot
  *   close under it. Here a never-started timer handle plays that part: it
  *   registers the stream until its close callback, which frees the stream.
@@ -37,6 +44,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "host_stream.h"
+#include "host_op.h"
 #include "queue.h"
 #include "read_buffer.h"
 #include "tide.h"
@@ -44,6 +53,7 @@
 #define FN_READ "tideloop:fd_read"
 #define FN_WRITE "tideloop:fd_write"
 #define FN_CLOSE "tideloop:fd_close"
+#define FN_SHUTDOWN "tideloop:fd_shutdown"
 
 /* How much a host read asks for while a line is wanted: a few lines' worth, as
  * stdio's BUFSIZ, so short lines do not cost a host call each; a longer line
@@ -73,22 +83,31 @@ typedef struct write_req {
 /* Invariants:
  * - reading: hread is a pending host read whose done callback is on_read_done.
  *   At most one is in flight; it outlives a cancelled request.
- * - eof_pending / err_pending: the host reported EOF or an error that no request
- *   has seen yet (it arrived while nobody read, or after buffered bytes that come
- *   first); the next request that the buffer cannot serve gets it.
+ * - eof_pending / err_pending: the host reported EOF or an error, which the
+ *   next request that the buffer cannot serve gets (after the bytes buffered
+ *   before it). EOF is told once; an error stays, for every later request.
  * - writing: hwrite is a pending host write carrying the `started` requests at
  *   the head of `writes` (batch_len bytes). writes is non-empty => writing,
  *   except while the failure of a start is being handled.
  * - queued == the sum of len over `writes`.
  * - After the first write error, werr holds it and `writes` stays empty.
- * - closing: no new request is accepted. Once nothing is being written,
- *   `finishing` starts: fd_close (with TIDE_STREAM_CLOSE_FD), then the close of
- *   `reg`, whose callback completes close_future and frees the stream. */
+ * - shut: SHUT_NONE until tide_stream_shutdown; then SHUT_QUEUED while writes
+ *   queued before it are still going out, SHUT_RUNNING while hshut (the host's
+ *   shutdown) is in flight, SHUT_DONE after. Past SHUT_NONE no write is
+ *   accepted. shut_future is the caller's, NULL if none or cancelled.
+ * - nwritten / nread: bytes the host took in successful writes, and bytes the
+ *   host brought (buffered, whether or not a request has taken them yet).
+ * - closing: no new request is accepted. Once nothing is being written and no
+ *   shutdown is queued or in flight, `finishing` starts: fd_close (with
+ *   TIDE_STREAM_CLOSE_FD), then the close of `reg`, whose callback completes
+ *   close_future and frees the stream. */
 struct tide_stream {
   tide_timer reg; /* never started; reg.handle.data points back at the stream */
   tide_loop *loop;
   int fd;
   unsigned flags;
+  uint64_t nwritten;
+  uint64_t nread;
 
   /* Reading. */
   tide__read_buffer rb;
@@ -106,9 +125,15 @@ struct tide_stream {
   tide_future hwrite;
   int writing;
 
+  /* Half-close (sockets). */
+  int shut;
+  tide_future hshut;
+  tide_future *shut_future;
+
   /* Closing. */
   int closing;
   int finishing;
+  int aborting; /* tide_stream_abort: fd_close resets the socket */
   tide_future hclose;
   tide_future *close_future;
 };
@@ -137,16 +162,14 @@ int tide_stream_open(tide_loop *loop, int fd, unsigned flags,
   return 0;
 }
 
-/* Start a host operation on one of the stream's futures, with done callback cb.
- * Returns 0 or an error, with the future released. */
+/* Start a host operation on one of the stream's futures, with done callback
+ * cb(f, s). Returns 0 or an error, with the future released. */
 static int host_op(tide_stream *s, tide_future *f, const char *name,
                    const tide_value *args, size_t nargs, tide_future_cb cb) {
-  tide_future_init(s->loop, f);
-  int rc = tide_future_add_done_callback(f, cb, s);
-  if (rc == 0) rc = tide_host_call(s->loop, name, args, nargs, f);
-  if (rc != 0) tide_future_release(f);
-  return rc;
+  return tide__host_op(s->loop, f, name, args, nargs, cb, s);
 }
+
+enum { SHUT_NONE = 0, SHUT_QUEUED, SHUT_RUNNING, SHUT_DONE };
 
 /* --- Reading ----------------------------------------------------------------- */
 
@@ -185,10 +208,9 @@ static int serve(tide_stream *s, tide_future *future) {
   size_t len = 0;
   int rc = tide__rbuf_serve(&s->rb, s->eof_pending, &data, &len);
   if (rc == TIDE_ENOMEM) return rc;
-  if (rc == TIDE__READ_NEED_MORE && s->err_pending != 0) {
-    rc = s->err_pending;
-    s->err_pending = 0;
-  }
+  /* An error stays (as on fds, fd_read.c): once the bytes before it are read,
+   * every request fails with it. */
+  if (rc == TIDE__READ_NEED_MORE && s->err_pending != 0) rc = s->err_pending;
   if (rc != TIDE__READ_NEED_MORE) {
     if (rc == TIDE_EOF) s->eof_pending = 0; /* EOF is told once per host EOF */
     tide__rbuf_deliver(&s->rb, future, rc, data, len);
@@ -231,7 +253,9 @@ static int take_read_result(tide_stream *s, tide_future *f) {
     s->eof_pending = 1;
     return 0;
   }
-  return tide__rbuf_append(&s->rb, v.as.bytes.data, v.as.bytes.len);
+  rc = tide__rbuf_append(&s->rb, v.as.bytes.data, v.as.bytes.len);
+  if (rc == 0) s->nread += v.as.bytes.len;
+  return rc;
 }
 
 static void on_read_done(tide_future *f, void *ud) {
@@ -241,10 +265,8 @@ static void on_read_done(tide_future *f, void *ud) {
   int rc = take_read_result(s, f);
   tide_future_release(f); /* its error, if any, was observed above */
   if (rc != 0) {
-    if (s->reader == NULL) {
-      s->err_pending = rc; /* for the next request, after what is buffered */
-      return;
-    }
+    s->err_pending = rc; /* for every later request, after what is buffered */
+    if (s->reader == NULL) return;
     tide_future *r = s->reader;
     detach_reader(s);
     tide_future_set_error(r, rc, NULL);
@@ -261,6 +283,14 @@ static void on_read_done(tide_future *f, void *ud) {
 
 size_t tide_stream_write_queue_size(const tide_stream *s) {
   return s->queued;
+}
+
+uint64_t tide_stream_bytes_written(const tide_stream *s) {
+  return s->nwritten;
+}
+
+uint64_t tide_stream_bytes_read(const tide_stream *s) {
+  return s->nread;
 }
 
 /* A failed write without a future goes to the loop's error handler. */
@@ -296,7 +326,7 @@ static void fail_writes(tide_stream *s, int code) {
     if (f != NULL) {
       tide_future_set_cancel_hook(f, NULL, NULL);
       tide_future_set_error(f, code, NULL);
-    } else if (rep) {
+    } else if (rep && code != TIDE_ECANCELED) { /* aborted: the user asked */
       report(s->loop, code);
     }
   }
@@ -347,7 +377,7 @@ static int start_write(tide_stream *s) {
   return 0;
 }
 
-static void finish_close(tide_stream *s);
+static void after_writes(tide_stream *s);
 
 /* What a host write answered: 0 if it took the whole batch. */
 static int take_write_result(tide_stream *s, tide_future *f) {
@@ -369,6 +399,7 @@ static void on_write_done(tide_future *f, void *ud) {
   if (rc != 0) {
     fail_writes(s, rc); /* the batch and everything after it */
   } else {
+    s->nwritten += s->batch_len;
     while (!tide__q_empty(&s->writes) && REQ_OF(s->writes.next)->started) {
       write_req *w = REQ_OF(s->writes.next);
       s->queued -= w->len;
@@ -380,7 +411,7 @@ static void on_write_done(tide_future *f, void *ud) {
     }
     if (!tide__q_empty(&s->writes) && (rc = start_write(s)) != 0) fail_writes(s, rc);
   }
-  finish_close(s);
+  after_writes(s);
 }
 
 /* The write's future was cancelled or released. Not started: it is dropped.
@@ -395,14 +426,14 @@ static void write_cancelled(tide_future *f, void *ud) {
   if (w->started) return;
   s->queued -= w->len;
   free_req(w);
-  finish_close(s);
+  after_writes(s);
 }
 
 int tide_stream_write(tide_stream *s, const void *data, size_t len,
                       tide_future *future) {
   assert(s != NULL && (data != NULL || len == 0));
   assert(future == NULL || !tide_future_done(future));
-  if (s->closing) return TIDE_ECLOSED;
+  if (s->closing || s->shut != SHUT_NONE) return TIDE_ECLOSED;
   if (s->werr != 0) {
     if (future == NULL)
       return tide_call_soon(s->loop, report_later, (void *)(intptr_t)s->werr, NULL);
@@ -429,6 +460,93 @@ int tide_stream_write(tide_stream *s, const void *data, size_t len,
     }
   }
   if (future != NULL) tide_future_set_cancel_hook(future, write_cancelled, w);
+  return 0;
+}
+
+/* --- Shutting down (sockets) --------------------------------------------------- */
+
+static void finish_close(tide_stream *s);
+
+/* Complete the caller's shutdown future with code (0: done). A failure nobody
+ * waits for is reported, as a write's is; a write error (werr) was already
+ * reported with the write, so it is not reported twice. */
+static void shutdown_done(tide_stream *s, int code, const char *message) {
+  tide_future *f = s->shut_future;
+  s->shut_future = NULL;
+  s->shut = SHUT_DONE;
+  if (f != NULL) {
+    tide_future_set_cancel_hook(f, NULL, NULL);
+    if (code == 0)
+      tide_future_set_int(f, 0);
+    else
+      tide_future_set_error(f, code, message);
+  } else if (code != 0 && code != s->werr && code != TIDE_ECANCELED) {
+    tide_loop_report(s->loop, code, "stream shutdown failed",
+                     "a tide_stream_shutdown without a future failed");
+  }
+}
+
+static void on_shutdown_done(tide_future *f, void *ud) {
+  tide_stream *s = ud;
+  assert(f == &s->hshut && s->shut == SHUT_RUNNING);
+  int rc = tide_future_result(f, NULL);
+  /* The host's message (Node's, naming the cause) is copied before release. */
+  shutdown_done(s, rc, rc != 0 ? tide_future_error_message(f) : NULL);
+  tide_future_release(f);
+  finish_close(s);
+}
+
+/* Ask the host to shut the socket down: 0, or an error (nothing started). */
+static int start_shutdown(tide_stream *s) {
+  tide_value fd = tide_value_int(s->fd);
+  int rc = host_op(s, &s->hshut, FN_SHUTDOWN, &fd, 1, on_shutdown_done);
+  if (rc == 0) s->shut = SHUT_RUNNING;
+  return rc;
+}
+
+/* Every write queued before now has been taken (or failed): a queued shutdown
+ * goes out now, and a close waits for it before the fd goes. */
+static void after_writes(tide_stream *s) {
+  if (s->writing || !tide__q_empty(&s->writes)) return;
+  if (s->shut == SHUT_QUEUED) {
+    int rc = s->werr; /* a broken socket is not shut down: it failed already */
+    if (rc == 0) rc = start_shutdown(s);
+    if (rc != 0) shutdown_done(s, rc, NULL);
+  }
+  finish_close(s);
+}
+
+/* tide_stream_abort: a shutdown not done yet will not be. */
+static void abandon_shutdown(tide_stream *s) {
+  if (s->shut == SHUT_RUNNING) {
+    tide_future_remove_done_callback(&s->hshut, on_shutdown_done, s);
+    tide_future_release(&s->hshut);
+  }
+  shutdown_done(s, TIDE_ECANCELED, NULL);
+}
+
+static void shut_future_cancelled(tide_future *f, void *ud) {
+  tide_stream *s = ud;
+  (void)f;
+  s->shut_future = NULL; /* the shutdown itself goes on: it may be half done */
+}
+
+int tide_stream_shutdown(tide_stream *s, tide_future *future) {
+  assert(s != NULL && (future == NULL || !tide_future_done(future)));
+  if (s->closing || s->shut != SHUT_NONE) return TIDE_ECLOSED;
+  if (!(s->flags & TIDE__STREAM_SOCKET)) return TIDE_ENOTSOCK;
+  if (!s->writing && tide__q_empty(&s->writes) && s->werr == 0) {
+    /* Nothing to wait for: start now, so that failing to even ask (out of
+     * memory) is returned with nothing changed. */
+    int rc = start_shutdown(s);
+    if (rc != 0) return rc;
+  } else {
+    s->shut = SHUT_QUEUED;
+  }
+  s->shut_future = future;
+  if (future != NULL) tide_future_set_cancel_hook(future, shut_future_cancelled, s);
+  if (s->shut == SHUT_QUEUED && !s->writing && tide__q_empty(&s->writes))
+    after_writes(s); /* after a write error: fails at once */
   return 0;
 }
 
@@ -464,10 +582,13 @@ static void on_fd_closed(tide_future *f, void *ud) {
  * registration. */
 static void finish_close(tide_stream *s) {
   if (!s->closing || s->finishing || s->writing || !tide__q_empty(&s->writes)) return;
+  if (s->shut == SHUT_QUEUED || s->shut == SHUT_RUNNING) return;
   s->finishing = 1;
   if (s->flags & TIDE_STREAM_CLOSE_FD) {
-    tide_value fd = tide_value_int(s->fd);
-    if (host_op(s, &s->hclose, FN_CLOSE, &fd, 1, on_fd_closed) == 0) return;
+    tide_value args[2];
+    args[0] = tide_value_int(s->fd);
+    args[1] = tide_value_int(s->aborting);
+    if (host_op(s, &s->hclose, FN_CLOSE, args, 2, on_fd_closed) == 0) return;
     /* Could not even ask (out of memory): the fd stays open, the stream goes. */
   }
   tide_handle_close(&s->reg.handle, on_reg_closed);
@@ -499,7 +620,23 @@ void tide_stream_close(tide_stream *s, tide_future *future) {
     tide_future_release(&s->hread);
     s->reading = 0;
   }
-  finish_close(s);
+  after_writes(s);
+}
+
+/* The host write in flight is given up (its signal aborts; what it already
+ * handed to the host may still go out before the reset), every queued write
+ * fails, and fd_close is asked to reset the socket (its second argument). */
+void tide_stream_abort(tide_stream *s) {
+  assert(s != NULL && !s->closing && "tide_stream_abort after close");
+  s->aborting = 1;
+  if (s->writing) {
+    tide_future_remove_done_callback(&s->hwrite, on_write_done, s);
+    tide_future_release(&s->hwrite);
+    s->writing = 0;
+  }
+  if (s->shut == SHUT_QUEUED || s->shut == SHUT_RUNNING) abandon_shutdown(s);
+  if (!tide__q_empty(&s->writes)) fail_writes(s, TIDE_ECANCELED);
+  tide_stream_close(s, NULL);
 }
 
 #else
