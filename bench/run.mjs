@@ -75,6 +75,11 @@ if (opts.smoke) {
       }
       const n = w.smokeN;
       const r = runProgram(run.argv(n), { timeoutMs: 30000 });
+      if (r.skip) {
+        skipped++;
+        console.log(`SKIP ${w.id} ${run.id}: ${r.skip}`);
+        continue;
+      }
       const good = r.ok && w.expect(r.result, n);
       if (good) passed++;
       else failed++;
@@ -121,6 +126,12 @@ for (let round = 0; round < opts.rounds; round++) {
       if (raw.skipped[run.id]) continue;
       const n = raw.n[run.id];
       const r = runProgram(run.argv(n), { timeoutMs: 120000 });
+      if (r.skip) {
+        /* Cannot run here (a W6 server without sockets): skipped from now on. */
+        raw.skipped[run.id] = r.skip;
+        console.log(`  SKIP ${w.id} ${run.id}: ${r.skip}`);
+        continue;
+      }
       if (!r.ok || !w.expect(r.result, n)) {
         failures++;
         (raw.errors[run.id] ??= []).push(r.error ?? `wrong result ${JSON.stringify(r.result)}`);
@@ -131,7 +142,8 @@ for (let round = 0; round < opts.rounds; round++) {
       if (r.host) raw.host[run.id] = r.host;
       const ex = (raw.extras[run.id] ??= {});
       for (const [key, , get] of w.extras ?? []) (ex[key] ??= []).push(get(r.result));
-      console.log(`  ${w.id.padEnd(8)} ${run.id.padEnd(18)} ${times[run.id].toFixed(1).padStart(10)} ns/op`);
+      const rate = w.rate ? `  (${Math.round(1e9 / times[run.id]).toLocaleString('en-US')} ${w.rate.title})` : '';
+      console.log(`  ${w.id.padEnd(8)} ${run.id.padEnd(18)} ${times[run.id].toFixed(1).padStart(10)} ns/op${rate}`);
     }
     raw.rounds.push(times);
   }

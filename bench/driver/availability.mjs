@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { BUILD, PYTHON } from './paths.mjs';
+import { BUILD, PYTHON, ROOT } from './paths.mjs';
 import { GROUPS } from './workloads.mjs';
 
 const ok = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
@@ -21,5 +21,15 @@ export function checkGroups() {
   why[GROUPS.UVLOOP] = ok(PYTHON, ['-c', 'import uvloop'])
     ? null : 'python3-uvloop is not installed (apt-get install python3-uvloop)';
   why[GROUPS.EMCC] = need('emcc/w5_asyncify.wasm', 'Emscripten builds (emscripten)');
+  /* W6: the client for all, then each server. tideloop's is examples/echo.c,
+   * built by bench/CMakeLists.txt once that file exists. */
+  const client = need('native/echo_client', "W6's echo client");
+  const example = (file) => (existsSync(path.join(ROOT, 'examples/echo.c'))
+    ? need(file, "tideloop's echo example (examples/echo.c)")
+    : "examples/echo.c, tideloop's echo server example, does not exist yet");
+  why[GROUPS.ECHO_TIDE] = client ?? example('native/echo');
+  why[GROUPS.ECHO_TIDE_JS] = client ?? example('js/echo.wasm');
+  why[GROUPS.ECHO_LIBUV] = client ?? need('native/libuv_echo', 'libuv echo server (libuv1-dev)');
+  why[GROUPS.ECHO_NODE] = client;
   return why;
 }

@@ -27,6 +27,19 @@ export const jsHost = (name, ...args) => [
   ...args,
 ];
 
+/** A TIDE_MAIN program for the JS host run as a command by the npm package's
+ * own runner (js/bin/tideloop-run.mjs), with the process's stdio: W6's server,
+ * whose one line must come out while it runs. */
+export const jsCommand = (name, ...args) => [
+  ...WASM_NODE, path.join(ROOT, 'js/bin/tideloop-run.mjs'), path.join(BUILD, 'js', `${name}.wasm`), ...args,
+];
+
+/** W6: an echo server and the client against it, as one program
+ * (driver/echo-pair.mjs; "{port}" in the client's argv is the server's port). */
+export const echoPair = (server, client) => [
+  'node', path.join(ROOT, 'bench/driver/echo-pair.mjs'), ...server, '--', ...client,
+];
+
 /** A Node peer from bench/peers or bench/js. */
 export const nodePeer = (file, ...args) => ['node', path.join(ROOT, 'bench', file), ...args];
 
