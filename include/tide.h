@@ -109,26 +109,19 @@ typedef struct tide__qnode {
   struct tide__qnode *prev;
 } tide__qnode;
 
-/* Node of the loop's pointer-based timer min-heap (no array to grow). */
-typedef struct tide__heap_node {
-  struct tide__heap_node *left;
-  struct tide__heap_node *right;
-  struct tide__heap_node *parent;
-} tide__heap_node;
-
 /* Something the loop can run from its ready queue. */
 typedef struct tide__runnable {
   tide__qnode link;
   void (*run)(struct tide__runnable *self);
 } tide__runnable;
 
-/* An entry in the timer heap; ordered by (deadline, seq). When due, the loop
- * appends `due` to the ready queue. */
+/* Something that can be in the loop's timer heap, an array of slots that each
+ * cache their entry's (deadline, seq) key. slot is the entry's index there
+ * (SIZE_MAX: not in it). When due, the loop appends `due` to the ready queue; a
+ * task's entry has none: it stands for the earliest of the task's deadlines. */
 typedef struct tide__timer_entry {
-  tide__heap_node node;
-  uint64_t deadline;
-  uint64_t seq;
   tide__runnable *due;
+  size_t slot;
 } tide__timer_entry;
 
 typedef struct tide_loop tide_loop;
@@ -187,8 +180,10 @@ struct tide_loop {
   void *priv_backend; /* the backend's state, allocated by it */
   uint64_t priv_now;
   uint64_t priv_timer_seq;
-  tide__heap_node *priv_timer_min;
-  size_t priv_timer_count;
+  struct tide__heap_slot *priv_timer_heap; /* the timer heap's array (heap.h) */
+  size_t priv_timer_count;    /* entries in it */
+  size_t priv_timer_cap;      /* its slots */
+  size_t priv_timer_reserved; /* entries that may be in it at once: <= cap */
   tide__qnode priv_ready; /* work for the next tick */
   tide__qnode priv_tick;  /* what is left of the current tick's snapshot */
   tide__qnode priv_signals;
@@ -342,14 +337,17 @@ tide_loop *tide_handle_loop(const tide_handle *handle);
 
 typedef void (*tide_timer_cb)(tide_timer *timer);
 
+/* A due timer queues handle.priv_close_run (running the callback): closing
+ * stops the timer first, so the two uses are never queued at once. */
 struct tide_timer {
   tide_handle handle; /* first: a tide_timer* converts to tide_handle* */
   tide__timer_entry priv_entry;
-  tide__runnable priv_run;
   uint64_t priv_repeat;
   tide_timer_cb priv_cb;
 };
 
+/* Returns 0 or TIDE_ENOMEM: the timer's place in the loop's timer heap is
+ * reserved here, so starting it never needs memory. */
 int tide_timer_init(tide_loop *loop, tide_timer *timer);
 /* Fire cb after timeout_ms, then every repeat_ms if repeat_ms > 0 (measured from
  * when the callback runs, so a slow callback delays, never bunches, later runs).
@@ -1619,13 +1617,15 @@ int tide_wait_for(tide_loop *loop, tide_future *fut, int64_t timeout_ms, tide_fu
  *   if (f->rc == TIDE_ECANCELED) TIDE_RETURN_ERROR(t, f->rc, NULL); // really cancelled
  */
 typedef struct tide_timeout {
-  tide__timer_entry priv_entry;
+  uint64_t priv_deadline; /* while armed; the task's heap entry covers it */
+  uint64_t priv_seq;
   tide__runnable priv_fire;
   tide_task *priv_task;
   struct tide_timeout *priv_outer; /* the enclosing open scope of the task */
   int priv_cancels_at_begin;       /* tide_task_cancelling() at begin */
   uint8_t priv_open;
   uint8_t priv_expired;
+  uint8_t priv_armed; /* the deadline is pending and not yet due */
 } tide_timeout;
 
 /* Open a scope on task (normally the calling coroutine's own) in caller storage

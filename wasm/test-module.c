@@ -227,7 +227,10 @@ static int unref_timer_main(tide_task *t, void *frame) {
   if (!is_number(ms)) TIDE_RETURN_ERROR(t, TIDE_EINVAL, "unref_timer(ms) takes a number");
   tide_timer *timer = tide_loop_alloc(tide_task_loop(t), sizeof *timer);
   if (timer == NULL) TIDE_RETURN_ERROR(t, TIDE_ENOMEM, "no memory for the timer");
-  (void)tide_timer_init(tide_task_loop(t), timer);
+  if (tide_timer_init(tide_task_loop(t), timer) != 0) {
+    tide_loop_dealloc(tide_task_loop(t), timer);
+    TIDE_RETURN_ERROR(t, TIDE_ENOMEM, "no memory for the timer's heap slot");
+  }
   tide_handle_unref(&timer->handle);
   (void)tide_timer_start(timer, on_unref_timer, (uint64_t)ms->as.d, 0);
   TIDE_RETURN(t);

@@ -66,7 +66,8 @@ static int setup(tide_loop *loop, int argc, char **argv) {
     w2.timers = malloc((size_t)w2.n * sizeof *w2.timers);
     BENCH_CHECK(w2.timers != NULL, "out of memory");
     /* Initialising caller storage is the user's setup, not a timer start. */
-    for (long i = 0; i < w2.n; i++) tide_timer_init(loop, &w2.timers[i]);
+    for (long i = 0; i < w2.n; i++)
+      BENCH_CHECK(tide_timer_init(loop, &w2.timers[i]) == 0, "tide_timer_init");
   } else {
     w2.calls = malloc((size_t)w2.n * sizeof *w2.calls);
     BENCH_CHECK(w2.calls != NULL, "out of memory");

@@ -108,8 +108,9 @@ const W2 = {
     '(tide_call_later: the record pool). RSS delta/timer: growth of resident memory (linear memory in ' +
     'wasm) over the starts, the only measure for Node and Python. How the peers keep timers: the ' +
     'floor, an array binary heap with the index in each timer; libev, a 4-ary heap in an array with ' +
-    'each deadline cached next to its pointer; libuv, a binary heap of pointers linked through the ' +
-    'timers (the design tideloop\'s heap follows, DESIGN.md); Node, one list per distinct duration ' +
+    'each deadline cached next to its pointer (the design tideloop\'s heap follows: an array of ' +
+    '{deadline, seq, entry} slots, each entry holding its index); libuv, a binary heap of pointers ' +
+    'linked through the timers; Node, one list per distinct duration ' +
     '(here 8), so its starts and fires are O(1); asyncio, a heapq of handles, cancelled ones removed ' +
     'lazily.',
   runs: [

@@ -1,8 +1,10 @@
 /* call.c: call_soon / call_later / call_at / cancel, on pooled call records.
  *
  * Records come from slabs owned by the loop, so scheduling allocates only when
- * the pool must grow (then TIDE_ENOMEM is the only failure) and a stale tide_call
- * is detected by its generation instead of touching freed memory.
+ * the pool or the timer heap must grow (then TIDE_ENOMEM is the only failure)
+ * and a stale tide_call is detected by its generation instead of touching freed
+ * memory. A call_later record holds a heap reservation until it runs or is
+ * cancelled.
  */
 #include "internal.h"
 
@@ -77,7 +79,10 @@ static void run_call(tide__runnable *r) {
   tide_loop *loop = rec->loop;
   tide_call_fn fn = rec->fn.call;
   void *ud = rec->ud;
-  if (rec->kind == TIDE__CALL_LATER) loop->priv_active_refs--;
+  if (rec->kind == TIDE__CALL_LATER) {
+    loop->priv_active_refs--;
+    tide__heap_release(loop);
+  }
   tide__call_release(rec);
   fn(loop, ud);
 }
@@ -89,12 +94,15 @@ static int schedule(tide_loop *loop, int later, uint64_t when, tide_call_fn fn, 
   tide__call_record *rec =
       tide__call_acquire(loop, later ? TIDE__CALL_LATER : TIDE__CALL_SOON);
   if (rec == NULL) return TIDE_ENOMEM;
+  if (later && tide__heap_reserve(loop) != 0) {
+    tide__call_release(rec);
+    return TIDE_ENOMEM;
+  }
   rec->run.run = run_call;
   rec->fn.call = fn;
   rec->ud = ud;
   if (later) {
-    tide__heap_entry_init(&rec->u.timer);
-    rec->u.timer.due = &rec->run;
+    tide__heap_entry_init(&rec->u.timer, &rec->run);
     tide__timer_entry_schedule(loop, &rec->u.timer, when);
     loop->priv_active_refs++;
   } else {
@@ -130,6 +138,7 @@ int tide_call_cancel(tide_loop *loop, tide_call call) {
   if (rec->kind == TIDE__CALL_LATER) {
     if (tide__heap_contains(&rec->u.timer)) tide__timer_entry_cancel(loop, &rec->u.timer);
     loop->priv_active_refs--;
+    tide__heap_release(loop);
   }
   tide__q_remove(&rec->run.link); /* no-op unless it is queued */
   tide__call_release(rec);

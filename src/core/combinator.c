@@ -24,18 +24,19 @@ int tide__inputs_usable(const tide_loop *loop, tide_future *const *futures, size
   return 0;
 }
 
-void tide__deadline_init(tide__timer_entry *entry, tide__runnable *run,
-                         void (*fn)(tide__runnable *run)) {
-  tide__heap_entry_init(entry);
+int tide__deadline_init(tide_loop *loop, tide__timer_entry *entry, tide__runnable *run,
+                        void (*fn)(tide__runnable *run)) {
+  if (tide__heap_reserve(loop) != 0) return TIDE_ENOMEM;
+  tide__heap_entry_init(entry, run);
   tide__q_init(&run->link);
   run->run = fn;
-  entry->due = run;
+  return 0;
 }
 
 void tide__deadline_arm(tide_loop *loop, tide__timer_entry *entry, tide__runnable *run,
                         uint64_t ms) {
   assert(!tide__heap_contains(entry) && !tide__q_linked(&run->link));
-  entry->due = run;
+  (void)run;
   tide__timer_entry_schedule(loop, entry, tide__deadline(loop, ms));
   loop->priv_active_refs++; /* a pending deadline is referenced work, as a sleep */
 }
@@ -53,6 +54,12 @@ int tide__deadline_disarm(tide_loop *loop, tide__timer_entry *entry, tide__runna
   }
   loop->priv_active_refs--;
   return 1;
+}
+
+void tide__deadline_release(tide_loop *loop, tide__timer_entry *entry,
+                            tide__runnable *run) {
+  (void)tide__deadline_disarm(loop, entry, run);
+  tide__heap_release(loop);
 }
 
 /* With the hook cleared, cancel_now cannot call back into the combinator nor

@@ -1,5 +1,5 @@
-/* combinator.h: what gather, wait, wait_for, shield, as_completed, timeout
- * scopes and task groups share (combinator.c), and nothing outside the core sees.
+/* combinator.h: what gather, wait, wait_for, shield, as_completed and task
+ * groups share (combinator.c), and nothing outside the core sees.
  *
  * Every combinator completes a caller's output future and watches its inputs
  * through waiters embedded in its own state (tide__future_add_waiter), so once
@@ -19,12 +19,16 @@ int tide__inputs_usable(const tide_loop *loop, tide_future *const *futures, size
 
 /* A deadline is a timer entry whose runnable runs when it is due. While armed
  * (in the heap, or due and queued) it keeps the loop alive. The runnable must
- * call tide__deadline_fired() first. disarm returns 1 if it was armed. */
-void tide__deadline_init(tide__timer_entry *entry, tide__runnable *run,
-                         void (*fn)(tide__runnable *run));
+ * call tide__deadline_fired() first. init reserves its heap slot (0 or
+ * TIDE_ENOMEM), so arming never fails; release disarms it and gives the slot
+ * back. disarm returns 1 if it was armed. */
+int tide__deadline_init(tide_loop *loop, tide__timer_entry *entry, tide__runnable *run,
+                        void (*fn)(tide__runnable *run));
 void tide__deadline_arm(tide_loop *loop, tide__timer_entry *entry, tide__runnable *run,
                         uint64_t ms);
 int tide__deadline_disarm(tide_loop *loop, tide__timer_entry *entry, tide__runnable *run);
+void tide__deadline_release(tide_loop *loop, tide__timer_entry *entry,
+                            tide__runnable *run);
 static inline void tide__deadline_fired(tide_loop *loop) { loop->priv_active_refs--; }
 
 /* Complete dst with src's outcome: a result is copied with BYTES/STRING/JSON

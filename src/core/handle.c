@@ -24,7 +24,7 @@ void tide_handle_close(tide_handle *h, tide_close_cb close_cb) {
   assert(!(h->priv_flags & (TIDE__H_CLOSING | TIDE__H_CLOSED)) && "closed twice");
   switch (h->priv_type) {
   case TIDE__HANDLE_TIMER:
-    tide_timer_stop((tide_timer *)h);
+    tide__timer_close((tide_timer *)h);
     break;
   case TIDE__HANDLE_IO:
     tide_io_stop((tide_io *)h);

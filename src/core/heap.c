@@ -1,108 +1,117 @@
-/* heap.c: insertion and removal for the pointer-based timer heap (see heap.h).
+/* heap.c: the timer heap's array (growth, shrinking) and its sifts (see heap.h).
  *
- * The shape follows libuv's heap-inl.h: the path from the root to the last slot
- * is read off the binary digits of the element count, so the tree stays complete
- * without an index array.
+ * Slot i's children are 4i+1 .. 4i+4. A sift carries the moving slot in a local
+ * and shifts the others into the hole, writing back each shifted entry's index.
  */
 #include "heap.h"
 
 #include <assert.h>
 
+enum {
+  HEAP_FIRST_CAP = 16, /* slots of a loop's first array */
+  HEAP_KEEP_CAP = 1024 /* never shrunk below: a small loop never reallocates */
+};
+
 /* (deadline, seq) order: equal deadlines fire in the order they were started. */
-static int less_than(const tide__heap_node *a, const tide__heap_node *b) {
-  const tide__timer_entry *x = (const tide__timer_entry *)(const void *)a;
-  const tide__timer_entry *y = (const tide__timer_entry *)(const void *)b;
-  if (x->deadline != y->deadline) return x->deadline < y->deadline;
-  return x->seq < y->seq;
+static int less(const tide__heap_slot *a, const tide__heap_slot *b) {
+  return a->deadline != b->deadline ? a->deadline < b->deadline : a->seq < b->seq;
 }
 
-/* Swap a parent with one of its direct children, fixing every link around them. */
-static void swap_with_child(tide_loop *loop, tide__heap_node *parent,
-                            tide__heap_node *child) {
-  tide__heap_node *sibling;
-  tide__heap_node t = *parent;
-  *parent = *child;
-  *child = t;
-  parent->parent = child;
-  if (child->left == child) {
-    child->left = parent;
-    sibling = child->right;
-  } else {
-    child->right = parent;
-    sibling = child->left;
+/* Fill hole i with s or a slot above it: parents later than s move down. */
+static void sift_up(tide__heap_slot *h, size_t i, tide__heap_slot s) {
+  while (i > 0) {
+    size_t parent = (i - 1) / 4;
+    if (!less(&s, &h[parent])) break;
+    h[i] = h[parent];
+    h[i].entry->slot = i;
+    i = parent;
   }
-  if (sibling != NULL) sibling->parent = child;
-  if (parent->left != NULL) parent->left->parent = parent;
-  if (parent->right != NULL) parent->right->parent = parent;
-  if (child->parent == NULL)
-    loop->priv_timer_min = child;
-  else if (child->parent->left == parent)
-    child->parent->left = child;
+  h[i] = s;
+  s.entry->slot = i;
+}
+
+/* Fill hole i of an n-slot heap with s or a slot below it: the earliest child
+ * moves up while it is earlier than s. */
+static void sift_down(tide__heap_slot *h, size_t n, size_t i, tide__heap_slot s) {
+  for (;;) {
+    size_t first = 4 * i + 1;
+    if (first >= n) break;
+    size_t end = n - first > 4 ? first + 4 : n;
+    size_t min = first;
+    for (size_t c = first + 1; c < end; c++)
+      if (less(&h[c], &h[min])) min = c;
+    if (!less(&h[min], &s)) break;
+    h[i] = h[min];
+    h[i].entry->slot = i;
+    i = min;
+  }
+  h[i] = s;
+  s.entry->slot = i;
+}
+
+/* Fill hole i with s, sifting whichever way its key requires. */
+static void place(tide__heap_slot *h, size_t n, size_t i, tide__heap_slot s) {
+  if (i > 0 && less(&s, &h[(i - 1) / 4]))
+    sift_up(h, i, s);
   else
-    child->parent->right = child;
+    sift_down(h, n, i, s);
 }
 
-/* The slot reached by following the low `depth` bits of path from the root. */
-static tide__heap_node **walk(tide_loop *loop, size_t n, tide__heap_node ***out_parent) {
-  size_t path = 0, depth = 0;
-  for (; n >= 2; depth++, n /= 2) path = (path << 1) | (n & 1);
-  tide__heap_node **parent = &loop->priv_timer_min, **child = parent;
-  while (depth-- > 0) {
-    parent = child;
-    child = (path & 1) ? &(*child)->right : &(*child)->left;
-    path >>= 1;
+void tide__heap_set(tide_loop *loop, tide__timer_entry *entry, uint64_t deadline,
+                    uint64_t seq) {
+  tide__heap_slot s = {deadline, seq, entry};
+  if (entry->slot != TIDE__HEAP_NONE) {
+    place(loop->priv_timer_heap, loop->priv_timer_count, entry->slot, s);
+    return;
   }
-  if (out_parent) *out_parent = parent;
-  return child;
-}
-
-void tide__heap_insert(tide_loop *loop, tide__timer_entry *entry) {
-  tide__heap_node *node = &entry->node;
-  assert(!tide__heap_contains(entry));
-  node->left = node->right = node->parent = NULL;
-  tide__heap_node **parent;
-  tide__heap_node **slot = walk(loop, loop->priv_timer_count + 1, &parent);
-  node->parent = *parent; /* NULL for the root: then parent == slot == &min */
-  *slot = node;
-  loop->priv_timer_count++;
-  while (node->parent != NULL && less_than(node, node->parent))
-    swap_with_child(loop, node->parent, node);
+  assert(loop->priv_timer_count < loop->priv_timer_reserved &&
+         "entry without reservation");
+  sift_up(loop->priv_timer_heap, loop->priv_timer_count++, s);
 }
 
 void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry) {
-  tide__heap_node *node = &entry->node;
-  assert(tide__heap_contains(entry) && loop->priv_timer_count > 0);
-  tide__heap_node **last_slot = walk(loop, loop->priv_timer_count, NULL);
-  loop->priv_timer_count--;
-  tide__heap_node *last = *last_slot;
-  *last_slot = NULL;
-  if (last == node) {
-    /* Removing the last slot itself (maybe the root of a one-node heap). */
-    if (loop->priv_timer_min == node) loop->priv_timer_min = NULL;
-    node->parent = node;
-    return;
-  }
-  /* Move the last node into the removed node's place, then restore order. */
-  last->left = node->left;
-  last->right = node->right;
-  last->parent = node->parent;
-  if (last->left != NULL) last->left->parent = last;
-  if (last->right != NULL) last->right->parent = last;
-  if (node->parent == NULL)
-    loop->priv_timer_min = last;
-  else if (node->parent->left == node)
-    node->parent->left = last;
-  else
-    node->parent->right = last;
-  for (;;) {
-    tide__heap_node *smallest = last;
-    if (last->left != NULL && less_than(last->left, smallest)) smallest = last->left;
-    if (last->right != NULL && less_than(last->right, smallest)) smallest = last->right;
-    if (smallest == last) break;
-    swap_with_child(loop, last, smallest);
-  }
-  /* The moved node may also be smaller than its new parent. */
-  while (last->parent != NULL && less_than(last, last->parent))
-    swap_with_child(loop, last->parent, last);
-  node->parent = node;
+  assert(tide__heap_contains(entry));
+  size_t i = entry->slot;
+  size_t last = --loop->priv_timer_count;
+  entry->slot = TIDE__HEAP_NONE;
+  if (i != last) place(loop->priv_timer_heap, last, i, loop->priv_timer_heap[last]);
+}
+
+/* Through the loop's allocator, Lua style: a failed resize keeps the old array. */
+static int resize(tide_loop *loop, size_t cap) {
+  if (cap > SIZE_MAX / sizeof(tide__heap_slot)) return TIDE_ENOMEM;
+  tide__heap_slot *h =
+      loop->priv_alloc(loop->priv_alloc_ud, loop->priv_timer_heap, cap * sizeof *h);
+  if (h == NULL) return TIDE_ENOMEM;
+  loop->priv_timer_heap = h;
+  loop->priv_timer_cap = cap;
+  return 0;
+}
+
+/* Doubling keeps growth amortised O(1) per reservation. */
+int tide__heap_reserve(tide_loop *loop) {
+  size_t cap = loop->priv_timer_cap;
+  if (loop->priv_timer_reserved == cap &&
+      resize(loop, cap == 0 ? HEAP_FIRST_CAP : cap * 2))
+    return TIDE_ENOMEM;
+  loop->priv_timer_reserved++;
+  return 0;
+}
+
+/* A mostly empty array (under a quarter reserved) is halved, so a burst of
+ * timers does not pin its memory; it then takes as many reservations as were
+ * given back to grow it again, so it never thrashes. A failed shrink changes
+ * nothing: the larger array stays, and no call was refused. */
+void tide__heap_release(tide_loop *loop) {
+  assert(loop->priv_timer_reserved > loop->priv_timer_count);
+  size_t left = --loop->priv_timer_reserved;
+  size_t cap = loop->priv_timer_cap;
+  if (cap > HEAP_KEEP_CAP && left < cap / 4) (void)resize(loop, cap / 2);
+}
+
+void tide__heap_free(tide_loop *loop) {
+  assert(loop->priv_timer_reserved == 0 && loop->priv_timer_count == 0);
+  tide_loop_dealloc(loop, loop->priv_timer_heap);
+  loop->priv_timer_heap = NULL;
+  loop->priv_timer_cap = 0;
 }

@@ -41,9 +41,11 @@ static inline void tide__handle_stop(tide_handle *h) {
   if (h->priv_flags & TIDE__H_REF) h->priv_loop->priv_active_refs--;
 }
 
-/* Closing an async handle unlinks it (the other handle kinds close through
- * their public stop functions). */
+/* Closing an async handle unlinks it; closing a timer stops it and gives its
+ * heap reservation back (the other handle kinds close through their public
+ * stop functions). */
 void tide__async_close(tide_async *async);
+void tide__timer_close(tide_timer *timer);
 
 /* --- The ready queue ------------------------------------------------------- */
 
@@ -82,7 +84,8 @@ void tide__call_pool_free(tide_loop *loop);
 
 /* --- Timers ---------------------------------------------------------------- */
 
-/* Add an entry due at deadline (sequence taken now), or remove it. */
+/* Put an entry in the heap due at deadline, with a sequence taken now (moving it
+ * if it is in already), or remove it. Its owner holds a reservation (heap.h). */
 void tide__timer_entry_schedule(tide_loop *loop, tide__timer_entry *e, uint64_t deadline);
 void tide__timer_entry_cancel(tide_loop *loop, tide__timer_entry *e);
 /* Append every due timer's runnable to the ready queue, in (deadline, seq) order. */
@@ -127,7 +130,11 @@ struct tide_task {
   tide_task_fn fn;
   tide__runnable step;    /* queued when the task is runnable */
   tide__waiter waiter;    /* in the awaited future's waiter list */
-  tide__timer_entry sleep; /* in the timer heap while sleeping */
+  /* Its one place in the timer heap, reserved at spawn: the earliest of its
+   * sleep and its open timeout scopes' deadlines (task_timer.c). */
+  tide__timer_entry timer;
+  uint64_t sleep_deadline; /* while TIDE__T_SLEEP_ARMED */
+  uint64_t sleep_seq;
   tide__qnode link;       /* the loop's list of live tasks */
   tide_future *awaiting;  /* what the task is suspended on, or NULL */
   tide_frame_cleanup_fn cleanup;
@@ -155,9 +162,17 @@ enum {
   TIDE__T_STARTED = 1,
   TIDE__T_CANCEL_REQUESTED = 2, /* requested, not yet delivered */
   TIDE__T_CANCEL_DELIVERED = 4, /* the coroutine saw TIDE_ECANCELED */
-  TIDE__T_SLEEPING = 8,
-  TIDE__T_FINISHED = 16         /* the coroutine returned */
+  TIDE__T_SLEEPING = 8,         /* from the sleep until the task resumes */
+  TIDE__T_FINISHED = 16,        /* the coroutine returned */
+  TIDE__T_SLEEP_ARMED = 32      /* the sleep is not due yet */
 };
+
+/* A task's deadlines changed (its sleep, a scope armed or disarmed): put its
+ * heap entry at the earliest one left, or take it out. Never allocates. */
+void tide__task_timer_sync(tide_task *t);
+/* The timer heap gave up a task's entry: queue the deadline that came due (the
+ * task's step, or a scope's expiry) and put the entry back for the next one. */
+void tide__task_timer_due(tide_loop *loop, tide__timer_entry *e);
 
 /* Close the timeout scopes a finishing coroutine left open (timeout.c). */
 void tide__task_timeouts_close(tide_task *t);

@@ -41,6 +41,7 @@ int tide_loop_close(tide_loop *loop) {
   if (loop->priv_host_close != NULL) loop->priv_host_close(loop);
   tide__diag_close(loop);
   tide__call_pool_free(loop);
+  tide__heap_free(loop);
   tide__backend_close(loop);
   loop->priv_backend = NULL;
   return 0;
@@ -105,10 +106,10 @@ size_t tide_loop_ready_count(const tide_loop *loop) {
 
 int64_t tide_loop_next_timeout(const tide_loop *loop) {
   if (has_ready(loop)) return 0;
-  const tide__timer_entry *e = tide__heap_min(loop);
-  if (e == NULL) return -1;
-  if (e->deadline <= loop->priv_now) return 0;
-  uint64_t delta = e->deadline - loop->priv_now;
+  const tide__heap_slot *top = tide__heap_top(loop);
+  if (top == NULL) return -1;
+  if (top->deadline <= loop->priv_now) return 0;
+  uint64_t delta = top->deadline - loop->priv_now;
   return delta > INT32_MAX ? INT32_MAX : (int64_t)delta;
 }
 
@@ -124,8 +125,8 @@ static void run_ticks(tide_loop *loop) {
       if (ticked && loop->priv_stop) return;
       ticked = 1;
       /* Most ticks of a busy loop have no timer due: test before calling. */
-      const tide__timer_entry *min = tide__heap_min(loop);
-      if (min != NULL && min->deadline <= loop->priv_now) tide__timers_run_due(loop);
+      const tide__heap_slot *top = tide__heap_top(loop);
+      if (top != NULL && top->deadline <= loop->priv_now) tide__timers_run_due(loop);
       if (tide__q_empty(&loop->priv_ready)) return;
       tide__q_move_all(&loop->priv_ready, &loop->priv_tick);
     }

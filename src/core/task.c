@@ -2,9 +2,10 @@
  * loop, with the coroutine's state in a frame allocated together with the task.
  *
  * Resuming never allocates: a task waits on a future through its embedded waiter,
- * sleeps through its embedded timer entry and becomes runnable through its
- * embedded step runnable. Cancellation is a flag delivered as TIDE_ECANCELED at
- * the next suspension point (see tide_task_cancel in tide.h).
+ * sleeps through its embedded timer entry (its heap slot reserved at spawn) and
+ * becomes runnable through its embedded step runnable. Cancellation is a flag
+ * delivered as TIDE_ECANCELED at the next suspension point (see tide_task_cancel
+ * in tide.h).
  */
 #include <string.h>
 
@@ -33,6 +34,8 @@ static void task_free(tide_task *t) {
   tide_loop_dealloc(loop, t->args_buf);
   tide__q_remove(&t->link);
   loop->priv_registered--;
+  assert(!tide__heap_contains(&t->timer)); /* finished: no sleep, no open scope */
+  tide__heap_release(loop);
   tide_loop_dealloc(loop, t);
 }
 
@@ -148,6 +151,10 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
   if (fn == NULL || frame_size > SIZE_MAX - FRAME_OFFSET) return TIDE_EINVAL;
   tide_task *t = tide_loop_alloc(loop, FRAME_OFFSET + frame_size);
   if (t == NULL) return TIDE_ENOMEM;
+  if (tide__heap_reserve(loop) != 0) {
+    tide_loop_dealloc(loop, t);
+    return TIDE_ENOMEM;
+  }
   memset(t, 0, FRAME_OFFSET);
   tide_future_init(loop, &t->future);
   t->future.priv_flags |= TIDE__F_TASK;
@@ -156,8 +163,7 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
   tide__q_init(&t->step.link);
   tide__q_init(&t->waiter.link);
   t->waiter.notify = wake;
-  tide__heap_entry_init(&t->sleep);
-  t->sleep.due = &t->step;
+  tide__heap_entry_init(&t->timer, NULL); /* no runnable: see task_timer.c */
   t->frame_size = frame_size;
   t->refs = 1;
   if (out_task != NULL) {
@@ -223,10 +229,11 @@ int tide_task_cancel(tide_task *t) {
     /* asyncio's rule: cancelling a task cancels what it awaits; the task resumes
      * when that completes (a child task gets to clean up first). */
     (void)tide_future_cancel(t->awaiting);
-  } else if ((t->flags & TIDE__T_SLEEPING) && tide__heap_contains(&t->sleep)) {
+  } else if (t->flags & TIDE__T_SLEEP_ARMED) {
     tide_loop *loop = t->future.priv_loop;
-    tide__timer_entry_cancel(loop, &t->sleep);
-    t->flags &= ~(unsigned)TIDE__T_SLEEPING; /* cut short: it did not win */
+    /* Cut short: it did not win. */
+    t->flags &= ~(unsigned)(TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED);
+    tide__task_timer_sync(t);
     loop->priv_active_refs--;
     tide__ready_push(loop, &t->step);
   }
@@ -299,9 +306,11 @@ int tide__task_sleep(tide_task *t, uint64_t ms) {
   }
   tide_loop *loop = t->future.priv_loop;
   t->rc = 0;
-  t->flags |= TIDE__T_SLEEPING;
+  t->flags |= TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED;
+  t->sleep_deadline = tide__deadline(loop, ms);
+  t->sleep_seq = loop->priv_timer_seq++;
   loop->priv_active_refs++;
-  tide__timer_entry_schedule(loop, &t->sleep, tide__deadline(loop, ms));
+  tide__task_timer_sync(t);
   TIDE__DIAG(loop, TIDE__EV_SLEEP, t, ms > INT32_MAX ? INT32_MAX : (int)ms);
   return 1;
 }

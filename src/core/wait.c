@@ -28,7 +28,7 @@ struct waitall {
 
 /* Stop watching and free the state; out is completed (or cancelled) by the caller. */
 static void detach(waitall *w) {
-  tide__deadline_disarm(w->loop, &w->entry, &w->fire);
+  tide__deadline_release(w->loop, &w->entry, &w->fire);
   for (size_t i = 0; i < w->n; i++) tide__q_remove(&w->slots[i].waiter.link);
   tide__combinator_free(w->loop, w);
 }
@@ -75,12 +75,15 @@ int tide_wait(tide_loop *loop, tide_future *const *futures, size_t n, tide_wait_
   size_t size = tide__combinator_size(sizeof(waitall), n, sizeof(wait_slot));
   waitall *w = size != 0 ? tide__combinator_alloc(loop, size) : NULL;
   if (w == NULL) return TIDE_ENOMEM;
+  if (tide__deadline_init(loop, &w->entry, &w->fire, on_timeout) != 0) {
+    tide__combinator_free(loop, w);
+    return TIDE_ENOMEM;
+  }
   w->loop = loop;
   w->out = out;
   w->n = n;
   w->remaining = n;
   w->mode = mode;
-  tide__deadline_init(&w->entry, &w->fire, on_timeout);
   tide_future_set_cancel_hook(out, on_out_cancel, w);
   for (size_t i = 0; i < n; i++) {
     wait_slot *s = &w->slots[i];

@@ -26,7 +26,7 @@ typedef struct wait_for {
 static void on_fut(tide__waiter *waiter, tide_future *fut) {
   wait_for *w = tide__container_of(waiter, wait_for, waiter);
   tide_future *out = w->out;
-  tide__deadline_disarm(w->loop, &w->entry, &w->fire);
+  tide__deadline_release(w->loop, &w->entry, &w->fire);
   if (w->cancelled)
     tide__future_end_cancelled(out);
   else if (w->timed_out && fut->priv_state == TIDE_FUTURE_CANCELLED)
@@ -52,6 +52,7 @@ static void on_out_cancel(tide_future *out, void *ud) {
   if (tide__future_releasing(out)) {
     tide__q_remove(&w->waiter.link);
     if (!tide_future_done(w->fut)) (void)tide_future_cancel(w->fut);
+    tide__deadline_release(w->loop, &w->entry, &w->fire);
     tide__combinator_free(w->loop, w);
     return;
   }
@@ -67,13 +68,16 @@ int tide_wait_for(tide_loop *loop, tide_future *fut, int64_t timeout_ms, tide_fu
   if (rc != 0) return rc;
   wait_for *w = tide__combinator_alloc(loop, sizeof *w);
   if (w == NULL) return TIDE_ENOMEM;
+  if (tide__deadline_init(loop, &w->entry, &w->fire, on_deadline) != 0) {
+    tide__combinator_free(loop, w);
+    return TIDE_ENOMEM;
+  }
   w->loop = loop;
   w->fut = fut;
   w->out = out;
   w->timed_out = 0;
   w->cancelled = 0;
   w->waiter.notify = on_fut;
-  tide__deadline_init(&w->entry, &w->fire, on_deadline);
   out->priv_flags |= TIDE__F_CANCEL_WAITS;
   tide_future_set_cancel_hook(out, on_out_cancel, w);
   tide__future_add_waiter(fut, &w->waiter);

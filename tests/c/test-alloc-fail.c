@@ -170,6 +170,43 @@ TEST(alloc_fail_add_done_callback) {
   ASSERT_GE(walk(scenario_done_callbacks), 1);
 }
 
+/* --- timers: init reserves the heap slot, so start never fails -------------- */
+
+static void timer_count_cb(tide_timer *timer) { (*(int *)timer->handle.data)++; }
+
+static void scenario_timers(test_alloc *a, size_t n, outcome *out) {
+  tide_loop_options opts = test_alloc_options(a);
+  tide_loop loop;
+  tide_timer t[NCALLS];
+  int ran[NCALLS] = {0};
+  int ok[NCALLS] = {0};
+  ASSERT_OK(tide_loop_init(&loop, &opts));
+  test_alloc_fail_in(a, n);
+  for (int i = 0; i < NCALLS; i++) {
+    int rc = tide_timer_init(&loop, &t[i]);
+    if (rc == TIDE_ENOMEM) {
+      out->enomem++;
+      check_usable(&loop, a);
+      continue;
+    }
+    ASSERT_OK(rc);
+    ok[i] = 1;
+    t[i].handle.data = &ran[i];
+    ASSERT_OK(tide_timer_start(&t[i], timer_count_cb, (uint64_t)(i % 3), 0));
+  }
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  for (int i = 0; i < NCALLS; i++) {
+    ASSERT_EQ(ran[i], ok[i]);
+    if (ok[i]) tide_handle_close(&t[i].handle, NULL);
+  }
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  CLOSE_LOOP(&loop);
+}
+
+TEST(alloc_fail_timer_init_heap_growth) {
+  ASSERT_GE(walk(scenario_timers), 1);
+}
+
 /* --- tasks and futures ------------------------------------------------------ */
 
 struct small_frame {

@@ -1,8 +1,8 @@
 /* test-fake-combinators.c (tide-tests-fake only): the combinators' deadlines at
  * exact virtual times: wait_for and wait timeouts, a result landing exactly at
  * the deadline (before or after it in the same tick), a child's cleanup time
- * after a timeout, timeout scopes over several awaits and rescheduled, and task
- * groups finishing when their last child does. */
+ * after a timeout, timeout scopes over several awaits, rescheduled and nested
+ * among other timers, and task groups finishing when their last child does. */
 #include "alloc.h"
 #include "fake.h"
 #include "test.h"
@@ -233,6 +233,68 @@ TEST(fake_timeout_scope_rescheduled) {
   ASSERT_EQ(now_ms(&loop), 120); /* the moved deadline was dropped at the end */
   tide_task_release(t);
   CLOSE_LOOP(&loop);
+}
+
+/* Nested scopes and a sleep share the task's one place in the timer heap, yet
+ * each deadline fires in its own (deadline, start) turn among other timers. */
+struct nested_scopes {
+  tide_timeout outer, inner;
+  tide_timer y;        /* started between the two scopes, due with them */
+  int seen_by_x[2];    /* expired(outer), expired(inner) when timer x ran */
+  int seen_by_y[2];
+  int rc;
+  int woke_at;
+};
+
+static void seen_cb(tide_timer *timer) {
+  struct nested_scopes *n = timer->handle.data;
+  int *seen = timer == &n->y ? n->seen_by_y : n->seen_by_x;
+  seen[0] = tide_timeout_expired(&n->outer);
+  seen[1] = tide_timeout_expired(&n->inner);
+}
+
+static int nested_scopes_main(tide_task *t, void *frame) {
+  struct nested_scopes *n = frame;
+  TIDE_BEGIN(t);
+  tide_task_timeout_begin(t, &n->outer, 10);
+  ASSERT_OK(tide_timer_init(tide_task_loop(t), &n->y));
+  n->y.handle.data = n;
+  ASSERT_OK(tide_timer_start(&n->y, seen_cb, 10, 0));
+  tide_task_timeout_begin(t, &n->inner, 10);
+  TIDE_SLEEP(t, 50, n->rc); /* cut short by the outer scope */
+  n->woke_at = now_ms(tide_task_loop(t));
+  tide_task_timeout_end(t, &n->inner, &n->rc);
+  ASSERT_ERR(n->rc, TIDE_ECANCELED); /* the outer scope's request is left */
+  tide_task_timeout_end(t, &n->outer, &n->rc);
+  tide_handle_close(&n->y.handle, NULL);
+  TIDE_END(t);
+}
+
+TEST(fake_nested_scopes_fire_in_start_order_among_timers) {
+  tide_loop loop;
+  tide_timer x; /* started first: due first */
+  tide_task *t;
+  struct nested_scopes init;
+  memset(&init, 0, sizeof init);
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_task_spawn(&loop, nested_scopes_main, &init, sizeof init, &t));
+  struct nested_scopes *n = tide_task_frame(t);
+  ASSERT_OK(tide_timer_init(&loop, &x));
+  x.handle.data = n;
+  ASSERT_OK(tide_timer_start(&x, seen_cb, 10, 0));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_EQ(n->seen_by_x[0], 0); /* x, outer, y, inner: their start order */
+  ASSERT_EQ(n->seen_by_x[1], 0);
+  ASSERT_EQ(n->seen_by_y[0], 1);
+  ASSERT_EQ(n->seen_by_y[1], 0);
+  ASSERT_EQ(n->woke_at, 10);
+  ASSERT_ERR(n->rc, TIDE_ETIMEDOUT);
+  ASSERT_EQ(tide_timeout_expired(&n->inner), 1);
+  ASSERT_EQ(now_ms(&loop), 10); /* the cut sleep left nothing behind */
+  ASSERT_EQ(tide_future_state_get(tide_task_future(t)), TIDE_FUTURE_RESULT);
+  tide_task_release(t);
+  tide_handle_close(&x.handle, NULL);
+  RUN_AND_CLOSE_LOOP(&loop);
 }
 
 /* --- task groups -------------------------------------------------------------- */

@@ -1,7 +1,8 @@
 /* test-fake-time.c (tide-tests-fake only): exact times on the fake backend's
  * virtual clock: timer order and fire times, run modes and their poll timeouts,
- * next_timeout, tick budget vs polls, repeating timers, task sleeps, and 1e5
- * random timers in exact order with nothing leaked. */
+ * next_timeout, tick budget vs polls, repeating timers, task sleeps, 1e5
+ * random timers in exact order with nothing leaked, random restarts and stops
+ * against a model, and the timer heap's memory growing and shrinking. */
 #include <stdlib.h>
 
 #include "alloc.h"
@@ -473,7 +474,8 @@ TEST(fake_1e5_random_timers_fire_in_exact_order) {
     ASSERT_OK(tide_timer_init(&loop, &timers[i].timer));
     ASSERT_OK(tide_timer_start(&timers[i].timer, rt_timer_cb, x.deadlines[i], 0));
   }
-  ASSERT_EQ(a.live_blocks, base_blocks); /* timers live in caller storage */
+  /* Timers live in caller storage; the loop's timer heap is one array. */
+  ASSERT_EQ(a.live_blocks, base_blocks + 1);
   ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
   ASSERT_EQ(x.fired, N);
   for (size_t i = 0; i < N; i++)
@@ -522,6 +524,132 @@ TEST(fake_1e5_random_call_later_fire_in_exact_order) {
   ASSERT_NO_LEAKS(&a);
   free(calls);
   free(x.deadlines);
+}
+
+/* --- random starts, restarts and stops against a model ----------------------- */
+
+enum { MT_TIMERS = 300 };
+
+typedef struct mt_ctx {
+  uint64_t deadline[MT_TIMERS];
+  uint64_t seq[MT_TIMERS]; /* start order */
+  int active[MT_TIMERS];
+  uint64_t next_seq;
+  size_t fired;
+} mt_ctx;
+
+typedef struct mt_timer {
+  tide_timer timer;
+  mt_ctx *ctx;
+  size_t index;
+} mt_timer;
+
+/* The timer that fires is due and the earliest (deadline, start order) of those
+ * still active: restarts and stops in the middle of the heap kept the order. */
+static void mt_timer_cb(tide_timer *timer) {
+  mt_timer *m = (mt_timer *)(void *)timer;
+  mt_ctx *x = m->ctx;
+  size_t i = m->index;
+  ASSERT(x->active[i]);
+  ASSERT(x->deadline[i] <= tide_loop_now(tide_handle_loop(&timer->handle)));
+  for (size_t j = 0; j < MT_TIMERS; j++) {
+    if (!x->active[j] || j == i) continue;
+    ASSERT(x->deadline[j] > x->deadline[i] ||
+           (x->deadline[j] == x->deadline[i] && x->seq[j] > x->seq[i]));
+  }
+  x->active[i] = 0;
+  x->fired++;
+}
+
+TEST(fake_random_restarts_and_stops_keep_exact_order) {
+  tide_loop loop;
+  test_rng rng;
+  static mt_ctx x;
+  static mt_timer t[MT_TIMERS];
+  memset(&x, 0, sizeof x);
+  test_rng_seed(&rng, 4242);
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  for (size_t i = 0; i < MT_TIMERS; i++) {
+    t[i].ctx = &x;
+    t[i].index = i;
+    ASSERT_OK(tide_timer_init(&loop, &t[i].timer));
+  }
+  for (int step = 0; step < 30000; step++) {
+    size_t i = (size_t)test_rng_below(&rng, MT_TIMERS);
+    uint64_t r = test_rng_below(&rng, 10);
+    if (r < 6) { /* start, or restart an active one (it moves in the heap) */
+      uint64_t delay = test_rng_below(&rng, 20);
+      ASSERT_OK(tide_timer_start(&t[i].timer, mt_timer_cb, delay, 0));
+      x.deadline[i] = tide_loop_now(&loop) + delay;
+      x.seq[i] = x.next_seq++;
+      x.active[i] = 1;
+    } else if (r < 8) {
+      tide_timer_stop(&t[i].timer);
+      x.active[i] = 0;
+    } else {
+      tide_fake_advance(&loop, test_rng_below(&rng, 4));
+      ASSERT_GE(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 0);
+    }
+  }
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  for (size_t i = 0; i < MT_TIMERS; i++) {
+    ASSERT_EQ(x.active[i], 0);
+    tide_handle_close(&t[i].timer.handle, NULL);
+  }
+  ASSERT_GT(x.fired, 1000);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  CLOSE_LOOP(&loop);
+}
+
+/* --- the timer heap's memory ------------------------------------------------- */
+
+enum { MANY = 20000 };
+
+static void mt_count_cb(tide_timer *timer) { (*(size_t *)timer->handle.data)++; }
+
+/* Start MANY timers (initialised from first on) and run them all. */
+static void mt_start_all(tide_loop *loop, tide_timer *timers, size_t *fired) {
+  for (size_t i = 0; i < MANY; i++) {
+    timers[i].handle.data = fired;
+    ASSERT_OK(tide_timer_start(&timers[i], mt_count_cb, i % 7, 0));
+  }
+  ASSERT_EQ(tide_loop_run(loop, TIDE_RUN_DEFAULT), 0);
+}
+
+/* A loop that once held many timers gives most of the heap's memory back when
+ * they are closed, grows again when needed, and when a shrink cannot get
+ * memory just keeps the larger array: nobody is refused anything. */
+TEST(fake_timer_heap_shrinks_when_mostly_empty) {
+  test_alloc a;
+  test_alloc_init(&a);
+  tide_loop_options opts = test_alloc_options(&a);
+  tide_loop loop;
+  size_t fired = 0;
+  tide_timer *timers = malloc(MANY * sizeof *timers);
+  ASSERT_NOT_NULL(timers);
+  ASSERT_OK(tide_loop_init(&loop, &opts));
+  size_t base = a.live_bytes;
+  for (int round = 0; round < 3; round++) {
+    for (size_t i = 0; i < MANY; i++) ASSERT_OK(tide_timer_init(&loop, &timers[i]));
+    size_t full = a.live_bytes - base;
+    ASSERT_GT(full, MANY * 16); /* a slot per timer, at least deadline and seq */
+    mt_start_all(&loop, timers, &fired);
+    if (round == 2) {
+      a.fail_at = a.count + 1; /* every shrink from here on fails */
+      a.fail_after = 1;
+    }
+    for (size_t i = 0; i < MANY; i++) tide_handle_close(&timers[i].handle, NULL);
+    ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+    if (round < 2)
+      ASSERT_LT(a.live_bytes - base, full / 8);
+    else
+      ASSERT_EQ(a.live_bytes - base, full); /* failed shrinks changed nothing */
+  }
+  test_alloc_disarm(&a);
+  ASSERT_EQ(fired, 3 * MANY);
+  CLOSE_LOOP(&loop);
+  ASSERT_NO_LEAKS(&a);
+  free(timers);
 }
 
 /* --- task sleeps ------------------------------------------------------------- */
