@@ -37,6 +37,9 @@ static const struct {
     {ENETUNREACH, TIDE_ENETUNREACH},
     {ENETDOWN, TIDE_ENETUNREACH},
     {EHOSTUNREACH, TIDE_EHOSTUNREACH},
+    {EMFILE, TIDE_EMFILE}, /* accept() under WASI: the connection waits */
+    {ENFILE, TIDE_EMFILE},
+    {ENOTSOCK, TIDE_ENOTSOCK},
 };
 
 int tide__stream_errno(int err) {

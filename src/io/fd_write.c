@@ -60,14 +60,18 @@ static void complete(tide__write_req *w) {
   free_req(w);
 }
 
-/* Fail the queue. It is moved to a local list first: the error handler (run by
- * report) is user code, and may write, cancel or close meanwhile. */
+/* Fail the queue. It is moved to a local list first, and every cancel hook is
+ * cleared before anything completes: the error handler (run by report) is user
+ * code, and may write, cancel or close meanwhile; a cancel must not reach a
+ * request that is already being failed (it would count its bytes twice). */
 void tide__stream_fail_writes(tide_stream *s, int code) {
   tide__qnode failed;
   tide__q_init(&failed);
   tide__q_move_all(&s->writes, &failed);
   if (s->werr == 0) s->werr = code;
   s->queued = 0;
+  for (tide__qnode *n = failed.next; n != &failed; n = n->next)
+    if (REQ_OF(n)->future != NULL) tide_future_set_cancel_hook(REQ_OF(n)->future, NULL, NULL);
   while (!tide__q_empty(&failed)) {
     tide__write_req *w = REQ_OF(failed.next);
     tide__q_remove(&w->link);
@@ -75,7 +79,6 @@ void tide__stream_fail_writes(tide_stream *s, int code) {
     int rep = w->report;
     tide_loop_dealloc(s->loop, w);
     if (f != NULL) {
-      tide_future_set_cancel_hook(f, NULL, NULL);
       tide_future_set_error(f, code, NULL);
     } else if (rep && code != TIDE_ECANCELED) { /* aborted: the user asked */
       report(s->loop, code);
@@ -91,7 +94,9 @@ static void write_cancelled(tide_future *f, void *ud) {
   tide_stream *s = w->stream;
   (void)f;
   w->future = NULL;
-  if (w->done > 0) return;
+  /* A shutdown goes on without its future, as on the JS host: dropping it
+   * would leave the stream refusing writes with the peer never told. */
+  if (w->done > 0 || w->shutdown) return;
   s->queued -= w->len;
   free_req(w);
   tide__stream_rewatch(s);
@@ -145,9 +150,9 @@ int tide_stream_shutdown(tide_stream *s, tide_future *future) {
   if (s->closing || s->wr_shut) return TIDE_ECLOSED;
   if (!s->is_socket) return TIDE_ENOTSOCK;
   if (s->werr != 0) {
-    if (future == NULL) return 0; /* the failure was reported with the write */
-    tide_future_set_error(future, s->werr, NULL);
     s->wr_shut = 1;
+    /* Without a future: the failure was reported with the write. */
+    if (future != NULL) tide_future_set_error(future, s->werr, NULL);
     return 0;
   }
   int rc = enqueue(s, NULL, 0, 1, future);

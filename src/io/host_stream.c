@@ -265,7 +265,10 @@ static void on_read_done(tide_future *f, void *ud) {
   int rc = take_read_result(s, f);
   tide_future_release(f); /* its error, if any, was observed above */
   if (rc != 0) {
-    s->err_pending = rc; /* for every later request, after what is buffered */
+    /* For every later request, after what is buffered. Also TIDE_ENOMEM:
+     * unlike on fds (where it strikes before read()), the host's bytes are
+     * already taken from their source and lost, so the stream is broken. */
+    s->err_pending = rc;
     if (s->reader == NULL) return;
     tide_future *r = s->reader;
     detach_reader(s);
@@ -317,6 +320,9 @@ static void fail_writes(tide_stream *s, int code) {
   tide__q_move_all(&s->writes, &failed);
   if (s->werr == 0) s->werr = code;
   s->queued = 0;
+  /* No cancel may reach a request being failed (fd_write.c says why). */
+  for (tide__qnode *n = failed.next; n != &failed; n = n->next)
+    if (REQ_OF(n)->future != NULL) tide_future_set_cancel_hook(REQ_OF(n)->future, NULL, NULL);
   while (!tide__q_empty(&failed)) {
     write_req *w = REQ_OF(failed.next);
     tide__q_remove(&w->link);
@@ -324,7 +330,6 @@ static void fail_writes(tide_stream *s, int code) {
     int rep = w->report;
     tide_loop_dealloc(s->loop, w);
     if (f != NULL) {
-      tide_future_set_cancel_hook(f, NULL, NULL);
       tide_future_set_error(f, code, NULL);
     } else if (rep && code != TIDE_ECANCELED) { /* aborted: the user asked */
       report(s->loop, code);

@@ -120,7 +120,8 @@ int tide_tcp_listener_open(tide_loop *loop, int fd, tide_tcp_listener **out) {
   assert(loop != NULL && out != NULL);
   int type = 0, listening = 0;
   socklen_t len = sizeof type;
-  if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+  if (fd < 0) return TIDE_EBADF;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
     return errno == ENOTSOCK ? TIDE_ENOTSOCK : TIDE_EBADF;
   len = sizeof listening;
   if (type != SOCK_STREAM ||

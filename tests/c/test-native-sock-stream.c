@@ -315,3 +315,87 @@ TEST(sock_abort_keeps_borrowed_fd) {
   ASSERT_EQ(close(sv[0]), 0);
   ASSERT_EQ(close(sv[1]), 0);
 }
+
+/* Cancelling the future of a shutdown does not cancel the half-close (a task
+ * awaiting it under a deadline must not leave the stream refusing writes with
+ * the peer never told). */
+TEST(sock_shutdown_cancelled_future_still_shuts_down) {
+  tide_loop loop;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  tide_stream *s;
+  ASSERT_OK(tide_stream_open(&loop, sv[0], TIDE_STREAM_CLOSE_FD, &s));
+  ASSERT_OK(tide_stream_write(s, "hello", 5, NULL));
+  tide_future sf;
+  tide_future_init(&loop, &sf);
+  ASSERT_OK(tide_stream_shutdown(s, &sf));
+  ASSERT_OK(tide_future_cancel(&sf));
+  tide_future_release(&sf);
+  for (int i = 0; i < 5; i++) ASSERT_GE(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 0);
+  char buf[16];
+  ASSERT_EQ(read(sv[1], buf, sizeof buf), 5);
+  ASSERT_EQ(read(sv[1], buf, sizeof buf), 0); /* the peer sees the end */
+  close_stream(&loop, s);
+  CLOSE_LOOP(&loop);
+  ASSERT_EQ(close(sv[1]), 0);
+}
+
+/* After a write error, a shutdown without a future still ends the write side:
+ * a second shutdown and later writes are TIDE_ECLOSED, as documented. */
+TEST(sock_shutdown_after_write_error_without_future) {
+  tide_loop loop;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ASSERT_EQ(close(sv[1]), 0);
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  tide_loop_set_error_handler(&loop, count_reports, NULL);
+  tide_stream *s;
+  ASSERT_OK(tide_stream_open(&loop, sv[0], TIDE_STREAM_CLOSE_FD, &s));
+  tide_future wf;
+  tide_future_init(&loop, &wf);
+  ASSERT_OK(tide_stream_write(s, "x", 1, &wf));
+  run_until_done(&loop, &wf);
+  ASSERT_ERR(tide_future_result(&wf, NULL), TIDE_EPIPE);
+  tide_future_release(&wf);
+  ASSERT_OK(tide_stream_shutdown(s, NULL));
+  ASSERT_ERR(tide_stream_shutdown(s, NULL), TIDE_ECLOSED);
+  ASSERT_ERR(tide_stream_write(s, "y", 1, NULL), TIDE_ECLOSED);
+  tide_stream_close(s, NULL);
+  RUN_AND_CLOSE_LOOP(&loop);
+}
+
+/* The error handler cancels a queued write while the queue is being failed:
+ * nothing is counted twice (the queue size stays 0, not a wrapped huge
+ * number), and the cancelled write completes once: cancelled, as the user's
+ * cancel came before its turn to fail. */
+static tide_future *cancel_in_handler;
+static void cancel_other_write(tide_loop *loop, const tide_error_report *info, void *ud) {
+  (void)loop;
+  (void)info;
+  (void)ud;
+  if (cancel_in_handler != NULL) (void)tide_future_cancel(cancel_in_handler);
+  cancel_in_handler = NULL;
+}
+
+TEST(sock_write_cancelled_while_queue_fails) {
+  tide_loop loop;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ASSERT_EQ(close(sv[1]), 0);
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  tide_loop_set_error_handler(&loop, cancel_other_write, NULL);
+  tide_stream *s;
+  ASSERT_OK(tide_stream_open(&loop, sv[0], TIDE_STREAM_CLOSE_FD, &s));
+  tide_future b;
+  tide_future_init(&loop, &b);
+  ASSERT_OK(tide_stream_write(s, "AAAAAAAAAA", 10, NULL)); /* fails: reported */
+  ASSERT_OK(tide_stream_write(s, "BBBBBBBB", 8, &b));
+  cancel_in_handler = &b;
+  run_until_done(&loop, &b);
+  ASSERT_ERR(tide_future_result(&b, NULL), TIDE_ECANCELED);
+  ASSERT_EQ(tide_stream_write_queue_size(s), 0u);
+  tide_future_release(&b);
+  tide_stream_close(s, NULL);
+  RUN_AND_CLOSE_LOOP(&loop);
+}
