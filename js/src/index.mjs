@@ -2,7 +2,8 @@
 // standards-compliant engine): the host with a Web-platform adapter.
 //
 // Ticks run as MessageChannel macrotasks (setTimeout(0) is clamped to 4 ms once
-// nested, and a microtask would starve rendering: see host.mjs #ensureTick).
+// nested), or from a microtask for a lone round trip, within a 1 ms budget that
+// only a macrotask renews, so rendering is never starved (host.mjs #ensureTick).
 // Timers are plain setTimeout; a browser has no notion of keeping a process
 // alive, so ref/unref are no-ops. Output goes to console.log / console.error,
 // C streams on fds 1 and 2 included; a C stream on fd 0 reads options.stdin

@@ -83,9 +83,12 @@ class Conn {
     });
   }
 
-  read(max, signal) {
+  /* options: the host function's, whose signal is read only when the read
+   * must wait (making it costs an AbortController). */
+  read(max, options) {
     const now = this.#take(max);
     if (now !== null) return now;
+    const signal = options?.signal;
     return new Promise((resolve, reject) => {
       const w = { max, resolve, reject, signal, onAbort: null };
       if (signal) {
@@ -278,7 +281,7 @@ class NetTable {
 
   /* The fds of the runtime's fd_read / fd_write / fd_shutdown / fd_close. */
   fds = {
-    read: (fd, max, signal) => this.#conn(fd).read(max, signal),
+    read: (fd, max, options) => this.#conn(fd).read(max, options),
     write: (fd, bytes) => this.#conn(fd).write(bytes),
     shutdown: (fd) => this.#conn(fd).shutdown(),
     close: (fd, reset) => {

@@ -229,12 +229,14 @@ const FIRST_OTHER_FD = 3;
 export function stdioFunctions(stdin, writers, sockets = null) {
   const other = (fd) => (fd >= FIRST_OTHER_FD ? sockets : null);
   return new Map([
-    [FD_READ, (fd, max, { signal } = {}) => {
+    /* The options are passed on, not destructured: reading `signal` makes an
+     * AbortController, which only a read that must wait needs. */
+    [FD_READ, (fd, max, options) => {
       checkFd(fd);
       const n = typeof max === 'number' && max >= 1 ? Math.floor(max) : 65536;
-      if (other(fd)) return other(fd).read(fd, n, signal);
+      if (other(fd)) return other(fd).read(fd, n, options);
       if (fd !== 0) throw badFd(fd, 'readable');
-      return stdin.read(n, signal);
+      return stdin.read(n, options?.signal);
     }],
     [FD_WRITE, (fd, bytes) => {
       checkFd(fd);
