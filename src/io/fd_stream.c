@@ -23,6 +23,18 @@ static void classify(tide_stream *s) {
    * There a stream is a socket only when tcp_listener.c accepted it. */
 }
 
+/* The write queue's hooks: a write just queued waits for WRITABLE; a dropped
+ * one may leave nothing to watch for, or to wait for before closing. */
+static int write_queued(tide__write_queue *q) {
+  return tide__stream_watch(tide__container_of(q, tide_stream, wq));
+}
+
+static void write_dropped(tide__write_queue *q) {
+  tide_stream *s = tide__container_of(q, tide_stream, wq);
+  tide__stream_rewatch(s);
+  tide__stream_maybe_finish_close(s);
+}
+
 int tide_stream_open(tide_loop *loop, int fd, unsigned flags,
                      tide_stream **out_stream) {
   assert(loop != NULL && out_stream != NULL);
@@ -42,7 +54,7 @@ int tide_stream_open(tide_loop *loop, int fd, unsigned flags,
   s->flags = flags;
   tide__rbuf_init(&s->rb, loop);
   classify(s);
-  tide__q_init(&s->writes);
+  tide__wq_init(&s->wq, loop, write_queued, write_dropped);
   *out_stream = s;
   return 0;
 }
@@ -56,7 +68,7 @@ static void on_io(tide_io *io, unsigned events) {
     tide__stream_on_readable(s);
   /* HANGUP alone does not mean a write would not block (a socket whose peer
    * only shut down its side); WRITABLE or an error does. */
-  if (!tide__q_empty(&s->writes) && (events & (TIDE_WRITABLE | TIDE_IOERROR)))
+  if (!tide__wq_empty(&s->wq) && (events & (TIDE_WRITABLE | TIDE_IOERROR)))
     tide__stream_on_writable(s);
   tide__stream_rewatch(s);
   tide__stream_maybe_finish_close(s);
@@ -65,7 +77,7 @@ static void on_io(tide_io *io, unsigned events) {
 static unsigned wanted(const tide_stream *s) {
   unsigned want = 0;
   if (s->reader != NULL) want |= TIDE_READABLE;
-  if (!tide__q_empty(&s->writes)) want |= TIDE_WRITABLE;
+  if (!tide__wq_empty(&s->wq)) want |= TIDE_WRITABLE;
   return want;
 }
 
@@ -96,7 +108,7 @@ void tide__stream_rewatch(tide_stream *s) {
     tide__stream_cancel_reader(s);
     tide_future_set_error(f, rc, NULL);
   }
-  if (!tide__q_empty(&s->writes)) tide__stream_fail_writes(s, rc);
+  if (!tide__wq_empty(&s->wq)) tide__wq_fail(&s->wq, rc);
 }
 
 /* --- Closing --------------------------------------------------------------- */
@@ -113,8 +125,8 @@ static void on_io_closed(tide_handle *h) {
   tide__rbuf_free(&s->rb);
   if (f != NULL) {
     tide_future_set_cancel_hook(f, NULL, NULL);
-    if (s->werr != 0)
-      tide_future_set_error(f, s->werr, NULL); /* NULL: no copy to allocate */
+    if (s->wq.err != 0)
+      tide_future_set_error(f, s->wq.err, NULL); /* NULL: no copy to allocate */
     else
       tide_future_set_none(f);
   }
@@ -122,7 +134,7 @@ static void on_io_closed(tide_handle *h) {
 }
 
 void tide__stream_maybe_finish_close(tide_stream *s) {
-  if (!s->closing || s->io_closing || !tide__q_empty(&s->writes)) return;
+  if (!s->closing || s->io_closing || !tide__wq_empty(&s->wq)) return;
   s->io_closing = 1;
   s->watching = 0;
   tide_handle_close(&s->io.handle, on_io_closed);
@@ -163,6 +175,6 @@ void tide_stream_abort(tide_stream *s) {
     (void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
 #endif
-  if (!tide__q_empty(&s->writes)) tide__stream_fail_writes(s, TIDE_ECANCELED);
+  if (!tide__wq_empty(&s->wq)) tide__wq_fail(&s->wq, TIDE_ECANCELED);
   tide_stream_close(s, NULL);
 }

@@ -6,8 +6,8 @@
  * unchanged on every host that has read()/write(): native and WASI.
  *
  * Files: fd_stream.c (open, watcher, close), fd_read.c (read, read_line, over
- * the shared read_buffer.c), fd_write.c (write queue and flushing), fd_errno.c
- * (errno -> TIDE_E*).
+ * the shared read_buffer.c), fd_write.c (flushing the shared write_queue.c),
+ * fd_errno.c (errno -> TIDE_E*).
  */
 #ifndef TIDE_IO_FD_STREAM_H
 #define TIDE_IO_FD_STREAM_H
@@ -20,6 +20,7 @@
 #include "queue.h"
 #include "read_buffer.h"
 #include "tide.h"
+#include "write_queue.h"
 
 /* send(MSG_NOSIGNAL) turns SIGPIPE into EPIPE for sockets without touching the
  * process's signal dispositions. Pipes have no such flag (see fd_write.c); WASI
@@ -36,27 +37,12 @@
  * only then is the fd watched for READABLE, so the stream never reads what
  * nobody asked for (backpressure stays with the kernel). */
 
-/* One queued write: the node and a copy of the bytes in one allocation.
- * `future` is NULL for a write without one (report != 0: a failure is reported
- * to the loop's error handler) and for one whose future was cancelled while it
- * was in progress (report == 0: it is finished silently in the background). */
-typedef struct tide__write_req {
-  tide__qnode link;
-  struct tide_stream *stream;
-  tide_future *future;
-  int report;
-  size_t len;
-  size_t done; /* bytes written so far; > 0 means "in progress" */
-  int shutdown; /* not a write: shut the socket down for writing (len 0) */
-  unsigned char data[];
-} tide__write_req;
-
 /* Invariants:
  * - watching == the events the io watcher was last started with (0: stopped);
- *   it is READABLE iff reader != NULL, WRITABLE iff writes is not empty.
- * - queued == the sum of (len - done) over `writes`.
- * - After the first write error, werr holds it and `writes` stays empty: every
- *   later write fails with werr at once.
+ *   it is READABLE iff reader != NULL, WRITABLE iff wq is not empty.
+ * - wq (write_queue.h): a request's progress is the bytes of it written, so
+ *   wq.queued == the sum of (len - progress); after a write error wq.err holds
+ *   it for good.
  * - closing: tide_stream_close was called; no new request is accepted. The io
  *   handle is closed (io_closing) once the queue is empty; its close callback
  *   closes the fd (CLOSE_FD), completes close_future and frees the stream. */
@@ -78,9 +64,7 @@ struct tide_stream {
   int rerr;
 
   /* Writing. */
-  tide__qnode writes; /* tide__write_req, oldest first */
-  size_t queued;
-  int werr;
+  tide__write_queue wq;
   int wr_shut; /* tide_stream_shutdown was called: no more writes */
 
   uint64_t bytes_read, bytes_written;
@@ -91,7 +75,7 @@ struct tide_stream {
   tide_future *close_future;
 };
 
-/* Start or stop the watcher so that it matches reader/writes (see invariants).
+/* Start or stop the watcher so that it matches reader and wq (see invariants).
  * Returns 0 or the error of tide_io_start; on error nothing changed. */
 int tide__stream_watch(tide_stream *s);
 /* The same, after a completion: narrowing the interest cannot be refused by the
@@ -107,8 +91,6 @@ void tide__stream_cancel_reader(tide_stream *s);
 
 /* fd_write.c: the WRITABLE half of the io callback. */
 void tide__stream_on_writable(tide_stream *s);
-/* Fail every queued write with code (the stream's werr from now on). */
-void tide__stream_fail_writes(tide_stream *s, int code);
 
 /* fd_errno.c: errno -> TIDE_E* for read()/write() failures. */
 int tide__stream_errno(int err);

@@ -22,10 +22,11 @@
  *   next request, so nothing is lost (cancelling it could race with bytes the
  *   host already took from its source). It is cancelled when the stream closes.
  *   Until then it counts as pending work, so it keeps the loop alive.
- * - Writing: writes are queued in order, and one host write is in flight at a
- *   time; it carries every queued write (up to BATCH_MAX bytes) at once, so a
- *   burst of small writes costs one host call, and the next batch starts when
- *   the host has taken the previous one (backpressure is the host's).
+ * - Writing: writes are queued in order (write_queue.c, as on fds), and one
+ *   host write is in flight at a time; it carries every queued write (up to
+ *   BATCH_MAX bytes) at once, so a burst of small writes costs one host call,
+ *   and the next batch starts when the host has taken the previous one
+ *   (backpressure is the host's).
  * - Shutting down (sockets): a half-close is queued behind the writes like one
  *   more write; once every byte before it has been taken, one host call shuts
  *   the socket down, and close waits for that too. Whether a stream is a socket
@@ -49,6 +50,7 @@
 #include "queue.h"
 #include "read_buffer.h"
 #include "tide.h"
+#include "write_queue.h"
 
 #define FN_READ "tideloop:fd_read"
 #define FN_WRITE "tideloop:fd_write"
@@ -64,33 +66,17 @@
  * (a single larger write still goes out whole). */
 #define BATCH_MAX ((size_t)64 * 1024)
 
-#define REQ_OF(node) tide__container_of(node, write_req, link)
-
-/* One queued write: the node and a copy of the bytes in one allocation.
- * `future` is NULL for a write without one (report != 0: a failure goes to the
- * loop's error handler) and for one whose future was cancelled while the host
- * was writing it (report == 0: it finishes silently). */
-typedef struct write_req {
-  tide__qnode link;
-  tide_stream *stream;
-  tide_future *future;
-  int report;
-  int started; /* in the batch the host is writing now */
-  size_t len;
-  unsigned char data[];
-} write_req;
-
 /* Invariants:
  * - reading: hread is a pending host read whose done callback is on_read_done.
  *   At most one is in flight; it outlives a cancelled request.
  * - eof_pending / err_pending: the host reported EOF or an error, which the
  *   next request that the buffer cannot serve gets (after the bytes buffered
  *   before it). EOF is told once; an error stays, for every later request.
- * - writing: hwrite is a pending host write carrying the `started` requests at
- *   the head of `writes` (batch_len bytes). writes is non-empty => writing,
- *   except while the failure of a start is being handled.
- * - queued == the sum of len over `writes`.
- * - After the first write error, werr holds it and `writes` stays empty.
+ * - writing: hwrite is a pending host write carrying the started requests
+ *   (progress 1) at the head of wq (batch_len bytes). wq is non-empty =>
+ *   writing, except while the failure of a start is being handled.
+ * - wq (write_queue.h): a request's bytes leave wq.queued when the host has
+ *   taken its batch; after the first write error wq.err holds it for good.
  * - shut: SHUT_NONE until tide_stream_shutdown; then SHUT_QUEUED while writes
  *   queued before it are still going out, SHUT_RUNNING while hshut (the host's
  *   shutdown) is in flight, SHUT_DONE after. Past SHUT_NONE no write is
@@ -118,10 +104,8 @@ struct tide_stream {
   int err_pending;
 
   /* Writing. */
-  tide__qnode writes; /* write_req, oldest first */
-  size_t queued;
+  tide__write_queue wq;
   size_t batch_len;
-  int werr;
   tide_future hwrite;
   int writing;
 
@@ -137,6 +121,9 @@ struct tide_stream {
   tide_future hclose;
   tide_future *close_future;
 };
+
+static int write_queued(tide__write_queue *q);
+static void write_dropped(tide__write_queue *q);
 
 int tide_stream_open(tide_loop *loop, int fd, unsigned flags,
                      tide_stream **out_stream) {
@@ -157,7 +144,7 @@ int tide_stream_open(tide_loop *loop, int fd, unsigned flags,
   s->fd = fd;
   s->flags = flags;
   tide__rbuf_init(&s->rb, loop);
-  tide__q_init(&s->writes);
+  tide__wq_init(&s->wq, loop, write_queued, write_dropped);
   *out_stream = s;
   return 0;
 }
@@ -285,7 +272,7 @@ static void on_read_done(tide_future *f, void *ud) {
 /* --- Writing ------------------------------------------------------------------ */
 
 size_t tide_stream_write_queue_size(const tide_stream *s) {
-  return s->queued;
+  return s->wq.queued;
 }
 
 uint64_t tide_stream_bytes_written(const tide_stream *s) {
@@ -296,47 +283,6 @@ uint64_t tide_stream_bytes_read(const tide_stream *s) {
   return s->nread;
 }
 
-/* A failed write without a future goes to the loop's error handler. */
-static void report(tide_loop *loop, int code) {
-  tide_loop_report(loop, code, "stream write failed",
-                   "a tide_stream_write without a future failed");
-}
-
-/* Deferred so that the report never runs inside tide_stream_write. */
-static void report_later(tide_loop *loop, void *ud) {
-  report(loop, (int)(intptr_t)ud);
-}
-
-static void free_req(write_req *w) {
-  tide__q_remove(&w->link);
-  tide_loop_dealloc(w->stream->loop, w);
-}
-
-/* Fail every queued write with code. The queue is moved to a local list first:
- * the error handler (run by report) is user code and may write or close. */
-static void fail_writes(tide_stream *s, int code) {
-  tide__qnode failed;
-  tide__q_init(&failed);
-  tide__q_move_all(&s->writes, &failed);
-  if (s->werr == 0) s->werr = code;
-  s->queued = 0;
-  /* No cancel may reach a request being failed (fd_write.c says why). */
-  for (tide__qnode *n = failed.next; n != &failed; n = n->next)
-    if (REQ_OF(n)->future != NULL) tide_future_set_cancel_hook(REQ_OF(n)->future, NULL, NULL);
-  while (!tide__q_empty(&failed)) {
-    write_req *w = REQ_OF(failed.next);
-    tide__q_remove(&w->link);
-    tide_future *f = w->future;
-    int rep = w->report;
-    tide_loop_dealloc(s->loop, w);
-    if (f != NULL) {
-      tide_future_set_error(f, code, NULL);
-    } else if (rep && code != TIDE_ECANCELED) { /* aborted: the user asked */
-      report(s->loop, code);
-    }
-  }
-}
-
 static void on_write_done(tide_future *f, void *ud);
 
 /* Start one host write carrying the queued writes from the head, up to
@@ -344,12 +290,12 @@ static void on_write_done(tide_future *f, void *ud);
  * that cannot be allocated, the first goes alone. 0 or an error (nothing
  * started). */
 static int start_write(tide_stream *s) {
-  assert(!s->writing && !tide__q_empty(&s->writes));
-  write_req *first = REQ_OF(s->writes.next);
+  assert(!s->writing && !tide__wq_empty(&s->wq));
+  tide__write_req *first = tide__wq_head(&s->wq);
   size_t total = first->len;
   size_t count = 1;
-  for (tide__qnode *n = first->link.next; n != &s->writes; n = n->next) {
-    size_t len = REQ_OF(n)->len;
+  for (tide__qnode *n = first->link.next; n != &s->wq.reqs; n = n->next) {
+    size_t len = TIDE__WQ_REQ(n)->len;
     if (total >= BATCH_MAX || len > BATCH_MAX - total) break;
     total += len;
     count++;
@@ -362,9 +308,9 @@ static int start_write(tide_stream *s) {
   const void *bytes = first->data;
   if (block != NULL) {
     size_t at = 0, i = 0;
-    for (tide__qnode *n = s->writes.next; i < count; n = n->next, i++) {
-      memcpy(block + at, REQ_OF(n)->data, REQ_OF(n)->len);
-      at += REQ_OF(n)->len;
+    for (tide__qnode *n = s->wq.reqs.next; i < count; n = n->next, i++) {
+      memcpy(block + at, TIDE__WQ_REQ(n)->data, TIDE__WQ_REQ(n)->len);
+      at += TIDE__WQ_REQ(n)->len;
     }
     bytes = block;
   }
@@ -375,8 +321,8 @@ static int start_write(tide_stream *s) {
   tide_loop_dealloc(s->loop, block); /* the host call copied the bytes */
   if (rc != 0) return rc;
   size_t i = 0;
-  for (tide__qnode *n = s->writes.next; i < count; n = n->next, i++)
-    REQ_OF(n)->started = 1;
+  for (tide__qnode *n = s->wq.reqs.next; i < count; n = n->next, i++)
+    TIDE__WQ_REQ(n)->progress = 1; /* in the batch: a cancel no longer drops it */
   s->batch_len = total;
   s->writing = 1;
   return 0;
@@ -402,36 +348,29 @@ static void on_write_done(tide_future *f, void *ud) {
   tide_future_release(f);
   s->writing = 0;
   if (rc != 0) {
-    fail_writes(s, rc); /* the batch and everything after it */
+    tide__wq_fail(&s->wq, rc); /* the batch and everything after it */
   } else {
     s->nwritten += s->batch_len;
-    while (!tide__q_empty(&s->writes) && REQ_OF(s->writes.next)->started) {
-      write_req *w = REQ_OF(s->writes.next);
-      s->queued -= w->len;
-      if (w->future != NULL) {
-        tide_future_set_cancel_hook(w->future, NULL, NULL);
-        tide_future_set_int(w->future, (int64_t)w->len);
-      }
-      free_req(w);
+    while (!tide__wq_empty(&s->wq) && tide__wq_head(&s->wq)->progress > 0) {
+      tide__write_req *w = tide__wq_head(&s->wq);
+      s->wq.queued -= w->len;
+      tide__wq_complete(&s->wq, w);
     }
-    if (!tide__q_empty(&s->writes) && (rc = start_write(s)) != 0) fail_writes(s, rc);
+    if (!tide__wq_empty(&s->wq) && (rc = start_write(s)) != 0) tide__wq_fail(&s->wq, rc);
   }
   after_writes(s);
 }
 
-/* The write's future was cancelled or released. Not started: it is dropped.
- * Being written: it finishes (a stream never writes half a buffer and stops),
- * silently. */
-static void write_cancelled(tide_future *f, void *ud) {
-  write_req *w = ud;
-  tide_stream *s = w->stream;
-  (void)f;
-  w->future = NULL;
-  w->report = 0;
-  if (w->started) return;
-  s->queued -= w->len;
-  free_req(w);
-  after_writes(s);
+/* The write queue's hooks: one host write at a time carries what is queued, so
+ * a write just queued starts one only if none is in flight; a dropped write may
+ * be the last thing a shutdown or close waited for. */
+static int write_queued(tide__write_queue *q) {
+  tide_stream *s = tide__container_of(q, tide_stream, wq);
+  return s->writing ? 0 : start_write(s);
+}
+
+static void write_dropped(tide__write_queue *q) {
+  after_writes(tide__container_of(q, tide_stream, wq));
 }
 
 int tide_stream_write(tide_stream *s, const void *data, size_t len,
@@ -439,33 +378,7 @@ int tide_stream_write(tide_stream *s, const void *data, size_t len,
   assert(s != NULL && (data != NULL || len == 0));
   assert(future == NULL || !tide_future_done(future));
   if (s->closing || s->shut != SHUT_NONE) return TIDE_ECLOSED;
-  if (s->werr != 0) {
-    if (future == NULL)
-      return tide_call_soon(s->loop, report_later, (void *)(intptr_t)s->werr, NULL);
-    tide_future_set_error(future, s->werr, NULL);
-    return 0;
-  }
-  if (len > SIZE_MAX - sizeof(write_req)) return TIDE_ENOMEM;
-  write_req *w = tide_loop_alloc(s->loop, sizeof *w + len);
-  if (w == NULL) return TIDE_ENOMEM;
-  w->stream = s;
-  w->future = future;
-  w->report = future == NULL;
-  w->started = 0;
-  w->len = len;
-  if (len > 0) memcpy(w->data, data, len);
-  tide__q_insert_tail(&s->writes, &w->link);
-  s->queued += len;
-  if (!s->writing) {
-    int rc = start_write(s);
-    if (rc != 0) {
-      s->queued -= len;
-      free_req(w);
-      return rc;
-    }
-  }
-  if (future != NULL) tide_future_set_cancel_hook(future, write_cancelled, w);
-  return 0;
+  return tide__wq_write(&s->wq, data, len, future);
 }
 
 /* --- Shutting down (sockets) --------------------------------------------------- */
@@ -473,7 +386,7 @@ int tide_stream_write(tide_stream *s, const void *data, size_t len,
 static void finish_close(tide_stream *s);
 
 /* Complete the caller's shutdown future with code (0: done). A failure nobody
- * waits for is reported, as a write's is; a write error (werr) was already
+ * waits for is reported, as a write's is; a write error (wq.err) was already
  * reported with the write, so it is not reported twice. */
 static void shutdown_done(tide_stream *s, int code, const char *message) {
   tide_future *f = s->shut_future;
@@ -485,7 +398,7 @@ static void shutdown_done(tide_stream *s, int code, const char *message) {
       tide_future_set_int(f, 0);
     else
       tide_future_set_error(f, code, message);
-  } else if (code != 0 && code != s->werr && code != TIDE_ECANCELED) {
+  } else if (code != 0 && code != s->wq.err && code != TIDE_ECANCELED) {
     tide_loop_report(s->loop, code, "stream shutdown failed",
                      "a tide_stream_shutdown without a future failed");
   }
@@ -512,9 +425,9 @@ static int start_shutdown(tide_stream *s) {
 /* Every write queued before now has been taken (or failed): a queued shutdown
  * goes out now, and a close waits for it before the fd goes. */
 static void after_writes(tide_stream *s) {
-  if (s->writing || !tide__q_empty(&s->writes)) return;
+  if (s->writing || !tide__wq_empty(&s->wq)) return;
   if (s->shut == SHUT_QUEUED) {
-    int rc = s->werr; /* a broken socket is not shut down: it failed already */
+    int rc = s->wq.err; /* a broken socket is not shut down: it failed already */
     if (rc == 0) rc = start_shutdown(s);
     if (rc != 0) shutdown_done(s, rc, NULL);
   }
@@ -540,7 +453,7 @@ int tide_stream_shutdown(tide_stream *s, tide_future *future) {
   assert(s != NULL && (future == NULL || !tide_future_done(future)));
   if (s->closing || s->shut != SHUT_NONE) return TIDE_ECLOSED;
   if (!(s->flags & TIDE__STREAM_SOCKET)) return TIDE_ENOTSOCK;
-  if (!s->writing && tide__q_empty(&s->writes) && s->werr == 0) {
+  if (!s->writing && tide__wq_empty(&s->wq) && s->wq.err == 0) {
     /* Nothing to wait for: start now, so that failing to even ask (out of
      * memory) is returned with nothing changed. */
     int rc = start_shutdown(s);
@@ -550,7 +463,7 @@ int tide_stream_shutdown(tide_stream *s, tide_future *future) {
   }
   s->shut_future = future;
   if (future != NULL) tide_future_set_cancel_hook(future, shut_future_cancelled, s);
-  if (s->shut == SHUT_QUEUED && !s->writing && tide__q_empty(&s->writes))
+  if (s->shut == SHUT_QUEUED && !s->writing && tide__wq_empty(&s->wq))
     after_writes(s); /* after a write error: fails at once */
   return 0;
 }
@@ -566,8 +479,8 @@ static void on_reg_closed(tide_handle *h) {
   tide__rbuf_free(&s->rb);
   if (f != NULL) {
     tide_future_set_cancel_hook(f, NULL, NULL);
-    if (s->werr != 0)
-      tide_future_set_error(f, s->werr, NULL);
+    if (s->wq.err != 0)
+      tide_future_set_error(f, s->wq.err, NULL);
     else
       tide_future_set_none(f);
   }
@@ -586,7 +499,7 @@ static void on_fd_closed(tide_future *f, void *ud) {
 /* Once closing and nothing is being written: close the fd (if ours), then the
  * registration. */
 static void finish_close(tide_stream *s) {
-  if (!s->closing || s->finishing || s->writing || !tide__q_empty(&s->writes)) return;
+  if (!s->closing || s->finishing || s->writing || !tide__wq_empty(&s->wq)) return;
   if (s->shut == SHUT_QUEUED || s->shut == SHUT_RUNNING) return;
   s->finishing = 1;
   if (s->flags & TIDE_STREAM_CLOSE_FD) {
@@ -640,7 +553,7 @@ void tide_stream_abort(tide_stream *s) {
     s->writing = 0;
   }
   if (s->shut == SHUT_QUEUED || s->shut == SHUT_RUNNING) abandon_shutdown(s);
-  if (!tide__q_empty(&s->writes)) fail_writes(s, TIDE_ECANCELED);
+  if (!tide__wq_empty(&s->wq)) tide__wq_fail(&s->wq, TIDE_ECANCELED);
   tide_stream_close(s, NULL);
 }
 
