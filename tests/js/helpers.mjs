@@ -4,8 +4,11 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { load } from '../../js/src/node.mjs';
 
-/** The C test module (wasm/test-module.c); the lead's build wires the path. */
-export const MODULE = process.env.TIDE_TEST_MODULE ?? '/tmp/bjs/wasm/tide-test-module.wasm';
+/** The C test module (wasm/test-module.c): TIDE_TEST_MODULE (scripts/test.sh
+ * sets it), else the js config's tree, build/js, which `bash scripts/test.sh js`
+ * builds, so `node --test tests/js/` works by hand after it. */
+export const MODULE = process.env.TIDE_TEST_MODULE ??
+  fileURLToPath(new URL('../../build/js/wasm/tide-test-module.wasm', import.meta.url));
 
 /** The node entry and the default (browser) entry, as file URLs for children. */
 export const NODE_ENTRY = new URL('../../js/src/node.mjs', import.meta.url).href;
@@ -16,8 +19,7 @@ export const PACKAGE_DIR = fileURLToPath(new URL('../../js/', import.meta.url));
 export function requireModule() {
   if (!existsSync(MODULE)) {
     throw new Error(`the C test module is missing: ${MODULE} (build it with ` +
-      'cmake -S . -B /tmp/bjs -DCMAKE_TOOLCHAIN_FILE=wasm/toolchain-js.cmake && ' +
-      'cmake --build /tmp/bjs, or set TIDE_TEST_MODULE)');
+      '`bash scripts/test.sh js`, or set TIDE_TEST_MODULE)');
   }
   return MODULE;
 }
