@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "test-module-util.h"
 #include "tide.h"
 
 enum { MAX_LISTENERS = 64, MAX_STREAMS = 256, CHUNK = 64 * 1024 };
@@ -53,23 +54,6 @@ enum { MAX_LISTENERS = 64, MAX_STREAMS = 256, CHUNK = 64 * 1024 };
 static tide_tcp_listener *listeners[MAX_LISTENERS];
 static tide_stream *streams[MAX_STREAMS];
 static int raced_closed;
-
-static const tide_value *arg(tide_task *t, size_t i) {
-  const tide_value *args;
-  size_t n;
-  tide_task_args(t, &args, &n);
-  return i < n ? &args[i] : NULL;
-}
-
-static int num(tide_task *t, size_t i, double dflt) {
-  const tide_value *v = arg(t, i);
-  return v != NULL && v->type == TIDE_VALUE_DOUBLE ? (int)v->as.d : (int)dflt;
-}
-
-static const char *str(tide_task *t, size_t i) {
-  const tide_value *v = arg(t, i);
-  return v != NULL && v->type == TIDE_VALUE_STRING ? v->as.bytes.data : NULL;
-}
 
 static tide_tcp_listener *listener_at(int id) {
   return id >= 0 && id < MAX_LISTENERS ? listeners[id] : NULL;
@@ -690,11 +674,7 @@ static int net_stats_main(tide_task *t, void *frame) {
 }
 
 static int setup(tide_loop *loop, int argc, char **argv) {
-  static const struct {
-    const char *name;
-    tide_task_fn fn;
-    size_t frame_size;
-  } exports[] = {
+  static const test_export exports[] = {
       {"tcp_listen", tcp_listen_main, sizeof(one_frame)},
       {"tcp_listener_close", tcp_listener_close_main, 0},
       {"tcp_accept", tcp_accept_main, sizeof(one_frame)},
@@ -715,12 +695,7 @@ static int setup(tide_loop *loop, int argc, char **argv) {
   };
   (void)argc;
   (void)argv;
-  for (size_t i = 0; i < sizeof exports / sizeof exports[0]; i++) {
-    int rc =
-        tide_export_task(loop, exports[i].name, exports[i].fn, exports[i].frame_size);
-    if (rc != 0) return rc;
-  }
-  return 0;
+  return export_all(loop, exports, sizeof exports / sizeof exports[0]);
 }
 
 TIDE_MAIN(setup)

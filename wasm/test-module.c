@@ -36,14 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test-module-util.h"
 #include "tide.h"
-
-static const tide_value *arg(tide_task *t, size_t i) {
-  const tide_value *args;
-  size_t n;
-  tide_task_args(t, &args, &n);
-  return i < n ? &args[i] : NULL;
-}
 
 static int is_number(const tide_value *v) {
   return v != NULL && v->type == TIDE_VALUE_DOUBLE;
@@ -550,11 +544,7 @@ static int program_main(tide_task *t, void *frame) {
 }
 
 static int setup(tide_loop *loop, int argc, char **argv) {
-  static const struct {
-    const char *name;
-    tide_task_fn fn;
-    size_t frame_size;
-  } exports[] = {
+  static const test_export exports[] = {
       {"add", add_main, 0},
       {"echo", echo_main, 0},
       {"sleep_then", sleep_then_main, sizeof(sleep_frame)},
@@ -570,11 +560,8 @@ static int setup(tide_loop *loop, int argc, char **argv) {
       {"async_wake", async_wake_main, sizeof(wake_frame)},
       {"burst", burst_main, sizeof(burst_frame)},
   };
-  for (size_t i = 0; i < sizeof exports / sizeof exports[0]; i++) {
-    int rc =
-        tide_export_task(loop, exports[i].name, exports[i].fn, exports[i].frame_size);
-    if (rc != 0) return rc;
-  }
+  int rc = export_all(loop, exports, sizeof exports / sizeof exports[0]);
+  if (rc != 0) return rc;
   if (argc >= 2) {
     main_frame init = {argc, argv, 0};
     return tide_task_spawn(loop, program_main, &init, sizeof init, NULL);

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "test-module-util.h"
 #include "tide.h"
 
 enum { MAX_SOCKETS = 64, BIG = 65536 };
@@ -49,23 +50,6 @@ enum { MAX_SOCKETS = 64, BIG = 65536 };
 static tide_udp *sockets[MAX_SOCKETS];
 static tide_address last_from[MAX_SOCKETS];
 static int raced;
-
-static const tide_value *arg(tide_task *t, size_t i) {
-  const tide_value *args;
-  size_t n;
-  tide_task_args(t, &args, &n);
-  return i < n ? &args[i] : NULL;
-}
-
-static int num(tide_task *t, size_t i, double dflt) {
-  const tide_value *v = arg(t, i);
-  return v != NULL && v->type == TIDE_VALUE_DOUBLE ? (int)v->as.d : (int)dflt;
-}
-
-static const char *str(tide_task *t, size_t i) {
-  const tide_value *v = arg(t, i);
-  return v != NULL && v->type == TIDE_VALUE_STRING ? v->as.bytes.data : NULL;
-}
 
 static int slot_of(tide_task *t, size_t i) {
   int s = num(t, i, -1);
@@ -395,11 +379,7 @@ static int udp_stats_main(tide_task *t, void *frame) {
 }
 
 static int setup(tide_loop *loop, int argc, char **argv) {
-  static const struct {
-    const char *name;
-    tide_task_fn fn;
-    size_t frame_size;
-  } exports[] = {
+  static const test_export exports[] = {
       {"udp_open", udp_open_main, sizeof(one_frame)},
       {"udp_close", udp_close_main, 0},
       {"udp_send", udp_send_main, sizeof(send_frame)},
@@ -414,12 +394,7 @@ static int setup(tide_loop *loop, int argc, char **argv) {
   };
   (void)argc;
   (void)argv;
-  for (size_t i = 0; i < sizeof exports / sizeof exports[0]; i++) {
-    int rc =
-        tide_export_task(loop, exports[i].name, exports[i].fn, exports[i].frame_size);
-    if (rc != 0) return rc;
-  }
-  return 0;
+  return export_all(loop, exports, sizeof exports / sizeof exports[0]);
 }
 
 TIDE_MAIN(setup)

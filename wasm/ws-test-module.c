@@ -41,29 +41,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "test-module-util.h"
 #include "tide.h"
 
 enum { MAX_WS = 64 };
 
 static tide_ws *sockets[MAX_WS];
 static int raced_closed;
-
-static const tide_value *arg(tide_task *t, size_t i) {
-  const tide_value *args;
-  size_t n;
-  tide_task_args(t, &args, &n);
-  return i < n ? &args[i] : NULL;
-}
-
-static int num(tide_task *t, size_t i, double dflt) {
-  const tide_value *v = arg(t, i);
-  return v != NULL && v->type == TIDE_VALUE_DOUBLE ? (int)v->as.d : (int)dflt;
-}
-
-static const char *str(tide_task *t, size_t i) {
-  const tide_value *v = arg(t, i);
-  return v != NULL && v->type == TIDE_VALUE_STRING ? v->as.bytes.data : NULL;
-}
 
 /* Bytes or a string argument, and the kind it implies (bytes: binary). */
 static const tide_value *data_arg(tide_task *t, size_t i, int *out_binary) {
@@ -493,11 +477,7 @@ static int ws_stats_main(tide_task *t, void *frame) {
 }
 
 static int setup(tide_loop *loop, int argc, char **argv) {
-  static const struct {
-    const char *name;
-    tide_task_fn fn;
-    size_t frame_size;
-  } exports[] = {
+  static const test_export exports[] = {
       {"ws_connect", ws_connect_main, sizeof(one_frame)},
       {"ws_send", ws_send_main, sizeof(one_frame)},
       {"ws_send_nowait", ws_send_nowait_main, 0},
@@ -512,12 +492,7 @@ static int setup(tide_loop *loop, int argc, char **argv) {
   };
   (void)argc;
   (void)argv;
-  for (size_t i = 0; i < sizeof exports / sizeof exports[0]; i++) {
-    int rc =
-        tide_export_task(loop, exports[i].name, exports[i].fn, exports[i].frame_size);
-    if (rc != 0) return rc;
-  }
-  return 0;
+  return export_all(loop, exports, sizeof exports / sizeof exports[0]);
 }
 
 TIDE_MAIN(setup)

@@ -29,6 +29,13 @@ void run_until_done(tide_loop *loop, tide_future *f) {
     ASSERT_GE(tide_loop_run(loop, TIDE_RUN_ONCE), 0);
 }
 
+int64_t int_of(tide_future *f) {
+  tide_value v;
+  ASSERT_OK(tide_future_result(f, &v));
+  ASSERT_EQ(v.type, TIDE_VALUE_INT);
+  return v.as.i;
+}
+
 /* The PTR result of an accept or connect: the stream. */
 tide_stream *stream_of(tide_future *f) {
   tide_value v;

@@ -10,6 +10,8 @@
 int count_fds(void);
 /* Run the loop one iteration at a time until f is done. */
 void run_until_done(tide_loop *loop, tide_future *f);
+/* The INT result of f (a write's length, a shutdown's 0). */
+int64_t int_of(tide_future *f);
 /* The PTR result of an accept or connect: the stream. */
 tide_stream *stream_of(tide_future *f);
 /* f's result is BYTES equal to s. */

@@ -15,14 +15,11 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "net.h"
 #include "test.h"
 #include "util.h"
 
 #define WATCHDOG_MS 10000
-
-static void run_until_done(tide_loop *loop, tide_future *f) {
-  while (!tide_future_done(f)) ASSERT_GE(tide_loop_run(loop, TIDE_RUN_ONCE), 0);
-}
 
 static int all_loopback(tide_future *f, int family) {
   tide_value v;

@@ -76,13 +76,6 @@ static int pat_check(const unsigned char *src, size_t n, uint64_t off) {
   return 1;
 }
 
-static int64_t int_of(tide_future *f) {
-  tide_value v;
-  ASSERT_OK(tide_future_result(f, &v));
-  ASSERT_EQ(v.type, TIDE_VALUE_INT);
-  return v.as.i;
-}
-
 static int is_conn_error(int rc) {
   return rc == TIDE_EPIPE || rc == TIDE_ECONNRESET;
 }
