@@ -204,7 +204,7 @@ struct tide_loop {
   void *priv_call_slabs;
   tide_error_handler priv_error_handler;
   void *priv_error_ud;
-  void *priv_host; /* host operations and exported tasks (src/host) */
+  void *priv_host; /* host operations and exported tasks (src/hostops) */
   void (*priv_host_close)(tide_loop *loop); /* frees priv_host at close */
   int priv_exit_code;
   /* Diagnostics (diag.c, trace.c): TIDE__DIAG_* bits tested on the hot paths,
@@ -401,7 +401,7 @@ int tide_io_fd(const tide_io *io);
  * A stream reads and writes an fd (stdin, stdout, a pipe, a socket) while the
  * loop runs other work. Natively and under WASI it uses the fd itself; on the JS
  * host, fds 0, 1 and 2 are the runtime's stdin/stdout/stderr (the host functions
- * "tideloop:fd_read", "tideloop:fd_write" and "tideloop:fd_close" of wasm/ABI.md,
+ * "tideloop:fd_read", "tideloop:fd_write" and "tideloop:fd_close" of src/backend/js/ABI.md,
  * which a program may replace with its own). Every operation completes a future
  * that the caller initialised (tide_future_init) and keeps valid until it is
  * done: await it from a task or add a done callback. Cancelling that future (or
@@ -514,7 +514,7 @@ typedef struct tide_address {
  *   answered without asking anyone, 127.0.0.1 then ::1 (filtered by family).
  *   Other names: on the JS host in Node, dns.lookup (the same C library
  *   resolver, on libuv's pool) through the host function "tideloop:dns_lookup"
- *   (wasm/ABI.md); in a browser, which has none, the future completes with
+ *   (src/backend/js/ABI.md); in a browser, which has none, the future completes with
  *   TIDE_ENOSYS; under WASI it is complete with TIDE_ENOSYS when this returns.
  * Returns 0 (the outcome is in future), TIDE_EINVAL (host NULL or empty, or bad
  * family), TIDE_ENOMEM (future untouched). */
@@ -523,7 +523,7 @@ int tide_resolve(tide_loop *loop, const char *host, int family, tide_future *fut
 /* --- TCP ---------------------------------------------------------------------
  *
  * Natively: non-blocking sockets. On the JS host in Node: node:net sockets
- * behind the same calls (wasm/ABI.md, "Sockets"). Under WASI, preview1 cannot
+ * behind the same calls (src/backend/js/ABI.md, "Sockets"). Under WASI, preview1 cannot
  * make sockets: a program accepts on a listener the runtime hands in
  * (tide_tcp_listener_open; for example wasmtime's --tcplisten, which puts it
  * at fd 3) and the rest is TIDE_ENOSYS. In a browser everything is TIDE_ENOSYS
@@ -590,7 +590,7 @@ int tide_tcp_connect(tide_loop *loop, const char *host, int port, tide_future *f
  * future the caller initialised; sends are queued in order and each datagram
  * goes out whole or not at all; a receive takes exactly one datagram.
  * Natively: non-blocking sockets. On the JS host in Node: node:dgram sockets
- * behind the same calls (wasm/ABI.md, "Sockets"). There open takes a round
+ * behind the same calls (src/backend/js/ABI.md, "Sockets"). There open takes a round
  * trip (its future completes later); close frees the port once the host has
  * run it, before any later call of the program reaches the host; a send the
  * host has started cannot be taken back (cancelling it only completes its

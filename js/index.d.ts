@@ -2,7 +2,7 @@
 // default/browser one and the Node one export the same names).
 // tests/js/dts.test.mjs checks this file against the real exports.
 
-/** A value that crosses between JS and C (wasm/ABI.md "Values on the wire"). */
+/** A value that crosses between JS and C (src/backend/js/ABI.md "Values on the wire"). */
 export type TideValue =
   | undefined
   | null
@@ -110,7 +110,7 @@ export declare class Runtime implements Disposable {
    * tide_host_call(). Returns the runtime. The runtime's own functions behind
    * C streams ("tideloop:fd_read", "tideloop:fd_write", "tideloop:fd_shutdown",
    * "tideloop:fd_close"; for every fd, sockets included) and, under Node, TCP
-   * ("tideloop:tcp_*") can be overridden this way (wasm/ABI.md): a registered
+   * ("tideloop:tcp_*") can be overridden this way (src/backend/js/ABI.md): a registered
    * function wins. */
   register(name: string, fn: HostFunction): this;
   /** Remove host function `name`; true if it existed (a "tideloop:*"

@@ -8,9 +8,9 @@
 #                     works too (clang-14, /opt/emsdk/upstream/emscripten/emcc):
 #                     a name containing "emcc" takes the emcc route.
 #     clang: clang --target=wasm32-wasi -mexec-model=reactor with wasi-libc,
-#            one -Wl,--export=NAME per line of wasm/exports.txt.
+#            one -Wl,--export=NAME per line of src/backend/js/exports.txt.
 #     emcc:  emcc -sSTANDALONE_WASM --no-entry -sERROR_ON_UNDEFINED_SYMBOLS=0
-#            -sALLOW_MEMORY_GROWTH -sEXPORTED_FUNCTIONS=<wasm/exports.txt>;
+#            -sALLOW_MEMORY_GROWTH -sEXPORTED_FUNCTIONS=<src/backend/js/exports.txt>;
 #            no Emscripten JS glue: the package's loader is the glue.
 #   -o FILE           the module to write (default: the first source's name, .wasm)
 #   -O0 -O1 -O2 -O3 -Os -Oz
@@ -24,10 +24,11 @@
 # Any other argument that starts with "-" (-I, -D, -W, -l, -L ...) goes to the
 # compiler for your sources and the link. Your sources see include/tide.h only;
 # TIDE_HOST_JS is defined, so TIDE_MAIN(setup) exports the setup for the host's
-# rt.main(). What is built is what wasm/js-module.cmake builds (wasm/ABI.md, "The
-# module"): your sources, src/core, src/host, src/io (its host-stream half when
-# the checkout has src/io/host_stream.c, else the fd streams), the allocator,
-# src/backend/js.c and wasm/exports.c, linked as one reactor.
+# rt.main(). What is built is what the root CMakeLists.txt builds for the JS host
+# (src/backend/js/ABI.md, "The module"): your sources, src/core, src/hostops,
+# src/common, src/io with its host-call folder (src/io/hostcall), the exit code
+# of src/main, the allocator and the JS bridge (src/backend/js), linked as one
+# reactor.
 #
 # Building needs this repository's sources and a toolchain (Debian: clang-14
 # lld-14 wasi-libc libclang-rt-14-dev-wasm32, or emscripten); running the module
@@ -72,8 +73,8 @@ done
 for s in "${sources[@]}"; do
   [[ -f $s ]] || die "no such source: $s"
 done
-[[ -f $root/include/tide.h && -f $root/wasm/exports.txt ]] ||
-  die "$root is not a tideloop checkout (no include/tide.h, wasm/exports.txt): use --tideloop DIR"
+[[ -f $root/include/tide.h && -f $root/src/backend/js/exports.txt ]] ||
+  die "$root is not a tideloop checkout (no include/tide.h, src/backend/js/exports.txt): use --tideloop DIR"
 root=$(cd "$root" && pwd)
 if [[ -z $out ]]; then
   out=$(basename "${sources[0]}")
@@ -90,21 +91,14 @@ command -v "$cc" >/dev/null 2>&1 || die "$cc not found (Debian: apt-get install 
     echo clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32))"
 
 # The exported names, as the CMake route reads them: one C identifier a line.
-mapfile -t exports < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*$' "$root/wasm/exports.txt")
-((${#exports[@]})) || die "$root/wasm/exports.txt lists no exports"
+mapfile -t exports < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*$' "$root/src/backend/js/exports.txt")
+((${#exports[@]})) || die "$root/src/backend/js/exports.txt lists no exports"
 
-# The library's sources, chosen as the root CMakeLists.txt chooses them for
-# TIDE_BACKEND=js. The JS host has no fds: with host streams present, the fd
-# streams stay out, and so do the fd-based sockets (sock_*, tcp_*): host_tcp.c
-# is TCP there.
-shopt -s nullglob
-lib=("$root"/src/core/*.c "$root"/src/host/*.c)
-for f in "$root"/src/io/*.c; do
-  if [[ -f $root/src/io/host_stream.c && $(basename "$f") == fd_*.c ]]; then continue; fi
-  case $(basename "$f") in sock_*.c | tcp_*.c) [[ -f $root/src/io/host_stream.c ]] && continue ;; esac
-  lib+=("$f")
-done
-lib+=("$root/src/backend/default_alloc.c" "$root/src/backend/js.c" "$root/wasm/exports.c")
+# The library's sources, by folder, as the root CMakeLists.txt chooses them for
+# TIDE_BACKEND=js (the JS host has no fds: I/O is src/io/hostcall).
+lib=("$root"/src/core/*.c "$root"/src/hostops/*.c "$root"/src/common/*.c
+     "$root"/src/io/*.c "$root"/src/io/hostcall/*.c "$root/src/main/main_exit.c"
+     "$root/src/backend/default_alloc.c" "$root"/src/backend/js/*.c)
 
 common=(-std=c11 -DTIDE_HOST_JS "$opt")
 if ((debug)); then
@@ -133,13 +127,15 @@ case $kind in
 esac
 
 # The library is compiled on its own, with its private include directories, so
-# that your sources see only include/ (a header of yours named queue.h or host.h
-# cannot be confused with the library's), and without your warning flags: its
-# own are checked by its CMake builds.
+# that your sources see only include/ (a header of yours named queue.h or
+# hostops.h cannot be confused with the library's), and without your warning
+# flags: its own are checked by its CMake builds. (The CMake build also gives
+# each layer only its own include path; this one-shot build does not need to.)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tide-js-module.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && "$cc" "${common[@]}" \
-  -I"$root/include" -I"$root/src/backend" -I"$root/src/core" -I"$root/src/host" \
+  -I"$root/include" -I"$root/src/common" -I"$root/src/backend" -I"$root/src/core" \
+  -I"$root/src/hostops" -I"$root/src/io" -I"$root/src/io/hostcall" \
   -c "${lib[@]}") || die "compiling the tideloop sources failed"
 objects=("$tmp"/*.o)
 ((${#objects[@]} == ${#lib[@]})) || die "two library sources share a file name"

@@ -112,7 +112,7 @@ run_js_tests() {
   if [[ ! -d js/node_modules ]]; then
     npm ci --prefix js --no-audit --no-fund --loglevel=error || return 1
   fi
-  TIDE_TEST_MODULE="$root/$1/wasm/tide-test-module.wasm" TIDE_JS_BUILD="$root/$1" \
+  TIDE_TEST_MODULE="$root/$1/tests/modules/tide-test-module.wasm" TIDE_JS_BUILD="$root/$1" \
     node --test tests/js/
 }
 

@@ -1,10 +1,11 @@
 # CMake toolchain file: build tideloop for the JS host (browser, Node): wasm32
-# with clang + wasi-libc, the js backend (src/backend/js.c + wasm/exports.c),
-# and modules linked as reactors with tide_add_js_module() (wasm/ABI.md).
+# with clang + wasi-libc, the JS bridge (src/backend/js: imports.c, exports.c),
+# and modules linked as reactors with tide_add_js_module() (src/backend/js/ABI.md).
 #   cmake -S . -B build-js -DCMAKE_TOOLCHAIN_FILE=wasm/toolchain-js.cmake
 # Needs clang-14, lld-14, llvm-14, wasi-libc, libclang-rt-14-dev-wasm32.
 # Nothing here runs under ctest: the JS host drives the loop, so the tests are
-# the package's node --test suites, which load <build>/wasm/tide-test-module.wasm.
+# the package's node --test suites, which load the modules of tests/modules
+# (<build>/tests/modules/tide-test-module.wasm and its siblings).
 set(CMAKE_SYSTEM_NAME WASI)
 set(CMAKE_SYSTEM_VERSION 1)
 set(CMAKE_SYSTEM_PROCESSOR wasm32)

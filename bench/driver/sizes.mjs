@@ -38,9 +38,11 @@ function textSize(files) {
 /* Which source directory an object of libtideloop.a came from. */
 function sourceGroup(obj) {
   const base = obj.replace(/\.obj$|\.o$/, '');
-  for (const [dir, group] of [['src/core', 'core'], ['src/host', 'host operations (src/host)'],
-    ['src/backend', 'JS backend (src/backend/js.c)'], ['src/io', 'streams (src/io)'],
-    ['wasm', 'JS ABI exports (wasm/exports.c)']]) {
+  for (const [dir, group] of [['src/core', 'core'], ['src/hostops', 'host operations (src/hostops)'],
+    ['src/main', 'portable main (src/main)'], ['src/common', 'errno table (src/common)'],
+    ['src/backend', 'default allocator (src/backend)'],
+    ['src/backend/js', 'JS bridge (src/backend/js)'], ['src/io', 'streams (src/io)'],
+    ['src/io/hostcall', 'streams (src/io)']]) {
     if (existsSync(path.join(ROOT, dir, base))) return group;
   }
   return 'tideloop (other)';

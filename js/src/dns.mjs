@@ -1,5 +1,5 @@
 // dns.mjs: the host function behind tide_resolve on the JS host under Node,
-// wasm/ABI.md "Host functions the runtime provides":
+// src/backend/js/ABI.md "Host functions the runtime provides":
 //
 //   "tideloop:dns_lookup"(host, family) -> "127.0.0.1 ::1"
 //

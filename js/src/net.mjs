@@ -1,5 +1,5 @@
 // net.mjs: TCP for C programs on the JS host under Node, through node:net: the
-// host functions behind src/io/host_tcp.c (wasm/ABI.md, "Sockets").
+// host functions behind src/io/hostcall/host_tcp.c (src/backend/js/ABI.md, "Sockets").
 //
 //   "tideloop:tcp_listen"(host, port, backlog) -> id * 65536 + the bound port
 //   "tideloop:tcp_accept"(id)                  -> fd of the next connection

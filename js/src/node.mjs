@@ -11,7 +11,7 @@
 // - C streams on fd 0 read process.stdin on demand (stdinReader below);
 // - C has TCP (tide_tcp_*, node:net: net.mjs), UDP (tide_udp_*, node:dgram:
 //   udp.mjs) and name resolution (tide_resolve, dns.lookup: dns.mjs), as host
-//   functions built into each runtime (wasm/ABI.md "Sockets"); a browser has
+//   functions built into each runtime (src/backend/js/ABI.md "Sockets"); a browser has
 //   none of them, and C gets ENOSYS;
 // - C has WebSocket messages (tide_ws_*, ws.mjs) only where this Node has a
 //   global WebSocket (Node 22, or Node 20 with --experimental-websocket);

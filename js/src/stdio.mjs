@@ -1,5 +1,5 @@
 // stdio.mjs: the host functions behind C byte streams (tide_stream_*) on the JS
-// host, wasm/ABI.md "Host functions the runtime provides":
+// host, src/backend/js/ABI.md "Host functions the runtime provides":
 //
 //   "tideloop:fd_read"(fd, max)    -> Uint8Array of 1..max bytes; empty at EOF
 //   "tideloop:fd_write"(fd, bytes) -> bytes.length once the bytes are accepted

@@ -1,5 +1,5 @@
 // udp.mjs: UDP for C programs on the JS host under Node, through node:dgram:
-// the host functions behind src/io/host_udp.c (wasm/ABI.md, "Sockets").
+// the host functions behind src/io/hostcall/host_udp.c (src/backend/js/ABI.md, "Sockets").
 //
 //   "tideloop:udp_open"(host, port)            -> id * 65536 + the bound port
 //   "tideloop:udp_send"(id, bytes, host, port) -> bytes.length, once sent

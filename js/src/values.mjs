@@ -1,4 +1,4 @@
-// values.mjs: the value-list wire format of wasm/ABI.md ("Values on the wire").
+// values.mjs: the value-list wire format of src/backend/js/ABI.md ("Values on the wire").
 //
 // A list is items back to back, little-endian, each a one-byte tag and its
 // payload: 0 none, 1 f64, 2 string (u32 length + UTF-8), 3 bytes (u32 length +

@@ -1,6 +1,6 @@
 // ws.mjs: WebSocket messages for C programs on the JS host, through the
 // engine's standard WebSocket (a browser's, or Node's where it has one): the
-// host functions behind src/io/host_ws.c (wasm/ABI.md, "WebSockets").
+// host functions behind src/io/hostcall/host_ws.c (src/backend/js/ABI.md, "WebSockets").
 //
 //   "tideloop:ws_connect"(url)            -> id, once the socket is open
 //   "tideloop:ws_send"(id, bytes, binary) -> bytes.length, once bufferedAmount

@@ -3,7 +3,9 @@
  * The core never includes a host header; everything it needs from the host goes
  * through the functions below, and everything the host tells the core comes back
  * through the tide__loop_* upcalls at the end. The build links exactly one
- * backend (epoll.c, poll.c, wasi.c, js.c or fake.c).
+ * backend: posix/epoll.c or posix/poll.c (with posix/posix_common.c),
+ * wasi/wasi.c, js/imports.c (with js/exports.c, the other direction), or
+ * fake/fake.c for the tests.
  */
 #ifndef TIDE_BACKEND_H
 #define TIDE_BACKEND_H
@@ -26,7 +28,7 @@ uint64_t tide__backend_now_us(tide_loop *loop);
 /* Wait up to timeout_ms (-1: no limit; 0: do not block) for I/O, a wakeup or a
  * signal, and report each through the upcalls below before returning. Returns 0
  * (also on timeout or EINTR) or a negative TIDE_E* if the host failed.
- * A host that cannot block (js.c: JS owns the real event loop) returns
+ * A host that cannot block (js/imports.c: JS owns the real event loop) returns
  * TIDE_EAGAIN when asked to wait (timeout_ms != 0) and nothing was ready;
  * tide_loop_run then ends that iteration and returns TIDE_EAGAIN, so a C caller
  * of DEFAULT or ONCE there gets a code instead of a spinning loop. */
@@ -51,12 +53,12 @@ void tide__backend_signal_stop(tide_loop *loop, int signum);
  * default error handler's output. */
 void tide__backend_report(tide_loop *loop, const char *line);
 
-/* --- Host operations (src/host), for a host that has host functions (JS) ----
+/* --- Host operations (src/hostops), for a host that has host functions (JS) ----
  * Hosts without them (native, WASI) return TIDE_ENOSYS and ignore the rest. */
 
 /* Start operation op: call the host function name (name_len bytes, not
  * NUL-terminated) with the value list args (args_len bytes, borrowed for the
- * call; see wasm/ABI.md). The host later completes it through
+ * call; see src/backend/js/ABI.md). The host later completes it through
  * tide__host_complete(), never from inside this call. Returns 0 or TIDE_ENOSYS. */
 int tide__backend_host_call(tide_loop *loop, uint32_t op, const char *name,
                             size_t name_len, const void *args, size_t args_len);

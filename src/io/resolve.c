@@ -1,8 +1,9 @@
 /* resolve.c: tide_resolve's portable front, the same on every host.
  *
  * It checks the arguments, answers what needs nobody (a numeric address is
- * itself; "localhost" where there is no C library resolver) and hands any other
- * name to the host's tide__resolve_lookup (resolve.h). Every answer, whoever
+ * itself) and hands any other name to the host's tide__resolve_lookup
+ * (resolve.h); a host without a C library resolver answers "localhost" with
+ * tide__resolve_localhost, from here. Every answer, whoever
  * found it, is built here into one array of tide_address: numeric text in its
  * canonical form (inet_ntop: "::1", never "0:0:0:0:0:0:0:1"), in the order
  * found, without duplicates, filtered by family, so a program sees the same
@@ -17,16 +18,6 @@
 #include <sys/socket.h>
 
 #include "resolve.h"
-
-/* "localhost" is answered here where no C library resolver could: under WASI
- * and on the JS host (a browser has none; the C side cannot tell a browser from
- * Node, so both get this answer). RFC 6761 makes it the loopback, IPv4 first
- * (as /etc/hosts lists it). Natively getaddrinfo answers it from /etc/hosts. */
-#if defined(__wasi__) || defined(TIDE_HOST_JS)
-#define FIXED_LOCALHOST 1
-#else
-#define FIXED_LOCALHOST 0
-#endif
 
 static void free_block(void *data, void *ud) {
   tide_loop_dealloc(ud, data);
@@ -124,7 +115,6 @@ static int answer_now(tide_loop *loop, const char *host, int family, tide_future
   return 0;
 }
 
-#if FIXED_LOCALHOST
 /* "localhost" or "localhost.", in any case. */
 static int is_localhost(const char *host) {
   static const char name[] = "localhost";
@@ -136,20 +126,22 @@ static int is_localhost(const char *host) {
   }
   return host[i] == '\0' || (host[i] == '.' && host[i + 1] == '\0');
 }
-#endif
 
-#if defined(__wasi__) && !defined(TIDE_HOST_JS)
-/* WASI preview1 has no resolver and no sockets to ask a DNS server with. */
-int tide__resolve_lookup(tide_loop *loop, const char *host, int family,
-                         tide_future *future) {
-  (void)loop;
-  (void)family;
-  tide__resolve_fail(future, TIDE_ENOSYS, host,
-                     "no name resolution under WASI (numeric addresses and "
-                     "localhost only)");
-  return 0;
+/* Where no C library resolver could answer (under WASI, and on the JS host: a
+ * browser has none, and the C side cannot tell a browser from Node, so both
+ * get this answer), RFC 6761 makes "localhost" the loopback, IPv4 first (as
+ * /etc/hosts lists it). Natively getaddrinfo answers it from /etc/hosts. */
+int tide__resolve_localhost(tide_loop *loop, const char *host, int family,
+                            tide_future *future) {
+  if (!is_localhost(host)) return TIDE_ENOENT;
+  static const unsigned char v4[4] = {127, 0, 0, 1};
+  unsigned char raw[2][16];
+  int families[2] = {4, 6};
+  memcpy(raw[0], v4, sizeof v4);
+  memset(raw[1], 0, sizeof raw[1]);
+  raw[1][15] = 1; /* ::1 */
+  return answer_now(loop, host, family, future, families, raw, 2);
 }
-#endif
 
 int tide_resolve(tide_loop *loop, const char *host, int family, tide_future *future) {
   assert(loop != NULL && future != NULL && !tide_future_done(future));
@@ -165,16 +157,5 @@ int tide_resolve(tide_loop *loop, const char *host, int family, tide_future *fut
     families[0] = 6;
     return answer_now(loop, host, family, future, families, raw, 1);
   }
-#if FIXED_LOCALHOST
-  if (is_localhost(host)) {
-    static const unsigned char v4[4] = {127, 0, 0, 1};
-    memcpy(raw[0], v4, sizeof v4);
-    memset(raw[1], 0, sizeof raw[1]);
-    raw[1][15] = 1; /* ::1 */
-    families[0] = 4;
-    families[1] = 6;
-    return answer_now(loop, host, family, future, families, raw, 2);
-  }
-#endif
   return tide__resolve_lookup(loop, host, family, future);
 }

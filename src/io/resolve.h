@@ -1,11 +1,11 @@
 /* resolve.h: what the halves of tide_resolve share.
  *
- * resolve.c is the portable front: argument checks, numeric addresses,
- * "localhost" where no C library resolver exists, and the result array that
- * every host delivers alike. A name it cannot answer goes to the host's
- * tide__resolve_lookup: the resolver threads natively (resolve_threads.c), the
- * host function "tideloop:dns_lookup" on the JS host (host_resolve.c), and
- * TIDE_ENOSYS under WASI (resolve.c), whose preview1 has no resolver.
+ * resolve.c is the portable front: argument checks, numeric addresses, and the
+ * result array that every host delivers alike. A name it cannot answer goes to
+ * the host's tide__resolve_lookup: the resolver threads natively
+ * (posix/resolve_threads.c), the host function "tideloop:dns_lookup" on the JS
+ * host (hostcall/host_resolve.c), and under WASI, whose preview1 has no
+ * resolver, "localhost" or TIDE_ENOSYS (enosys/no_resolver.c).
  */
 #ifndef TIDE_IO_RESOLVE_H
 #define TIDE_IO_RESOLVE_H
@@ -38,6 +38,13 @@ void tide__addr_list_free(tide__addr_list *list);
 
 /* Fail future with code and the message "<host>: <what>" (host cut if long). */
 void tide__resolve_fail(tide_future *future, int code, const char *host, const char *what);
+
+/* For a host without a C library resolver: when host is "localhost" (any
+ * case, a trailing dot allowed), complete future with the loopback addresses of
+ * family and return 0 (TIDE_ENOMEM: future untouched); for any other name
+ * return TIDE_ENOENT and change nothing. */
+int tide__resolve_localhost(tide_loop *loop, const char *host, int family,
+                            tide_future *future);
 
 /* The host's lookup of a name the front could not answer (host non-empty,
  * family 0, 4 or 6, future pending with no producer). Returns 0 once future is

@@ -18,7 +18,7 @@ function requirePrereqs() {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: bash scripts/ensure-deps.sh chromium`);
   }
-  const module = resolve(BUILD, 'wasm/tide-test-module.wasm');
+  const module = resolve(BUILD, 'tests/modules/tide-test-module.wasm');
   if (!existsSync(module)) {
     throw new Error(`${module} is missing: bash scripts/test.sh js (or set TIDE_JS_BUILD)`);
   }

@@ -3,7 +3,7 @@
 //   /js/...                the npm package (its browser entry: /js/src/index.mjs)
 //   /tests/..., /examples/... test pages, shared scenario bodies, the demo
 //   /build/...             the JS build tree (TIDE_JS_BUILD, default build/js):
-//                          /build/wasm/tide-test-module.wasm, /build/examples/*.wasm
+//                          /build/tests/modules/tide-test-module.wasm, /build/examples/*.wasm
 //   /api/slow?ms=N&id=X    answers "X after N ms" after N ms (the demo's fetches)
 //   /api/stats             {inFlight, served} of /api/slow
 // .wasm goes out as application/wasm (streaming compile), .mjs as text/javascript.

@@ -2,8 +2,8 @@
 // of tests/shared/ws-scenarios.mjs (tests/js/ws.test.mjs runs them under Node
 // too) through the package's browser entry, against the WebSocket echo server
 // of tests/shared/ws-server.mjs (node:http 'upgrade', RFC 6455 by hand) in this
-// process. The C side is wasm/ws-test-module.c (<build>/wasm/
-// tide-ws-test-module.wasm, served as /build/wasm/).
+// process. The C side is tests/modules/ws-test-module.c (<build>/tests/modules/
+// tide-ws-test-module.wasm, served as /build/tests/modules/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -18,7 +18,7 @@ let page;
 let ws;
 let addresses;
 before(async () => {
-  const module = resolve(BUILD, 'wasm/tide-ws-test-module.wasm');
+  const module = resolve(BUILD, 'tests/modules/tide-ws-test-module.wasm');
   if (!existsSync(module)) {
     throw new Error(`${module} is missing: build the js config (or set TIDE_JS_BUILD)`);
   }
@@ -49,7 +49,7 @@ test('in Chromium: a page without WebSocket gets ENOSYS from tide_ws_connect', a
     let rt;
     try {
       delete globalThis.WebSocket;
-      rt = await load(new URL('/build/wasm/tide-ws-test-module.wasm', location.href));
+      rt = await load(new URL('/build/tests/modules/tide-ws-test-module.wasm', location.href));
     } finally {
       globalThis.WebSocket = saved;
     }

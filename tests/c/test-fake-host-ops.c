@@ -2,7 +2,7 @@
  * backend playing the JS host: arguments on the wire, every kind of completion,
  * refused completions (unknown, stale, finished, cancelled, malformed), and
  * cancellation reaching the host exactly once. Value lists are built by hand
- * here, byte by byte, so the tests check the wire format of wasm/ABI.md rather
+ * here, byte by byte, so the tests check the wire format of src/backend/js/ABI.md rather
  * than the library's own encoder. */
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* test-real-ws.c (tide-tests on every real backend, native and WASI):
- * WebSocket messages exist only on the JS host (src/io/host_ws.c); here every
- * tide_ws_* call returns TIDE_ENOSYS at once (src/io/ws_stub.c), touches
+ * WebSocket messages exist only on the JS host (src/io/hostcall/host_ws.c); here every
+ * tide_ws_* call returns TIDE_ENOSYS at once (src/io/enosys/no_websocket.c), touches
  * neither its future nor the loop, and allocates nothing, so a program written
  * for the browser links everywhere and learns at run time to use TCP instead.
  * (tide_ws_close is unreachable: no tide_ws can be made here.) */

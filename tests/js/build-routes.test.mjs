@@ -1,6 +1,6 @@
 // build-routes.test.mjs: the two ways js/README.md gives a user to build their
 // own C for the JS host without CMake, scripts/build-js-module.sh --cc clang
-// and --cc emcc. For each: build wasm/test-module.c, check the module's
+// and --cc emcc. For each: build tests/modules/test-module.c, check the module's
 // imports are all ones the package provides (emcc's standalone modules import
 // only what they use, and not quite what wasi-libc does) and its exports are
 // the ABI's, then run a subset of the package's suites against it, grow its
@@ -23,7 +23,7 @@ const SCRIPT = path.join(ROOT, 'scripts', 'build-js-module.sh');
  * and keepalive suites, and the ones that do not load a module, are left out). */
 const SUITES = ['calls', 'cancel', 'errors', 'host', 'hostile', 'load', 'values']
   .map((n) => path.join(ROOT, 'tests', 'js', `${n}.test.mjs`));
-/* wasm/ABI.md, "Imports". */
+/* src/backend/js/ABI.md, "Imports". */
 const TIDELOOP_IMPORTS = ['now_ms', 'schedule', 'report', 'host_call', 'host_cancel', 'call_done'];
 /* What js/src/wasi.mjs implements (everything else would be an ENOSYS stub). */
 const WASI_PROVIDED = Object.keys(wasiImports({
@@ -75,7 +75,7 @@ for (const cc of ['clang', 'emcc']) {
       return;
     }
     const mod = path.join(tmp, `test-module-${cc}.wasm`);
-    const b = await build(cc, mod, 'wasm/test-module.c');
+    const b = await build(cc, mod, 'tests/modules/test-module.c');
     assert.equal(b.code, 0, b.stderr);
     assert.match(b.stdout, new RegExp(`wrote .*test-module-${cc}\\.wasm \\(\\d+ bytes, ${cc} -O2\\)`));
     assert.equal(b.stderr, '', 'a clean build prints no warnings');
@@ -169,10 +169,10 @@ test('build-js-module.sh refuses bad usage with status 2 and a reason', async ()
   r = await run('bash', [SCRIPT, 'no/such/file.c'], { cwd: ROOT });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /no such source: no\/such\/file\.c/);
-  r = await run('bash', [SCRIPT, '--cc', 'gcc', 'wasm/test-module.c'], { cwd: ROOT });
+  r = await run('bash', [SCRIPT, '--cc', 'gcc', 'tests/modules/test-module.c'], { cwd: ROOT });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /expected clang or emcc/);
-  r = await run('bash', [SCRIPT, '--tideloop', tmp, 'wasm/test-module.c'], { cwd: ROOT });
+  r = await run('bash', [SCRIPT, '--tideloop', tmp, 'tests/modules/test-module.c'], { cwd: ROOT });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /not a tideloop checkout/);
   r = await run('bash', [SCRIPT, '--help'], { cwd: ROOT });

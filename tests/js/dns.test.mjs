@@ -1,6 +1,6 @@
 // dns.test.mjs: tide_resolve on the JS host: the "tideloop:dns_lookup" host
-// function (js/src/dns.mjs) and its C half (src/io/host_resolve.c), through
-// wasm/dns-test-module.c. Numeric addresses and localhost are answered in C
+// function (js/src/dns.mjs) and its C half (src/io/hostcall/host_resolve.c), through
+// tests/modules/dns-test-module.c. Numeric addresses and localhost are answered in C
 // without the host; other names go to dns.lookup, whose errors arrive as
 // TideError codes; a host's answer is parsed, deduplicated and filtered in C;
 // aborting a call cancels the lookup; in a browser (no DNS function) a name is
@@ -17,10 +17,10 @@ import { load as loadWeb } from '../../js/src/index.mjs';
 import { DNS_LOOKUP, dnsErrorCode, dnsFunctions } from '../../js/src/dns.mjs';
 import { MODULE as TEST_MODULE, deferred, until } from './helpers.mjs';
 
-/* Next to the general test module: <build>/wasm/ ($TIDE_JS_BUILD, which
+/* Next to the general test module: <build>/tests/modules/ ($TIDE_JS_BUILD, which
  * scripts/test.sh sets, else the directory of $TIDE_TEST_MODULE). */
 const MODULE = process.env.TIDE_JS_BUILD
-  ? resolve(process.env.TIDE_JS_BUILD, 'wasm', 'tide-dns-test-module.wasm')
+  ? resolve(process.env.TIDE_JS_BUILD, 'tests', 'modules', 'tide-dns-test-module.wasm')
   : join(dirname(TEST_MODULE), 'tide-dns-test-module.wasm');
 
 const isTide = (name, message) => (e) => {

@@ -1,4 +1,4 @@
-// drive.test.mjs: how the host drives the loop (wasm/ABI.md): completions are
+// drive.test.mjs: how the host drives the loop (src/backend/js/ABI.md): completions are
 // batched into one tick, timers keep the native order, the C side can ask for a
 // tick (schedule), one host timer per loop, and steady traffic does not grow
 // memory or leave state behind.

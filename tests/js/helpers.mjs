@@ -4,11 +4,11 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { load } from '../../js/src/node.mjs';
 
-/** The C test module (wasm/test-module.c): TIDE_TEST_MODULE (scripts/test.sh
+/** The C test module (tests/modules/test-module.c): TIDE_TEST_MODULE (scripts/test.sh
  * sets it), else the js config's tree, build/js, which `bash scripts/test.sh js`
  * builds, so `node --test tests/js/` works by hand after it. */
 export const MODULE = process.env.TIDE_TEST_MODULE ??
-  fileURLToPath(new URL('../../build/js/wasm/tide-test-module.wasm', import.meta.url));
+  fileURLToPath(new URL('../../build/js/tests/modules/tide-test-module.wasm', import.meta.url));
 
 /** The node entry and the default (browser) entry, as file URLs for children. */
 export const NODE_ENTRY = new URL('../../js/src/node.mjs', import.meta.url).href;

@@ -1,7 +1,7 @@
 // net.test.mjs: TCP on the JS host in Node: C's tide_tcp_* and socket streams
-// (src/io/host_tcp.c, host_stream.c) over node:net (js/src/net.mjs), against
-// node:net peers in this process. The C side is wasm/net-test-module.c
-// (<build>/wasm/tide-net-test-module.wasm, next to the general test module, or
+// (src/io/hostcall/host_tcp.c, host_stream.c) over node:net (js/src/net.mjs), against
+// node:net peers in this process. The C side is tests/modules/net-test-module.c
+// (<build>/tests/modules/tide-net-test-module.wasm, next to the general test module, or
 // TIDE_NET_TEST_MODULE).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,8 +1,8 @@
-// udp.test.mjs: UDP on the JS host in Node: C's tide_udp_* (src/io/host_udp.c)
+// udp.test.mjs: UDP on the JS host in Node: C's tide_udp_* (src/io/hostcall/host_udp.c)
 // over node:dgram (js/src/udp.mjs), against each other and node:dgram peers in
 // this process, with the semantics the native tests (tests/c/test-native-udp.c)
-// assert. The C side is wasm/udp-test-module.c
-// (<build>/wasm/tide-udp-test-module.wasm, next to the general test module, or
+// assert. The C side is tests/modules/udp-test-module.c
+// (<build>/tests/modules/tide-udp-test-module.wasm, next to the general test module, or
 // TIDE_UDP_TEST_MODULE).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ import { MAX_QUEUED, MAX_QUEUED_BYTES, createUdp } from '../../js/src/udp.mjs';
 import { MODULE, NODE_ENTRY, macrotask, sleep, until } from './helpers.mjs';
 
 const UDP_MODULE = process.env.TIDE_UDP_TEST_MODULE ?? (process.env.TIDE_JS_BUILD
-  ? resolve(process.env.TIDE_JS_BUILD, 'wasm', 'tide-udp-test-module.wasm')
+  ? resolve(process.env.TIDE_JS_BUILD, 'tests', 'modules', 'tide-udp-test-module.wasm')
   : join(dirname(MODULE), 'tide-udp-test-module.wasm'));
 const V4 = '127.0.0.1';
 const V6 = '::1';

@@ -1,4 +1,4 @@
-// values.test.mjs: the value-list codec of wasm/ABI.md, byte for byte, and its
+// values.test.mjs: the value-list codec of src/backend/js/ABI.md, byte for byte, and its
 // refusal of malformed lists (never reading past the end).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

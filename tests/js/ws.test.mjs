@@ -8,7 +8,7 @@
 // - Where `node --experimental-websocket` works, the scenarios of
 //   tests/shared/ws-scenarios.mjs (which tests/browser/ws.test.mjs runs in
 //   Chromium) in a child process with that flag, against a real server.
-// The C side is wasm/ws-test-module.c (<build>/wasm/tide-ws-test-module.wasm,
+// The C side is tests/modules/ws-test-module.c (<build>/tests/modules/tide-ws-test-module.wasm,
 // next to the general test module, or TIDE_WS_TEST_MODULE).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -6,7 +6,7 @@
 // Every scenario is `async (env) => void` and throws on failure. env:
 //   load(source, options)  the package's load() for this engine
 //   module                 what load() takes for the C test module
-//                          (wasm/test-module.c): a path in Node, a URL in a page
+//                          (tests/modules/test-module.c): a path in Node, a URL in a page
 //   TideError, errors      the package's exports of those names
 
 /** A small assert that works in any engine (node:assert is Node's only). */

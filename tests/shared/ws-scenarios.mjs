@@ -1,5 +1,5 @@
-// ws-scenarios.mjs: WebSocket messages from C (wasm/ws-test-module.c over
-// src/io/host_ws.c and js/src/ws.mjs), as scenario bodies that run unchanged
+// ws-scenarios.mjs: WebSocket messages from C (tests/modules/ws-test-module.c over
+// src/io/hostcall/host_ws.c and js/src/ws.mjs), as scenario bodies that run unchanged
 // in headless Chromium (tests/browser/ws.test.mjs) and under Node with a
 // WebSocket (tests/js/ws.test.mjs, in a child with --experimental-websocket).
 // Only standard APIs here (no node: module, no node:assert).

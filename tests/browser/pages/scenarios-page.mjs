@@ -3,7 +3,7 @@
 import { load, TideError, errors } from '/js/src/index.mjs';
 import { scenarios } from '/tests/shared/scenarios.mjs';
 
-const env = { load, module: new URL('/build/wasm/tide-test-module.wasm', location.href),
+const env = { load, module: new URL('/build/tests/modules/tide-test-module.wasm', location.href),
   TideError, errors };
 
 window.scenarioNames = Object.keys(scenarios);

@@ -4,7 +4,7 @@
 // then {id, value} or {id, error: {name, code, message}}.
 import { load, TideError } from '/js/src/index.mjs';
 
-const rt = await load(new URL('/build/wasm/tide-test-module.wasm', location.href));
+const rt = await load(new URL('/build/tests/modules/tide-test-module.wasm', location.href));
 await rt.main(['tide-test-module']);
 const running = new Map();
 

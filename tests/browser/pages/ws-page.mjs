@@ -5,7 +5,7 @@
 import { load, TideError, errors } from '/js/src/index.mjs';
 import { scenarios } from '/tests/shared/ws-scenarios.mjs';
 
-const module = new URL('/build/wasm/tide-ws-test-module.wasm', location.href);
+const module = new URL('/build/tests/modules/tide-ws-test-module.wasm', location.href);
 
 window.wsScenarioNames = Object.keys(scenarios);
 window.runWsScenario = async (name, addresses) => {

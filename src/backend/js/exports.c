@@ -1,0 +1,285 @@
+/* exports.c: the JS -> core direction of src/backend/js/ABI.md: every function JS calls.
+ *
+ * JS is an untrusted caller here: each export checks its loop against the loops
+ * it made and every (ptr, len) against the size of linear memory before
+ * touching it, and answers bad input with a TIDE_E* code, leaving the loop as it
+ * was. The names are exported by the link (exports.txt, one --export each), so
+ * nothing here needs an export attribute.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "hostops.h"
+
+#ifndef __wasm__
+#error "src/backend/js/exports.c is the JS host's glue: build it for wasm32 only"
+#endif
+
+/* --- Checking what JS passes ---------------------------------------------------- */
+
+/* Bytes of linear memory now (it only grows, so a range checked here stays
+ * valid for the call). 64-bit: 65536 pages make exactly 4 GiB. */
+static uint64_t memory_bytes(void) {
+  return (uint64_t)__builtin_wasm_memory_size(0) * 65536u;
+}
+
+/* [ptr, ptr + len) lies in memory; a zero ptr is allowed only with len 0. */
+static int in_memory(uint32_t ptr, uint32_t len) {
+  if (ptr == 0) return len == 0;
+  return (uint64_t)ptr + len <= memory_bytes();
+}
+
+static void *ptr_of(uint32_t ptr) {
+  return (void *)(uintptr_t)ptr;
+}
+
+/* Loops made by tide_js_loop_new, so a stale or made-up loop pointer gets
+ * TIDE_EINVAL rather than undefined behaviour. The list only validates: the
+ * loops know nothing of each other. */
+typedef struct js_loop {
+  tide_loop loop; /* first: the pointer JS holds is &js_loop->loop */
+  struct js_loop *next;
+} js_loop;
+
+static js_loop *live_loops;
+
+static tide_loop *loop_of(tide_loop *loop) {
+  for (js_loop *l = live_loops; l != NULL; l = l->next)
+    if (&l->loop == loop) return loop;
+  return NULL;
+}
+
+/* --- Loops ----------------------------------------------------------------------- */
+
+tide_loop *tide_js_loop_new(void) {
+  /* The default allocator: the one tide_js_alloc uses, so a buffer JS fills
+   * can be taken and freed by the loop. */
+  js_loop *l = tide__default_alloc(NULL, NULL, sizeof *l);
+  if (l == NULL) return NULL;
+  if (tide_loop_init(&l->loop, NULL) != 0) {
+    tide__default_alloc(NULL, l, 0);
+    return NULL;
+  }
+  l->next = live_loops;
+  live_loops = l;
+  return &l->loop;
+}
+
+int tide_js_loop_free(tide_loop *loop) {
+  if (loop_of(loop) == NULL) return TIDE_EINVAL;
+  if (loop->priv_running) return TIDE_ESTATE;
+  int rc = tide_loop_close(loop);
+  if (rc != 0) return rc;
+  for (js_loop **p = &live_loops; *p != NULL; p = &(*p)->next) {
+    if (&(*p)->loop == loop) {
+      js_loop *l = *p;
+      *p = l->next;
+      tide__default_alloc(NULL, l, 0);
+      break;
+    }
+  }
+  return 0;
+}
+
+int tide_js_tick(tide_loop *loop) {
+  if (loop_of(loop) == NULL) return TIDE_EINVAL;
+  if (loop->priv_running) return TIDE_ESTATE; /* called back from inside a tick */
+  return tide_loop_run(loop, TIDE_RUN_NOWAIT);
+}
+
+/* -1 for a loop that is not one (as "no timer": a double has no room for a
+ * distinct code, and -1 makes the host arm nothing). */
+double tide_js_next_timeout(tide_loop *loop) {
+  if (loop_of(loop) == NULL) return -1;
+  return (double)tide_loop_next_timeout(loop);
+}
+
+int tide_js_has_ref(tide_loop *loop) {
+  if (loop_of(loop) == NULL) return TIDE_EINVAL;
+  return tide_loop_alive(loop);
+}
+
+int tide_js_exit_code(tide_loop *loop) {
+  if (loop_of(loop) == NULL) return TIDE_EINVAL;
+  return tide_main_exit_code(loop);
+}
+
+/* --- Memory for payloads --------------------------------------------------------- */
+
+/* Every block tide_js_alloc hands out is recorded here until C takes it back
+ * (a completion, a call's arguments) or JS frees it, so a pointer JS made up,
+ * or passes twice, is refused instead of reaching free() and corrupting the
+ * heap. An open-addressing set of addresses: linear probing, and backward-shift
+ * deletion, so no tombstones pile up. One set per module instance: blocks are
+ * memory of the instance, not of a loop. */
+static uint32_t *blocks;
+static uint32_t blocks_cap, blocks_len;
+
+static uint32_t block_home(uint32_t p, uint32_t cap) {
+  return ((p >> 3) * 2654435761u) & (cap - 1); /* Knuth's multiplicative hash */
+}
+
+static void block_put(uint32_t *set, uint32_t cap, uint32_t p) {
+  uint32_t i = block_home(p, cap);
+  while (set[i] != 0) i = (i + 1) & (cap - 1);
+  set[i] = p;
+}
+
+static int blocks_add(uint32_t p) {
+  if ((blocks_len + 1) * 2 > blocks_cap) { /* keep the load under one half */
+    uint32_t cap = blocks_cap ? blocks_cap * 2 : 64;
+    uint32_t *set = tide__default_alloc(NULL, NULL, cap * sizeof *set);
+    if (set == NULL) return TIDE_ENOMEM;
+    memset(set, 0, cap * sizeof *set);
+    for (uint32_t i = 0; i < blocks_cap; i++)
+      if (blocks[i] != 0) block_put(set, cap, blocks[i]);
+    tide__default_alloc(NULL, blocks, 0);
+    blocks = set;
+    blocks_cap = cap;
+  }
+  block_put(blocks, blocks_cap, p);
+  blocks_len++;
+  return 0;
+}
+
+/* 1 if p was an outstanding block (now forgotten: the caller takes it). */
+static int blocks_take(uint32_t p) {
+  if (p == 0 || blocks_cap == 0) return 0;
+  uint32_t mask = blocks_cap - 1, i = block_home(p, blocks_cap);
+  while (blocks[i] != p) {
+    if (blocks[i] == 0) return 0;
+    i = (i + 1) & mask;
+  }
+  blocks[i] = 0;
+  blocks_len--;
+  /* Close the gap: move back each later entry whose home is not in (i, j]. */
+  for (uint32_t j = (i + 1) & mask; blocks[j] != 0; j = (j + 1) & mask) {
+    uint32_t k = block_home(blocks[j], blocks_cap);
+    int stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
+    if (!stays) {
+      blocks[i] = blocks[j];
+      blocks[j] = 0;
+      i = j;
+    }
+  }
+  return 1;
+}
+
+/* Never 0 on success, even for size 0: 0 means out of memory. */
+void *tide_js_alloc(uint32_t size) {
+  void *p = tide__default_alloc(NULL, NULL, size > 0 ? size : 1);
+  if (p != NULL && blocks_add((uint32_t)(uintptr_t)p) != 0) {
+    tide__default_alloc(NULL, p, 0);
+    return NULL;
+  }
+  return p;
+}
+
+/* Only blocks from tide_js_alloc that C has not taken are freed. */
+void tide_js_free(uint32_t ptr) {
+  if (blocks_take(ptr)) tide__default_alloc(NULL, ptr_of(ptr), 0);
+}
+
+/* --- Host operations and calls --------------------------------------------------- */
+
+int tide_js_complete(tide_loop *loop, uint32_t op, int32_t code, uint32_t ptr,
+                     uint32_t len) {
+  if (!in_memory(ptr, len)) return TIDE_ERANGE; /* not taken: it is not a buffer */
+  if (ptr != 0 && !blocks_take(ptr)) return TIDE_EINVAL; /* not ours to free */
+  if (loop_of(loop) == NULL) {
+    tide__default_alloc(NULL, ptr_of(ptr), 0); /* taken, as the ABI promises */
+    return TIDE_EINVAL;
+  }
+  return tide__host_complete(loop, op, code, ptr_of(ptr), len);
+}
+
+int tide_js_call(tide_loop *loop, uint32_t name_ptr, uint32_t name_len,
+                 uint32_t args_ptr, uint32_t args_len) {
+  if (!in_memory(name_ptr, name_len) || !in_memory(args_ptr, args_len))
+    return TIDE_ERANGE;
+  if (args_ptr != 0 && !blocks_take(args_ptr)) return TIDE_EINVAL; /* not ours */
+  if (loop_of(loop) == NULL) {
+    tide__default_alloc(NULL, ptr_of(args_ptr), 0);
+    return TIDE_EINVAL;
+  }
+  if (name_len == 0) {
+    tide__default_alloc(NULL, ptr_of(args_ptr), 0);
+    return TIDE_ENOENT;
+  }
+  return tide__host_call_task(loop, ptr_of(name_ptr), name_len, ptr_of(args_ptr),
+                              args_len);
+}
+
+int tide_js_cancel(tide_loop *loop, uint32_t call) {
+  if (loop_of(loop) == NULL) return TIDE_EINVAL;
+  return tide__host_cancel_call(loop, call);
+}
+
+/* --- The program's main ------------------------------------------------------------
+ */
+
+/* The length of the NUL-terminated string at ptr, or -1 if it runs off the end
+ * of memory. */
+static int64_t string_len(uint32_t ptr, uint64_t limit) {
+  if (ptr == 0 || ptr >= limit) return -1;
+  const char *s = ptr_of(ptr);
+  const void *nul = memchr(s, '\0', (size_t)(limit - ptr));
+  return nul != NULL ? (int64_t)((const char *)nul - s) : -1;
+}
+
+/* argv is borrowed (JS frees it after the call): C copies the array and the
+ * strings into one block that lives until the loop is freed, because a C
+ * program may keep argv for as long as it runs. */
+/* A module without TIDE_MAIN still links: the host's rt.main() then fails with
+ * TIDE_ENOSYS instead of a missing symbol. TIDE_MAIN defines the strong one. */
+__attribute__((weak)) int tide__js_user_main(tide_loop *loop, int argc, char **argv) {
+  (void)loop;
+  (void)argc;
+  (void)argv;
+  return TIDE_ENOSYS;
+}
+
+int tide_js_main(tide_loop *loop, int32_t argc, uint32_t argv_ptr) {
+  if (argc < 0 || argc > 65536 || !in_memory(argv_ptr, (uint32_t)argc * 4u))
+    return TIDE_ERANGE;
+  if (loop_of(loop) == NULL) return TIDE_EINVAL;
+  uint64_t limit = memory_bytes();
+  const unsigned char *raw = ptr_of(argv_ptr);
+  uint64_t text = 0; /* 64-bit: argv may name one long string many times */
+  for (int32_t i = 0; i < argc; i++) {
+    uint32_t p;
+    memcpy(&p, raw + 4 * (size_t)i, 4); /* wasm is little-endian, as the ABI */
+    int64_t n = string_len(p, limit);
+    if (n < 0) return TIDE_ERANGE;
+    text += (uint64_t)n + 1;
+  }
+  /* The kept-list link, then argv[0..argc] (NULL-terminated), then the text. */
+  size_t head = sizeof(void *) + ((size_t)argc + 1) * sizeof(char *);
+  if (text > SIZE_MAX - head) return TIDE_ENOMEM;
+  unsigned char *block = tide_loop_alloc(loop, head + (size_t)text);
+  if (block == NULL) return TIDE_ENOMEM;
+  char **argv = (char **)(void *)(block + sizeof(void *));
+  char *out = (char *)block + head;
+  const char *end = (const char *)block + head + (size_t)text;
+  for (int32_t i = 0; i < argc; i++) {
+    uint32_t p;
+    memcpy(&p, raw + 4 * (size_t)i, 4);
+    /* Measured again, bounded: the block may have been carved from memory an
+     * entry pointed into, so its length must not be trusted twice. */
+    int64_t n = string_len(p, limit);
+    if (n < 0 || (uint64_t)n + 1 > (uint64_t)(end - out)) {
+      tide_loop_dealloc(loop, block);
+      return TIDE_ERANGE;
+    }
+    memcpy(out, ptr_of(p), (size_t)n + 1);
+    argv[i] = out;
+    out += n + 1;
+  }
+  argv[argc] = NULL;
+  if (tide__host_keep(loop, block) != 0) {
+    tide_loop_dealloc(loop, block);
+    return TIDE_ENOMEM;
+  }
+  return tide__js_user_main(loop, argc, argv);
+}

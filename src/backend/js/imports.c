@@ -1,0 +1,126 @@
+/* imports.c: the JS host backend: the core -> JS direction of ABI.md (beside
+ * this file).
+ *
+ * The loop never blocks here: JS owns the real event loop and calls
+ * tide_js_tick (src/backend/js/exports.c) whenever work may be ready, arming one host
+ * timer from tide_loop_next_timeout in between. So a poll only delivers a
+ * pending wakeup, and a poll that was asked to wait (tide_loop_run in DEFAULT or
+ * ONCE with nothing ready) returns TIDE_EAGAIN instead of spinning: the C caller
+ * learns that this host cannot wait, and NOWAIT works as everywhere.
+ * There are no fds and no signals; host operations go to the imports.
+ */
+#include <string.h>
+
+#include "backend.h"
+
+/* --- The imports: module "tideloop", declared once, here --------------------- */
+
+#define TIDE_JS_IMPORT(name)                                                           \
+  __attribute__((import_module("tideloop"), import_name(#name)))
+
+TIDE_JS_IMPORT(now_ms) double tide__js_now_ms(void);
+TIDE_JS_IMPORT(schedule) void tide__js_schedule(tide_loop *loop);
+TIDE_JS_IMPORT(report)
+void tide__js_report(tide_loop *loop, const char *ptr, uint32_t len);
+TIDE_JS_IMPORT(host_call)
+void tide__js_host_call(tide_loop *loop, uint32_t op, const char *name_ptr,
+                        uint32_t name_len, const void *args_ptr, uint32_t args_len);
+TIDE_JS_IMPORT(host_cancel) void tide__js_host_cancel(tide_loop *loop, uint32_t op);
+TIDE_JS_IMPORT(call_done)
+void tide__js_call_done(tide_loop *loop, uint32_t call, int32_t code, const void *ptr,
+                        uint32_t len);
+
+/* --- Backend state ------------------------------------------------------------ */
+
+/* Only a wakeup flag: wasm here has no threads, so tide_async_send runs on the
+ * loop's own thread and a plain int is enough. */
+typedef struct js_state {
+  int wakeup_pending;
+} js_state;
+
+int tide__backend_init(tide_loop *loop) {
+  js_state *s = tide_loop_alloc(loop, sizeof *s);
+  if (s == NULL) return TIDE_ENOMEM;
+  memset(s, 0, sizeof *s);
+  loop->priv_backend = s;
+  return 0;
+}
+
+void tide__backend_close(tide_loop *loop) {
+  tide_loop_dealloc(loop, loop->priv_backend);
+  loop->priv_backend = NULL;
+}
+
+uint64_t tide__backend_now(tide_loop *loop) {
+  (void)loop;
+  double ms = tide__js_now_ms();
+  /* performance.now() is >= 0 and finite; a broken host must not make the
+   * conversion undefined. */
+  if (!(ms >= 0.0)) return 0;
+  if (ms >= 18446744073709551615.0) return UINT64_MAX;
+  return (uint64_t)ms;
+}
+
+/* performance.now() has sub-millisecond resolution (coarsened by browsers). */
+uint64_t tide__backend_now_us(tide_loop *loop) {
+  (void)loop;
+  double us = tide__js_now_ms() * 1000.0;
+  if (!(us >= 0.0)) return 0;
+  if (us >= 18446744073709551615.0) return UINT64_MAX;
+  return (uint64_t)us;
+}
+
+int tide__backend_poll(tide_loop *loop, int64_t timeout_ms) {
+  js_state *s = loop->priv_backend;
+  if (s->wakeup_pending) {
+    s->wakeup_pending = 0;
+    tide__loop_wakeup_received(loop);
+    return 0;
+  }
+  return timeout_ms != 0 ? TIDE_EAGAIN : 0;
+}
+
+int tide__backend_io_update(tide_loop *loop, tide_io *io, unsigned events) {
+  (void)loop;
+  (void)io;
+  return events == 0 ? 0 : TIDE_ENOSYS; /* stopping never fails */
+}
+
+/* tide_async_send: remember it for the next poll and ask the host for a tick. */
+void tide__backend_wakeup(tide_loop *loop) {
+  js_state *s = loop->priv_backend;
+  s->wakeup_pending = 1;
+  tide__js_schedule(loop);
+}
+
+int tide__backend_signal_start(tide_loop *loop, int signum) {
+  (void)loop;
+  (void)signum;
+  return TIDE_ENOSYS;
+}
+
+void tide__backend_signal_stop(tide_loop *loop, int signum) {
+  (void)loop;
+  (void)signum;
+}
+
+void tide__backend_report(tide_loop *loop, const char *line) {
+  tide__js_report(loop, line, (uint32_t)strlen(line));
+}
+
+/* --- Host operations ----------------------------------------------------------- */
+
+int tide__backend_host_call(tide_loop *loop, uint32_t op, const char *name,
+                            size_t name_len, const void *args, size_t args_len) {
+  tide__js_host_call(loop, op, name, (uint32_t)name_len, args, (uint32_t)args_len);
+  return 0;
+}
+
+void tide__backend_host_cancel(tide_loop *loop, uint32_t op) {
+  tide__js_host_cancel(loop, op);
+}
+
+void tide__backend_call_done(tide_loop *loop, uint32_t call, int code, const void *data,
+                             size_t len) {
+  tide__js_call_done(loop, call, code, data, (uint32_t)len);
+}

@@ -1,0 +1,158 @@
+/* ops.c: host operations: tide_host_call() starts one, the host completes it
+ * with tide__host_complete(), and cancelling its future aborts it.
+ *
+ * An operation lives in the loop's op table from start to end, named by an id
+ * that goes to the host; while it is there it counts as referenced, registered
+ * work (the loop stays alive and cannot close), and its future carries a cancel
+ * hook. It ends exactly once, by whichever comes first: the host's completion
+ * or the future's cancellation (or release); the other then finds the id stale
+ * and changes nothing. That is the "never both, never none" rule of DESIGN.md.
+ */
+#include <string.h>
+
+#include "hostops.h"
+#include "internal.h"
+
+/* Arguments up to this size are encoded on the stack: the host copies them
+ * during the call, so most calls allocate nothing. */
+enum { STACK_ARGS = 256, STACK_MESSAGE = 256 };
+
+static void *id_to_ud(uint32_t id) {
+  return (void *)(uintptr_t)id;
+}
+static uint32_t ud_to_id(void *ud) {
+  return (uint32_t)(uintptr_t)ud;
+}
+
+/* Take op out of the table and out of the loop's counts. */
+static void op_end(tide_loop *loop, tide__host *h, uint32_t op) {
+  tide__ids_remove(&h->ops, op);
+  assert(loop->priv_active_refs > 0 && loop->priv_registered > 0);
+  loop->priv_active_refs--;
+  loop->priv_registered--;
+}
+
+/* The future was cancelled (or released) while the host still had the
+ * operation: end it here first, so a completion racing with the abort is
+ * refused, then tell the host. */
+static void on_cancel(tide_future *future, void *ud) {
+  tide_loop *loop = future->priv_loop;
+  tide__host *h = loop->priv_host;
+  uint32_t op = ud_to_id(ud);
+  assert(h != NULL && tide__ids_get(&h->ops, op) == future);
+  op_end(loop, h, op);
+  if (loop->priv_diag) tide__diag_host(loop, TIDE__EV_HOST_CANCEL, op, NULL, 0);
+  tide__backend_host_cancel(loop, op);
+}
+
+/* The future must be one a host can complete: pending, of this loop, not a
+ * task's (only its coroutine completes that) and with no other producer. */
+static int usable_future(const tide_loop *loop, const tide_future *f) {
+  return f != NULL && f->priv_loop == loop && f->priv_state == TIDE_FUTURE_PENDING &&
+         !(f->priv_flags & TIDE__F_TASK) && f->priv_cancel_hook == NULL;
+}
+
+int tide_host_call(tide_loop *loop, const char *name, const tide_value *args,
+                   size_t nargs, tide_future *future) {
+  assert(loop != NULL);
+  if (name == NULL || (nargs > 0 && args == NULL) || !usable_future(loop, future))
+    return TIDE_EINVAL;
+  size_t len;
+  int rc = tide__values_measure(args, nargs, &len);
+  if (rc != 0) return rc;
+  unsigned char stack[STACK_ARGS];
+  unsigned char *buf = stack;
+  if (len > sizeof stack) {
+    buf = tide_loop_alloc(loop, len);
+    if (buf == NULL) return TIDE_ENOMEM;
+  }
+  tide__values_write(args, nargs, buf);
+
+  int fresh = loop->priv_host == NULL;
+  tide__host *h = tide__host_get(loop);
+  uint32_t op = 0;
+  if (h == NULL) {
+    rc = TIDE_ENOMEM;
+  } else if ((rc = tide__ids_add(loop, &h->ops, future, &op)) == 0) {
+    /* Fully registered before the host hears of it, so even a host that broke
+     * the rule and completed it from inside the call would find it whole. */
+    loop->priv_active_refs++;
+    loop->priv_registered++;
+    tide_future_set_cancel_hook(future, on_cancel, id_to_ud(op));
+    rc = tide__backend_host_call(loop, op, name, strlen(name), len > 0 ? buf : NULL,
+                                 len);
+    if (rc != 0) {
+      tide_future_set_cancel_hook(future, NULL, NULL);
+      op_end(loop, h, op);
+    } else if (loop->priv_diag) {
+      tide__diag_host(loop, TIDE__EV_HOST_START, op, name, 0);
+    }
+  }
+  if (rc != 0 && fresh) tide__host_trim(loop); /* a refused first call leaves nothing */
+  if (buf != stack) tide_loop_dealloc(loop, buf);
+  return rc;
+}
+
+/* A code from the host names a TIDE_E* or is foreign: then TIDE_EHOST. */
+static int known_code(int code) {
+  return code <= -1 && code >= TIDE__ERR_LAST;
+}
+
+/* Fail f with the host's message (len bytes of UTF-8, not NUL-terminated). The
+ * future copies the message; the NUL-terminated staging copy is on the stack
+ * when short, and a long one that cannot be allocated is cut to the stack size
+ * rather than lost. */
+static void fail_with_message(tide_future *f, int code, const char *msg, size_t len) {
+  tide_loop *loop = f->priv_loop;
+  char stack[STACK_MESSAGE];
+  char *text = stack;
+  if (len == 0 || msg == NULL) {
+    tide__future_fail(f, code, NULL);
+    return;
+  }
+  if (len >= sizeof stack) {
+    text = tide_loop_alloc(loop, len + 1);
+    if (text == NULL) {
+      text = stack;
+      len = sizeof stack - 1;
+    }
+  }
+  memcpy(text, msg, len);
+  text[len] = '\0';
+  tide__future_fail(f, code, text);
+  if (text != stack) tide_loop_dealloc(loop, text);
+}
+
+int tide__host_complete(tide_loop *loop, uint32_t op, int code, void *buf, size_t len) {
+  tide__host *h = loop->priv_host;
+  tide_future *f = h != NULL ? tide__ids_get(&h->ops, op) : NULL;
+  if (f == NULL) {
+    tide_loop_dealloc(loop, buf);
+    return TIDE_ENOENT;
+  }
+  assert(f->priv_state == TIDE_FUTURE_PENDING &&
+         "a host operation's future completed by another");
+  tide_value value;
+  int rc = code > 0 ? TIDE_EINVAL : 0;
+  if (code == 0) rc = tide__value_take_one(loop, buf, len, &value);
+
+  /* The operation ends now, whatever it carried: the hook must not run. */
+  op_end(loop, h, op);
+  tide_future_set_cancel_hook(f, NULL, NULL);
+  if (loop->priv_diag)
+    tide__diag_host(loop, TIDE__EV_HOST_COMPLETE, op, NULL, rc != 0 ? TIDE_EINVAL : code);
+  if (rc != 0) {
+    tide_loop_dealloc(loop, buf);
+    tide__future_fail(f, TIDE_EINVAL, "the host sent a malformed value");
+    return rc;
+  }
+  if (code == 0) {
+    if (value.priv_free == NULL)
+      tide_loop_dealloc(loop, buf); /* else the value owns it */
+    tide__future_complete(f, &value);
+    return 0;
+  }
+  fail_with_message(f, known_code(code) ? code : TIDE_EHOST, buf, len);
+  tide_loop_dealloc(loop, buf);
+  return 0;
+}
