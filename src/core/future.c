@@ -1,10 +1,12 @@
 /* future.c: futures complete exactly once; done callbacks and awaiting tasks run
  * from the loop.
  *
- * Completion never runs a waiter inline: it queues the future's own embedded
- * dispatch runnable (no allocation), which on the next tick notifies the waiters
- * in the order they were added. A waiter may release the future it is told
- * about; the dispatch notices through loop->priv_dispatching and stops.
+ * Completion never runs a user's waiter inline: it queues the future's own
+ * embedded dispatch runnable (no allocation), which on the next tick notifies
+ * the waiters in the order they were added. A waiter may release the future it
+ * is told about; the dispatch notices through loop->priv_dispatching and stops.
+ * The one exception is internal: the futures of the library's own host
+ * operations (TIDE__F_NOTIFY_NOW) notify their library callbacks at once.
  */
 #include <string.h>
 
@@ -135,6 +137,14 @@ static int complete(tide_future *f, tide_future_state state) {
   if (f->priv_state != TIDE_FUTURE_PENDING) return TIDE_EALREADY;
   f->priv_state = (uint8_t)state;
   f->priv_cancel_hook = NULL;
+  /* A cancellation is never notified at once: it comes from inside calls
+   * (release, close) whose callers do not expect their callbacks to run. Nor
+   * is anything while a dispatch runs (dispatches do not nest). */
+  if ((f->priv_flags & TIDE__F_NOTIFY_NOW) && state != TIDE_FUTURE_CANCELLED &&
+      f->priv_loop->priv_dispatching == NULL && !tide__q_empty(&f->priv_waiters)) {
+    dispatch(&f->priv_dispatch);
+    return 0;
+  }
   schedule_dispatch(f);
   return 0;
 }

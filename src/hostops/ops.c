@@ -12,6 +12,7 @@
 
 #include "hostops.h"
 #include "internal.h"
+#include "library_ops.h"
 
 /* Arguments up to this size are encoded on the stack: the host copies them
  * during the call, so most calls allocate nothing. */
@@ -91,6 +92,19 @@ int tide_host_call(tide_loop *loop, const char *name, const tide_value *args,
   if (rc != 0 && fresh) tide__host_trim(loop); /* a refused first call leaves nothing */
   if (buf != stack) tide_loop_dealloc(loop, buf);
   return rc;
+}
+
+int tide__host_op(tide_loop *loop, tide_future *f, const char *name,
+                  const tide_value *args, size_t nargs, tide_future_cb cb, void *ud) {
+  tide_future_init(loop, f);
+  int rc = tide_future_add_done_callback(f, cb, ud);
+  if (rc == 0) rc = tide_host_call(loop, name, args, nargs, f);
+  if (rc != 0) {
+    tide_future_release(f);
+    return rc;
+  }
+  f->priv_flags |= TIDE__F_NOTIFY_NOW;
+  return 0;
 }
 
 /* A code from the host names a TIDE_E* or is foreign: then TIDE_EHOST. */

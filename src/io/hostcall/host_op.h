@@ -11,15 +11,8 @@
 #ifndef TIDE_IO_HOST_OP_H
 #define TIDE_IO_HOST_OP_H
 
-#include <stddef.h>
-
+#include "library_ops.h" /* tide__host_op: start one, with its done callback */
 #include "tide.h"
-
-/* Initialise f, add cb(f, ud) as its done callback and call host function
- * name with args on it. Returns 0, or an error with f released (nothing
- * started, cb never runs). */
-int tide__host_op(tide_loop *loop, tide_future *f, const char *name,
-                  const tide_value *args, size_t nargs, tide_future_cb cb, void *ud);
 
 /* A finished host operation's code as the caller sees it: TIDE_ENOENT (the
  * host lacks the function) becomes TIDE_ENOSYS; any other code is unchanged. */
