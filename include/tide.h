@@ -1,13 +1,14 @@
 /* tide.h: the one public header of tideloop, an asyncio-style event loop in C11.
  *
- * Everything a user needs is declared here, in this order: the fixed error table;
- * the loop; one-shot callbacks; handles (timers, fd watchers, byte streams,
- * cross-thread wakeups, signals); futures; stackless tasks with their coroutine
- * macros; synchronization primitives (event, lock, semaphore, condition, queue,
- * barrier); diagnostics (slow callbacks, task dump, Chrome trace export);
- * combinators and task groups (gather, wait, wait_for, timeout scopes, shield,
- * as_completed); host operations and exported coroutines for the JS host; and a
- * portable main (TIDE_MAIN) that runs one program on every host.
+ * Everything a user needs is declared here, each part after the parts it builds
+ * on: the fixed error table; the loop; one-shot callbacks; futures; stackless
+ * tasks with their coroutine macros; handles (timers, fd watchers, cross-thread
+ * wakeups, signals); byte streams; addresses and sockets (name resolution, TCP,
+ * UDP, WebSocket); combinators and task groups (gather, wait, wait_for, timeout
+ * scopes, shield, as_completed); synchronization primitives (event, lock,
+ * semaphore, condition, queue, barrier); diagnostics (slow callbacks, task dump,
+ * Chrome trace export); host operations and exported coroutines for the JS host;
+ * and a portable main (TIDE_MAIN) that runs one program on every host.
  *
  * Conventions used throughout:
  * - Fallible functions return int: 0 on success or a negative TIDE_E* code. The
@@ -22,8 +23,12 @@
  *   inline inside the call that caused them (except where a function says so).
  * - Time is in milliseconds of a monotonic clock, as cached by the loop at the
  *   start of each iteration (tide_loop_now()).
- * - Structures are shown so they can live in caller storage; fields whose names
- *   start with "priv_" are private to the library and may change in any release.
+ * - Objects that live in caller storage are complete types, so they can be
+ *   declared on the stack or embedded in a structure of your own. Their layouts
+ *   are in tide/private.h, which this header includes at its end (include only
+ *   tide.h); every field there is private to the library and may change in any
+ *   release, except a handle's `handle.data` (see "Handles"). Fields whose names
+ *   start with "priv_" are private wherever they appear.
  */
 #ifndef TIDE_H
 #define TIDE_H
@@ -100,30 +105,14 @@ const char *tide_err_name(int code);
 const char *tide_strerror(int code);
 
 /* ------------------------------------------------------------------------ */
-/* Private building blocks (shown only so objects fit in caller storage)      */
+/* Object types                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Intrusive doubly linked list node; a list head is a node linked to itself. */
-typedef struct tide__qnode {
-  struct tide__qnode *next;
-  struct tide__qnode *prev;
-} tide__qnode;
-
-/* Something the loop can run from its ready queue. */
-typedef struct tide__runnable {
-  tide__qnode link;
-  void (*run)(struct tide__runnable *self);
-} tide__runnable;
-
-/* Something that can be in the loop's timer heap, an array of slots that each
- * cache their entry's (deadline, seq) key. slot is the entry's index there
- * (SIZE_MAX: not in it). When due, the loop appends `due` to the ready queue; a
- * task's entry has none: it stands for the earliest of the task's deadlines. */
-typedef struct tide__timer_entry {
-  tide__runnable *due;
-  size_t slot;
-} tide__timer_entry;
-
+/* The library's main objects, declared first so that every section can name them.
+ * A task is only ever used through a pointer (tide_task_spawn makes it). The
+ * others are complete types, as are tide_call, the synchronization primitives,
+ * timeout scopes, as_completed iterators and task groups, declared in their own
+ * sections: their layouts are in tide/private.h (see the conventions above). */
 typedef struct tide_loop tide_loop;
 typedef struct tide_handle tide_handle;
 typedef struct tide_timer tide_timer;
@@ -174,44 +163,6 @@ typedef enum tide_run_mode {
 
 /* The loop. Caller storage with tide_loop_init()/tide_loop_close(), or allocated
  * with tide_loop_new()/tide_loop_free(). All fields are private. */
-struct tide_loop {
-  tide_alloc_fn priv_alloc;
-  void *priv_alloc_ud;
-  void *priv_backend; /* the backend's state, allocated by it */
-  uint64_t priv_now;
-  uint64_t priv_timer_seq;
-  struct tide__heap_slot *priv_timer_heap; /* the timer heap's array (heap.h) */
-  size_t priv_timer_count;    /* entries in it */
-  size_t priv_timer_cap;      /* its slots */
-  size_t priv_timer_reserved; /* entries that may be in it at once: <= cap */
-  tide__qnode priv_ready; /* work for the next tick */
-  tide__qnode priv_tick;  /* what is left of the current tick's snapshot */
-  tide__qnode priv_signals;
-  tide__qnode priv_asyncs;
-  tide__qnode priv_tasks; /* every live task, for the task dump and close */
-  unsigned priv_tick_budget;
-  unsigned priv_active_refs; /* referenced active handles and calls */
-  unsigned priv_registered;  /* handles not closed, tasks not freed, calls queued */
-  int priv_stop;
-  int priv_running;
-  int priv_allocated;
-  int priv_async_pending; /* set from other threads with atomics */
-  tide_task *priv_current;
-  tide_future *priv_dispatching; /* the future whose waiters are being notified */
-  tide__qnode *priv_dispatch_batch; /* and the waiters still to notify */
-  uint64_t priv_task_seq;
-  void *priv_call_free; /* pooled call records: free list */
-  void *priv_call_slabs;
-  tide_error_handler priv_error_handler;
-  void *priv_error_ud;
-  void *priv_host; /* host operations and exported tasks (src/hostops) */
-  void (*priv_host_close)(tide_loop *loop); /* frees priv_host at close */
-  int priv_exit_code;
-  /* Diagnostics (diag.c, trace.c): TIDE__DIAG_* bits tested on the hot paths,
-   * 0 when every diagnostic is off, and their state (loop allocator). */
-  unsigned priv_diag;
-  void *priv_diag_state;
-};
 
 /* Initialise a loop in caller storage. opts may be NULL. Returns 0, TIDE_ENOMEM,
  * or an error from the backend (for example TIDE_EUNKNOWN if epoll_create fails).
@@ -283,10 +234,7 @@ typedef void (*tide_call_fn)(tide_loop *loop, void *ud);
 /* A cancellable reference to a scheduled call. It stays safe to use after the
  * call ran or was cancelled (cancelling then returns TIDE_EALREADY): the record
  * it points to is pooled by the loop and a generation number tells it apart. */
-typedef struct tide_call {
-  void *priv_record;
-  uint32_t priv_gen;
-} tide_call;
+typedef struct tide_call tide_call;
 
 /* Run fn(loop, ud) from the loop on the next tick, after everything already
  * scheduled. out_call may be NULL. Returns 0 or TIDE_ENOMEM (only when the
@@ -302,417 +250,6 @@ int tide_call_at(tide_loop *loop, uint64_t when_ms, tide_call_fn fn, void *ud,
 /* Cancel a scheduled call. Returns 0 if it will not run, TIDE_EALREADY if it
  * already ran or was cancelled. */
 int tide_call_cancel(tide_loop *loop, tide_call call);
-
-/* ------------------------------------------------------------------------ */
-/* Handles: timers, fd watchers, signals, wakeups                            */
-/* ------------------------------------------------------------------------ */
-
-typedef void (*tide_close_cb)(tide_handle *handle);
-
-/* The common head of every handle. `data` is the user's; the rest is private. */
-struct tide_handle {
-  void *data;
-  tide_loop *priv_loop;
-  unsigned priv_type;
-  unsigned priv_flags;
-  tide_close_cb priv_close_cb;
-  tide__runnable priv_close_run;
-};
-
-/* Close a handle: stop it and run close_cb (may be NULL) from the loop on a later
- * tick. The handle's memory may be reused once close_cb has run. Closing twice is
- * misuse. */
-void tide_handle_close(tide_handle *handle, tide_close_cb close_cb);
-/* ref'd (the default) active handles keep tide_loop_run(DEFAULT) running;
- * unref'd ones do not. Both are idempotent. */
-void tide_handle_ref(tide_handle *handle);
-void tide_handle_unref(tide_handle *handle);
-int tide_handle_has_ref(const tide_handle *handle);
-/* 1 if started and not stopped (a timer that will still fire, a watcher on). */
-int tide_handle_is_active(const tide_handle *handle);
-int tide_handle_is_closing(const tide_handle *handle);
-tide_loop *tide_handle_loop(const tide_handle *handle);
-
-/* --- Timers --------------------------------------------------------------- */
-
-typedef void (*tide_timer_cb)(tide_timer *timer);
-
-/* A due timer queues handle.priv_close_run (running the callback): closing
- * stops the timer first, so the two uses are never queued at once. */
-struct tide_timer {
-  tide_handle handle; /* first: a tide_timer* converts to tide_handle* */
-  tide__timer_entry priv_entry;
-  uint64_t priv_repeat;
-  tide_timer_cb priv_cb;
-};
-
-/* Returns 0 or TIDE_ENOMEM: the timer's place in the loop's timer heap is
- * reserved here, so starting it never needs memory. */
-int tide_timer_init(tide_loop *loop, tide_timer *timer);
-/* Fire cb after timeout_ms, then every repeat_ms if repeat_ms > 0 (measured from
- * when the callback runs, so a slow callback delays, never bunches, later runs).
- * Restarting an active timer reschedules it. Returns 0 or TIDE_ECLOSED. */
-int tide_timer_start(tide_timer *timer, tide_timer_cb cb, uint64_t timeout_ms,
-                     uint64_t repeat_ms);
-/* Stop the timer; it will not fire again until restarted. Safe from its own
- * callback, and when already stopped. */
-void tide_timer_stop(tide_timer *timer);
-void tide_timer_set_repeat(tide_timer *timer, uint64_t repeat_ms);
-uint64_t tide_timer_get_repeat(const tide_timer *timer);
-/* Milliseconds until the timer is due (0 if due or inactive). */
-uint64_t tide_timer_get_due_in(const tide_timer *timer);
-
-/* --- File descriptor readiness (native and WASI hosts) -------------------- */
-
-enum {
-  TIDE_READABLE = 1,
-  TIDE_WRITABLE = 2,
-  /* Only ever reported, never requested: the peer hung up, or the fd errored.
-   * Reported together with the requested events so a reader sees EOF. */
-  TIDE_HANGUP = 4,
-  TIDE_IOERROR = 8
-};
-
-typedef void (*tide_io_cb)(tide_io *io, unsigned events);
-
-struct tide_io {
-  tide_handle handle;
-  int priv_fd;
-  unsigned priv_events;  /* requested */
-  int priv_backend_slot; /* the backend's bookkeeping (poll: index) */
-  tide__qnode priv_link; /* the backend's list of watchers */
-  tide_io_cb priv_cb;
-};
-
-/* Watch fd (which the caller keeps open and owns). Returns 0, TIDE_EBADF. */
-int tide_io_init(tide_loop *loop, tide_io *io, int fd);
-/* Start or change watching: events is TIDE_READABLE | TIDE_WRITABLE (non-zero).
- * cb runs from the loop with the events that are ready. Level-triggered: it runs
- * again next iteration while the fd stays ready. Returns 0, TIDE_EINVAL,
- * TIDE_EBADF, TIDE_EEXIST (another watcher on the same fd in this loop),
- * TIDE_ENOMEM, TIDE_ECLOSED. */
-int tide_io_start(tide_io *io, unsigned events, tide_io_cb cb);
-/* Stop watching; safe from the callback. Pending events are dropped. */
-void tide_io_stop(tide_io *io);
-int tide_io_fd(const tide_io *io);
-
-/* --- Byte streams over file descriptors (every host) -------------------------
- *
- * A stream reads and writes an fd (stdin, stdout, a pipe, a socket) while the
- * loop runs other work. Natively and under WASI it uses the fd itself; on the JS
- * host, fds 0, 1 and 2 are the runtime's stdin/stdout/stderr (the host functions
- * "tideloop:fd_read", "tideloop:fd_write" and "tideloop:fd_close" of src/backend/js/ABI.md,
- * which a program may replace with its own). Every operation completes a future
- * that the caller initialised (tide_future_init) and keeps valid until it is
- * done: await it from a task or add a done callback. Cancelling that future (or
- * releasing it while pending) cancels the operation: nothing is lost, since bytes
- * a cancelled read did not deliver stay buffered for the next read.
- *
- * Natively and under WASI the fd's flags are never changed (a shared terminal
- * stays blocking for the shell after the program exits): a read makes one read()
- * per readiness, and a write to an fd that is not already non-blocking goes out
- * in chunks of at most 512 bytes (POSIX's smallest PIPE_BUF) per readiness, which
- * poll guarantees will not block. Regular files are always ready, as poll(2)
- * treats them.
- */
-typedef struct tide_stream tide_stream;
-
-enum {
-  TIDE_STREAM_CLOSE_FD = 1 /* close the fd when the stream closes */
-};
-
-/* Open a stream on fd (which stays the caller's unless TIDE_STREAM_CLOSE_FD).
- * Returns 0, TIDE_EBADF, TIDE_ENOMEM. */
-int tide_stream_open(tide_loop *loop, int fd, unsigned flags, tide_stream **out_stream);
-/* Read what is available, 1 to max bytes (max 0: 64 KiB). future completes with
- * BYTES the future owns, or the error TIDE_EOF at end of input, or a read error.
- * A read error is sticky: once the bytes received before it are read, every
- * later read fails with it (a reset connection never turns into a clean EOF).
- * One read or read_line at a time: TIDE_EBUSY while one is pending. Returns 0,
- * TIDE_EBUSY, TIDE_ECLOSED, TIDE_ENOMEM. */
-int tide_stream_read(tide_stream *stream, size_t max, tide_future *future);
-/* Read one line: BYTES without its "\n" (or "\r\n"); a last line without a
- * newline is delivered at end of input, then TIDE_EOF. A line longer than
- * max_len bytes (0: 64 KiB) completes with TIDE_EMSGSIZE and is skipped up to its
- * newline, so the next read_line starts on the following line. */
-int tide_stream_read_line(tide_stream *stream, size_t max_len, tide_future *future);
-/* Queue len bytes (copied) for writing, after earlier writes. future (may be
- * NULL) completes with INT len once every byte was written, or an error (for
- * example TIDE_EPIPE): then later queued writes fail the same way. A write
- * without a future that fails is reported to the loop's error handler.
- * Cancelling a write that has not started removes it; one in progress is
- * finished first (a stream never writes half a buffer and stops). Returns 0,
- * TIDE_ECLOSED, TIDE_ENOMEM. */
-int tide_stream_write(tide_stream *stream, const void *data, size_t len,
-                      tide_future *future);
-/* Bytes queued and not yet written (for backpressure). */
-size_t tide_stream_write_queue_size(const tide_stream *stream);
-/* Bytes written to (handed to the host for) and read from the fd since the
- * stream opened, as Node's socket.bytesWritten and bytesRead. A cancelled read
- * has consumed nothing (its bytes stay buffered); a cancelled write had written
- * nothing if it had not started (it is dropped), and is otherwise finished in
- * the background so the stream stays whole: these counters say how many bytes
- * went out. */
-uint64_t tide_stream_bytes_written(const tide_stream *stream);
-uint64_t tide_stream_bytes_read(const tide_stream *stream);
-/* Close: a pending read completes with TIDE_ECANCELED, queued writes are still
- * flushed, then the fd is closed (with TIDE_STREAM_CLOSE_FD) and the stream
- * freed. future (may be NULL) completes with the first write error or none.
- * The stream pointer is invalid after this call. */
-void tide_stream_close(tide_stream *stream, tide_future *future);
-/* Close at once, for a peer that neither reads nor closes (asyncio's
- * transport.abort(), Node's socket.destroy()): a pending read and every queued
- * write, even one in progress, complete with TIDE_ECANCELED (writes without a
- * future are dropped unreported) and their unwritten bytes are dropped; a socket
- * the stream owns (TIDE_STREAM_CLOSE_FD) is reset, so the peer sees
- * TIDE_ECONNRESET rather than a clean end; then the stream closes as with
- * tide_stream_close. The pointer is invalid after this call. */
-void tide_stream_abort(tide_stream *stream);
-
-/* Half-close: once every queued write is written, shut the socket down for
- * writing, so the peer reads end of input while this side can still read.
- * future (may be NULL) completes with INT 0, or the first write error. Later
- * writes fail with TIDE_ECLOSED; a second shutdown is TIDE_ECLOSED. Returns 0,
- * TIDE_ECLOSED, TIDE_ENOTSOCK (the stream is not on a socket; nothing changed),
- * TIDE_ENOMEM. */
-int tide_stream_shutdown(tide_stream *stream, tide_future *future);
-
-/* --- Addresses and name resolution ------------------------------------------
- *
- * Every host gives addresses in one form: the numeric text of an IPv4 or IPv6
- * address ("127.0.0.1", "::1") and a port, so a program prints and compares them
- * alike everywhere.
- */
-typedef struct tide_address {
-  int family; /* 4 or 6 */
-  int port;   /* 0 where no port applies (tide_resolve) */
-  char host[46]; /* numeric, NUL-terminated (INET6_ADDRSTRLEN) */
-} tide_address;
-
-/* Resolve a host name to its addresses without blocking the loop. family: 0
- * (any), 4 or 6. future (initialised by the caller, pending, with no other
- * producer) completes with BYTES holding an array of tide_address (count =
- * length / sizeof(tide_address), at least 1, port 0, numeric text in canonical
- * form, without duplicates, in the resolver's order), from the loop's
- * allocator (after tide_future_take_bytes, free it with tide_loop_dealloc); or
- * with an error: TIDE_ENOTFOUND (no such name, or no address of that family),
- * TIDE_EAGAIN (temporary failure: try again later), TIDE_ENOSYS (this host
- * cannot resolve names, below), TIDE_ENOMEM, TIDE_EIO (any other failure).
- * A numeric address resolves to itself ("0:0::1" gives "::1"; one of the other
- * family than asked, TIDE_ENOTFOUND) without asking anyone: the future is
- * complete when this returns (its done callbacks still run from the loop).
- *   Natively: getaddrinfo() on a small pool of resolver threads shared by every
- *   loop (as libuv does: the C library's resolver honours /etc/hosts,
- *   nsswitch and resolv.conf, which no DNS-only client does); "localhost" too.
- *   A pending lookup keeps the loop alive; cancelling it completes the future
- *   at once with TIDE_ECANCELED, while the thread's answer, when it comes, is
- *   dropped. getaddrinfo() cannot be interrupted, so a cancelled lookup that a
- *   thread is running still keeps the loop alive (and registered) until the
- *   thread returns, as in libuv: tide_loop_run(DEFAULT) returns, and
- *   tide_loop_close succeeds, only once no thread uses the loop.
- *   Under WASI (no resolver in preview1) and on the JS host: "localhost" is
- *   answered without asking anyone, 127.0.0.1 then ::1 (filtered by family).
- *   Other names: on the JS host in Node, dns.lookup (the same C library
- *   resolver, on libuv's pool) through the host function "tideloop:dns_lookup"
- *   (src/backend/js/ABI.md); in a browser, which has none, the future completes with
- *   TIDE_ENOSYS; under WASI it is complete with TIDE_ENOSYS when this returns.
- * Returns 0 (the outcome is in future), TIDE_EINVAL (host NULL or empty, or bad
- * family), TIDE_ENOMEM (future untouched). */
-int tide_resolve(tide_loop *loop, const char *host, int family, tide_future *future);
-
-/* --- TCP ---------------------------------------------------------------------
- *
- * Natively: non-blocking sockets. On the JS host in Node: node:net sockets
- * behind the same calls (src/backend/js/ABI.md, "Sockets"). Under WASI, preview1 cannot
- * make sockets: a program accepts on a listener the runtime hands in
- * (tide_tcp_listener_open; for example wasmtime's --tcplisten, which puts it
- * at fd 3) and the rest is TIDE_ENOSYS. In a browser everything is TIDE_ENOSYS
- * (listen and connect complete their future with it: only the host knows).
- *
- * A connection is a tide_stream (above) on the socket, opened with
- * TIDE_STREAM_CLOSE_FD: read, write, shut down and close it as any stream.
- * Natively, sockets are non-blocking and close-on-exec; listeners set
- * SO_REUSEADDR; connections set TCP_NODELAY (as Node's net does), so small
- * writes are not held back.
- *
- * Listen, accept and connect complete a future the caller initialised with PTR
- * (the new tide_tcp_listener * or tide_stream *), which then belongs to the
- * caller: take it with tide_future_result and close it (one nobody takes stays
- * open, and keeps tide_loop_close at TIDE_EBUSY). Cancelling (or releasing) a
- * pending accept or connect future completes it with TIDE_ECANCELED and leaves
- * nothing behind: a connect's half-made socket is closed, and a connection not
- * yet accepted waits for the next accept.
- */
-typedef struct tide_tcp_listener tide_tcp_listener;
-
-/* Listen on host:port, a numeric address (port 0: an ephemeral port, see
- * tide_tcp_listener_port); backlog <= 0 means the system's maximum. future
- * completes with PTR (the listener) or an error: TIDE_EADDRINUSE,
- * TIDE_EADDRNOTAVAIL, TIDE_EACCES, TIDE_EMFILE. (Natively it is complete when
- * this returns; on the JS host the bind takes a round trip.) The listener is
- * registered with the loop (tide_loop_close says TIDE_EBUSY until it is closed)
- * but keeps nothing alive by itself. Returns 0 (the outcome is in future),
- * TIDE_EINVAL (host NULL or not a numeric address, port outside 0..65535),
- * TIDE_ENOMEM, TIDE_ENOSYS (WASI, browsers). */
-int tide_tcp_listen(tide_loop *loop, const char *host, int port, int backlog,
-                    tide_future *future);
-/* Take a socket that is already listening (inherited, as with systemd's socket
- * activation, or handed in by a WASI runtime) as a listener; it is closed with
- * the listener. Returns 0, TIDE_EBADF, TIDE_ENOTSOCK (fd is not a listening
- * stream socket), TIDE_ENOMEM, TIDE_ENOSYS (JS host). */
-int tide_tcp_listener_open(tide_loop *loop, int fd, tide_tcp_listener **out_listener);
-/* The local port the listener is bound to (the one chosen for port 0); 0 when
- * the host cannot tell (a WASI listener). */
-int tide_tcp_listener_port(const tide_tcp_listener *listener);
-/* Accept one connection: future completes with PTR (a tide_stream *), or an
- * error such as TIDE_EMFILE (then the connection waits in the backlog), or
- * TIDE_ENOMEM (the connection is kept and handed to the next accept). One accept
- * at a time. Returns 0, TIDE_EBUSY (an accept is pending), TIDE_ECLOSED,
- * TIDE_ENOMEM (nothing changed, the future untouched). */
-int tide_tcp_accept(tide_tcp_listener *listener, tide_future *future);
-/* Close the listener and its socket: a pending accept completes with
- * TIDE_ECANCELED; the memory is freed from the loop on a later tick. Streams it
- * accepted are not affected. The pointer is invalid after this call. */
-void tide_tcp_listener_close(tide_tcp_listener *listener);
-/* Connect to host:port (port 1..65535) without blocking the loop. host is a
- * numeric address or a name, resolved as tide_resolve does; the addresses are
- * tried in order until one connects. future completes with PTR (a tide_stream
- * *), or an error: TIDE_ECONNREFUSED, TIDE_ETIMEDOUT, TIDE_ENETUNREACH,
- * TIDE_EHOSTUNREACH, TIDE_EADDRNOTAVAIL, TIDE_ENOTFOUND, ... (the last
- * address's error). Returns 0 (the outcome is in future), TIDE_EINVAL (host NULL
- * or empty, bad port), TIDE_EMFILE, TIDE_ENOMEM (the future untouched),
- * TIDE_ENOSYS (WASI, browsers). */
-int tide_tcp_connect(tide_loop *loop, const char *host, int port, tide_future *future);
-
-/* --- UDP (native, and the JS host in Node; TIDE_ENOSYS on WASI) -------------
- *
- * A datagram socket bound to a local address. Each send and receive completes a
- * future the caller initialised; sends are queued in order and each datagram
- * goes out whole or not at all; a receive takes exactly one datagram.
- * Natively: non-blocking sockets. On the JS host in Node: node:dgram sockets
- * behind the same calls (src/backend/js/ABI.md, "Sockets"). There open takes a round
- * trip (its future completes later); close frees the port once the host has
- * run it, before any later call of the program reaches the host; a send the
- * host has started cannot be taken back (cancelling it only completes its
- * future); and datagrams that arrive while nobody receives wait in the host
- * (up to 1024 of them or 4 MiB; newer ones past that are dropped) rather than
- * in the kernel's buffer. In a browser tide_udp_open completes its future with
- * TIDE_ENOSYS. Under WASI, which has no datagram sockets in preview1, every
- * call returns TIDE_ENOSYS.
- */
-typedef struct tide_udp tide_udp;
-
-/* Bind a datagram socket to host:port (numeric; port 0: an ephemeral port).
- * future completes with PTR (the tide_udp *, the caller's to close) or an error
- * (TIDE_EADDRINUSE, TIDE_EADDRNOTAVAIL, TIDE_EACCES, TIDE_EMFILE); natively it is
- * complete when this returns. The socket is registered with the loop
- * (tide_loop_close says TIDE_EBUSY until it is closed) but keeps the loop alive
- * only while a receive is pending or sends are queued. Returns 0, TIDE_EINVAL,
- * TIDE_ENOMEM, TIDE_ENOSYS. */
-int tide_udp_open(tide_loop *loop, const char *host, int port, tide_future *future);
-/* The local port the socket is bound to. */
-int tide_udp_port(const tide_udp *udp);
-/* Send one datagram (len bytes, copied; len <= 65507) to host:port (numeric).
- * future (may be NULL) completes with INT len once the datagram went out, or an
- * error (TIDE_EMSGSIZE, TIDE_ENETUNREACH, ...); a failed send without a future
- * is reported to the loop's error handler. Cancelling a queued send removes
- * it. Returns 0, TIDE_EINVAL (bad address or port, or an address of the other
- * family: an IPv6 socket reaches IPv4 peers at ::ffff:a.b.c.d), TIDE_EMSGSIZE,
- * TIDE_ECLOSED, TIDE_ENOMEM. */
-int tide_udp_send(tide_udp *udp, const void *data, size_t len, const char *host, int port,
-                  tide_future *future);
-/* Receive one datagram of at most max bytes (0: 65536): future completes with
- * BYTES (possibly empty: a zero-length datagram) and, if from is not NULL, the
- * sender's address is stored there before the future completes. A datagram
- * longer than max is dropped and the future completes with TIDE_EMSGSIZE. One
- * receive at a time: TIDE_EBUSY. Returns 0, TIDE_EBUSY, TIDE_ECLOSED,
- * TIDE_ENOMEM. The future may also complete with TIDE_ENOMEM (the datagram is
- * kept for the next receive) or a socket error (TIDE_ECONNREFUSED after an ICMP
- * error, ...); *from is stored for TIDE_EMSGSIZE too. Datagrams that arrive
- * while nobody receives wait in the kernel's buffer (and past it are dropped,
- * as UDP does). */
-int tide_udp_recv(tide_udp *udp, size_t max, tide_address *from, tide_future *future);
-/* Close now: a pending receive and queued sends complete with TIDE_ECANCELED
- * (sends without a future are dropped unreported); the socket is closed before
- * this returns and the memory is freed from the loop on a later tick. The
- * pointer is invalid after this call. */
-void tide_udp_close(tide_udp *udp);
-
-/* --- WebSocket messages (JS host; TIDE_ENOSYS natively and under WASI) -------
- *
- * A browser has no sockets; what it has is WebSocket, a stream of messages. On
- * the JS host (the browser's WebSocket, or Node's where the runtime has one) a
- * C program connects and exchanges whole messages, with the same futures,
- * cancellation and backpressure rules as streams. Natively and under WASI every
- * call returns TIDE_ENOSYS (use TCP there).
- */
-typedef struct tide_ws tide_ws;
-
-/* Open a WebSocket to url ("ws://..." or "wss://..."). future completes with
- * PTR (the tide_ws *, the caller's to close) once the handshake is done, or an
- * error: TIDE_ECONNREFUSED (the connection or the handshake failed: a browser
- * tells no more), TIDE_EINVAL (a URL the host refuses), TIDE_ENOSYS (no
- * WebSocket on this host). Cancelling it closes the half-open socket. Returns
- * 0, TIDE_EINVAL (url NULL or empty), TIDE_ENOMEM, TIDE_ENOSYS (native, WASI). */
-int tide_ws_connect(tide_loop *loop, const char *url, tide_future *future);
-/* Send one message (len bytes, copied): binary != 0 for a binary message, else
- * text (the bytes must then be UTF-8: TIDE_EINVAL if not). Messages go out in
- * order. future (may be NULL) completes with INT len once the host has handed
- * the message to the network (its send buffer drained below a bound), or an
- * error (TIDE_ECLOSED after a close). Returns 0, TIDE_EINVAL, TIDE_ECLOSED,
- * TIDE_ENOMEM. */
-int tide_ws_send(tide_ws *ws, const void *data, size_t len, int binary,
-                 tide_future *future);
-/* Receive the next message: BYTES (a text message's UTF-8) and, if out_binary
- * is not NULL, whether it was binary, stored before the future completes. A
- * message longer than max (0: 1 MiB) completes with TIDE_EMSGSIZE and is
- * dropped. After the peer closes: TIDE_EOF (a normal close, code 1000) or
- * TIDE_ECONNRESET (any other way). Messages that arrive while nobody receives
- * are queued by the host. One receive at a time: TIDE_EBUSY. Returns 0,
- * TIDE_EBUSY, TIDE_ECLOSED, TIDE_ENOMEM. */
-int tide_ws_recv(tide_ws *ws, size_t max, int *out_binary, tide_future *future);
-/* Close with code 1000: a pending receive completes with TIDE_ECANCELED; future
- * (may be NULL) completes with INT 0 once the closing handshake is done. The
- * pointer is invalid after this call. */
-void tide_ws_close(tide_ws *ws, tide_future *future);
-
-/* --- Cross-thread wakeup --------------------------------------------------- */
-
-typedef void (*tide_async_cb)(tide_async *async);
-
-/* A handle another thread can poke: tide_async_send() is the one thread-safe
- * function in the library (besides tide_strerror/tide_err_name). Sends that
- * arrive before the callback runs are coalesced into one call. */
-struct tide_async {
-  tide_handle handle;
-  tide__qnode priv_link;
-  int priv_pending; /* accessed with atomics */
-  tide_async_cb priv_cb;
-};
-
-/* Active from init; unref it if it must not keep the loop alive. */
-int tide_async_init(tide_loop *loop, tide_async *async, tide_async_cb cb);
-/* Thread-safe and async-signal-safe. Returns 0, or TIDE_ECLOSED if closing. */
-int tide_async_send(tide_async *async);
-
-/* --- POSIX signals (native host; TIDE_ENOSYS elsewhere) --------------------- */
-
-typedef void (*tide_signal_cb)(tide_signal *sig, int signum);
-
-struct tide_signal {
-  tide_handle handle;
-  tide__qnode priv_link;
-  int priv_signum;
-  tide_signal_cb priv_cb;
-};
-
-int tide_signal_init(tide_loop *loop, tide_signal *sig);
-/* Deliver signum as a loop callback. The process-wide handler only records the
- * signal and wakes the loops watching it; cb runs later from each such loop.
- * Several signals of one kind arriving before the callback runs may coalesce.
- * Returns 0, TIDE_EINVAL (bad signum), TIDE_ENOSYS (no signals on this host). */
-int tide_signal_start(tide_signal *sig, tide_signal_cb cb, int signum);
-void tide_signal_stop(tide_signal *sig);
 
 /* ------------------------------------------------------------------------ */
 /* Futures                                                                    */
@@ -807,26 +344,8 @@ typedef void (*tide_future_cb)(tide_future *future, void *ud);
 /* A producer's cancel hook (see tide_future_set_cancel_hook). */
 typedef void (*tide_future_cancel_hook)(tide_future *future, void *ud);
 
-/* Private: what the loop calls when a waiter's future completes. */
-typedef struct tide__waiter {
-  tide__qnode link;
-  void (*notify)(struct tide__waiter *self, tide_future *future);
-} tide__waiter;
-
 /* A future: a value that completes exactly once. Lives in caller storage (or
  * comes from tide_future_new()); fields are private. */
-struct tide_future {
-  tide_loop *priv_loop;
-  uint8_t priv_state;
-  uint8_t priv_flags;
-  int priv_err_code;
-  char *priv_err_msg;
-  tide_value priv_value;
-  tide__qnode priv_waiters;    /* tide__waiter: tasks and done callbacks */
-  tide__runnable priv_dispatch; /* queued when done and waiters exist */
-  tide_future_cancel_hook priv_cancel_hook;
-  void *priv_cancel_ud;
-};
 
 /* Initialise a pending future in caller storage. Infallible. */
 void tide_future_init(tide_loop *loop, tide_future *future);
@@ -1068,409 +587,385 @@ int tide__task_finish_error(tide_task *task, int code, const char *message);
   return tide__task_finish_error((t), (code), (message))
 
 /* ------------------------------------------------------------------------ */
-/* Synchronization primitives                                                */
+/* Handles: timers, fd watchers, wakeups, signals                            */
 /* ------------------------------------------------------------------------ */
 
-/* asyncio's Event, Lock, Semaphore, BoundedSemaphore, Condition, Queue and
- * Barrier for the tasks of one loop. Like the rest of the loop they are not
- * thread-safe: use them from the loop's thread.
+typedef void (*tide_close_cb)(tide_handle *handle);
+
+/* The common head of every handle. Each handle type (tide_timer, tide_io,
+ * tide_async, tide_signal) starts with it as its member `handle`, so a pointer to
+ * one converts to tide_handle * and &timer->handle is what the tide_handle_*
+ * calls take. `handle.data` (a void *) is the user's; the rest is private. */
+
+/* Close a handle: stop it and run close_cb (may be NULL) from the loop on a later
+ * tick. The handle's memory may be reused once close_cb has run. Closing twice is
+ * misuse. */
+void tide_handle_close(tide_handle *handle, tide_close_cb close_cb);
+/* ref'd (the default) active handles keep tide_loop_run(DEFAULT) running;
+ * unref'd ones do not. Both are idempotent. */
+void tide_handle_ref(tide_handle *handle);
+void tide_handle_unref(tide_handle *handle);
+int tide_handle_has_ref(const tide_handle *handle);
+/* 1 if started and not stopped (a timer that will still fire, a watcher on). */
+int tide_handle_is_active(const tide_handle *handle);
+int tide_handle_is_closing(const tide_handle *handle);
+tide_loop *tide_handle_loop(const tide_handle *handle);
+
+/* --- Timers --------------------------------------------------------------- */
+
+typedef void (*tide_timer_cb)(tide_timer *timer);
+
+/* Returns 0 or TIDE_ENOMEM: the timer's place in the loop's timer heap is
+ * reserved here, so starting it never needs memory. */
+int tide_timer_init(tide_loop *loop, tide_timer *timer);
+/* Fire cb after timeout_ms, then every repeat_ms if repeat_ms > 0 (measured from
+ * when the callback runs, so a slow callback delays, never bunches, later runs).
+ * Restarting an active timer reschedules it. Returns 0 or TIDE_ECLOSED. */
+int tide_timer_start(tide_timer *timer, tide_timer_cb cb, uint64_t timeout_ms,
+                     uint64_t repeat_ms);
+/* Stop the timer; it will not fire again until restarted. Safe from its own
+ * callback, and when already stopped. */
+void tide_timer_stop(tide_timer *timer);
+void tide_timer_set_repeat(tide_timer *timer, uint64_t repeat_ms);
+uint64_t tide_timer_get_repeat(const tide_timer *timer);
+/* Milliseconds until the timer is due (0 if due or inactive). */
+uint64_t tide_timer_get_due_in(const tide_timer *timer);
+
+/* --- File descriptor readiness (native and WASI hosts) -------------------- */
+
+enum {
+  TIDE_READABLE = 1,
+  TIDE_WRITABLE = 2,
+  /* Only ever reported, never requested: the peer hung up, or the fd errored.
+   * Reported together with the requested events so a reader sees EOF. */
+  TIDE_HANGUP = 4,
+  TIDE_IOERROR = 8
+};
+
+typedef void (*tide_io_cb)(tide_io *io, unsigned events);
+
+/* Watch fd (which the caller keeps open and owns). Returns 0, TIDE_EBADF. */
+int tide_io_init(tide_loop *loop, tide_io *io, int fd);
+/* Start or change watching: events is TIDE_READABLE | TIDE_WRITABLE (non-zero).
+ * cb runs from the loop with the events that are ready. Level-triggered: it runs
+ * again next iteration while the fd stays ready. Returns 0, TIDE_EINVAL,
+ * TIDE_EBADF, TIDE_EEXIST (another watcher on the same fd in this loop),
+ * TIDE_ENOMEM, TIDE_ECLOSED. */
+int tide_io_start(tide_io *io, unsigned events, tide_io_cb cb);
+/* Stop watching; safe from the callback. Pending events are dropped. */
+void tide_io_stop(tide_io *io);
+int tide_io_fd(const tide_io *io);
+
+/* --- Cross-thread wakeup --------------------------------------------------- */
+
+typedef void (*tide_async_cb)(tide_async *async);
+
+/* A handle another thread can poke: tide_async_send() is the one thread-safe
+ * function in the library (besides tide_strerror/tide_err_name). Sends that
+ * arrive before the callback runs are coalesced into one call. */
+
+/* Active from init; unref it if it must not keep the loop alive. */
+int tide_async_init(tide_loop *loop, tide_async *async, tide_async_cb cb);
+/* Thread-safe and async-signal-safe. Returns 0, or TIDE_ECLOSED if closing. */
+int tide_async_send(tide_async *async);
+
+/* --- POSIX signals (native host; TIDE_ENOSYS elsewhere) --------------------- */
+
+typedef void (*tide_signal_cb)(tide_signal *sig, int signum);
+
+int tide_signal_init(tide_loop *loop, tide_signal *sig);
+/* Deliver signum as a loop callback. The process-wide handler only records the
+ * signal and wakes the loops watching it; cb runs later from each such loop.
+ * Several signals of one kind arriving before the callback runs may coalesce.
+ * Returns 0, TIDE_EINVAL (bad signum), TIDE_ENOSYS (no signals on this host). */
+int tide_signal_start(tide_signal *sig, tide_signal_cb cb, int signum);
+void tide_signal_stop(tide_signal *sig);
+
+/* ------------------------------------------------------------------------ */
+/* Byte streams over file descriptors (every host)                           */
+/* ------------------------------------------------------------------------ */
+
+/* A stream reads and writes an fd (stdin, stdout, a pipe, a socket) while the
+ * loop runs other work. Natively and under WASI it uses the fd itself; on the JS
+ * host, fds 0, 1 and 2 are the runtime's stdin/stdout/stderr (the host functions
+ * "tideloop:fd_read", "tideloop:fd_write" and "tideloop:fd_close" of src/backend/js/ABI.md,
+ * which a program may replace with its own). Every operation completes a future
+ * that the caller initialised (tide_future_init) and keeps valid until it is
+ * done: await it from a task or add a done callback. Cancelling that future (or
+ * releasing it while pending) cancels the operation: nothing is lost, since bytes
+ * a cancelled read did not deliver stay buffered for the next read.
  *
- * Rules shared by all of them:
- * - A primitive lives in caller storage between tide_<kind>_init() and
- *   tide_<kind>_destroy() ("release" is the unlock verb of locks and semaphores,
- *   so the end of life is "destroy" here) and must not move in between. Nothing
- *   allocates except a queue, which grows its item storage as needed.
- * - A wait operation (tide_event_wait, tide_lock_acquire, tide_queue_get, ...)
- *   takes a future the caller initialised with tide_future_init(): pending, of
- *   the same loop, not a task's and with no other producer. The call returns 0
- *   when it took the future, which then completes exactly once: with success
- *   when the wait is over (at once when the resource is free: the future is done
- *   before the call returns and TIDE_AWAIT does not suspend; done callbacks still
- *   run from the loop), or with an error (TIDE_ECLOSED: the queue was shut down,
- *   the barrier broken, the primitive destroyed). Any other return (TIDE_EINVAL
- *   for an unusable future, TIDE_ESTATE, TIDE_ENOMEM) leaves the future untouched
- *   and the primitive unchanged.
- * - The future belongs to the primitive until it completes: never complete it
- *   yourself. To stop waiting, cancel it (tide_future_cancel) or cancel the task
- *   awaiting it: the waiter leaves the queue, takes nothing, and the primitive
- *   stays consistent (the next waiter is served, counts stay right). Releasing
- *   a pending waiter's future does the same.
- * - Waiters are served in FIFO order, and a freed resource is handed directly to
- *   the first waiter (its future completes with success), so a caller arriving
- *   later never barges ahead of the queue.
- * - The result that won the race (see tide_task_cancel): once a waiter's future
- *   has completed with success, what it got is its owner's, even if the awaiting
- *   task is cancelled before it resumes. The await then reports 0 (the
- *   cancellation stays pending for the next suspension point) and the coroutine
- *   must give back what it got: rc == 0 from an acquire means "you hold it",
- *   any other rc means "you do not" (tide_condition_wait is the exception: it
- *   always returns holding the lock). A task whose cancellation was requested
- *   and not yet delivered that calls a wait operation takes nothing: its future
- *   is cancelled at once.
- *
- *   struct worker { tide_lock *lock; tide_future f; int rc; };
- *
- *   static int worker_main(tide_task *t, void *frame) {
- *     struct worker *w = frame;
- *     TIDE_BEGIN(t);
- *     tide_future_init(tide_task_loop(t), &w->f);
- *     tide_lock_acquire(w->lock, &w->f);
- *     TIDE_AWAIT(t, &w->f, w->rc);
- *     tide_future_release(&w->f);
- *     if (w->rc != 0) TIDE_RETURN_ERROR(t, w->rc, "no lock"); // not held
- *     TIDE_SLEEP(t, 10, w->rc);     // the critical section; may be cancelled
- *     tide_lock_release(w->lock);   // released whatever rc says
- *     TIDE_END(t);
- *   }
+ * Natively and under WASI the fd's flags are never changed (a shared terminal
+ * stays blocking for the shell after the program exits): a read makes one read()
+ * per readiness, and a write to an fd that is not already non-blocking goes out
+ * in chunks of at most 512 bytes (POSIX's smallest PIPE_BUF) per readiness, which
+ * poll guarantees will not block. Regular files are always ready, as poll(2)
+ * treats them.
  */
+typedef struct tide_stream tide_stream;
 
-/* Private: a FIFO of waiting futures (see src/core/sync.h). */
-struct tide__waitq_class;
-typedef struct tide__waitq {
-  tide__qnode priv_head;
-  const struct tide__waitq_class *priv_class;
-  size_t priv_count;
-} tide__waitq;
+enum {
+  TIDE_STREAM_CLOSE_FD = 1 /* close the fd when the stream closes */
+};
 
-/* --- Event: a flag tasks can wait for --------------------------------------
- *
- *   tide_event ready;  tide_event_init(loop, &ready);
- *   // waiters:  tide_event_wait(&ready, &f->fut); TIDE_AWAIT(t, &f->fut, rc);
- *   // producer: tide_event_set(&ready);   -> every waiter resumes, FIFO order
- */
-typedef struct tide_event {
-  tide_loop *priv_loop;
-  int priv_set;
-  tide__waitq priv_waiters;
-} tide_event;
+/* Open a stream on fd (which stays the caller's unless TIDE_STREAM_CLOSE_FD).
+ * Returns 0, TIDE_EBADF, TIDE_ENOMEM. */
+int tide_stream_open(tide_loop *loop, int fd, unsigned flags, tide_stream **out_stream);
+/* Read what is available, 1 to max bytes (max 0: 64 KiB). future completes with
+ * BYTES the future owns, or the error TIDE_EOF at end of input, or a read error.
+ * A read error is sticky: once the bytes received before it are read, every
+ * later read fails with it (a reset connection never turns into a clean EOF).
+ * One read or read_line at a time: TIDE_EBUSY while one is pending. Returns 0,
+ * TIDE_EBUSY, TIDE_ECLOSED, TIDE_ENOMEM. */
+int tide_stream_read(tide_stream *stream, size_t max, tide_future *future);
+/* Read one line: BYTES without its "\n" (or "\r\n"); a last line without a
+ * newline is delivered at end of input, then TIDE_EOF. A line longer than
+ * max_len bytes (0: 64 KiB) completes with TIDE_EMSGSIZE and is skipped up to its
+ * newline, so the next read_line starts on the following line. */
+int tide_stream_read_line(tide_stream *stream, size_t max_len, tide_future *future);
+/* Queue len bytes (copied) for writing, after earlier writes. future (may be
+ * NULL) completes with INT len once every byte was written, or an error (for
+ * example TIDE_EPIPE): then later queued writes fail the same way. A write
+ * without a future that fails is reported to the loop's error handler.
+ * Cancelling a write that has not started removes it; one in progress is
+ * finished first (a stream never writes half a buffer and stops). Returns 0,
+ * TIDE_ECLOSED, TIDE_ENOMEM. */
+int tide_stream_write(tide_stream *stream, const void *data, size_t len,
+                      tide_future *future);
+/* Bytes queued and not yet written (for backpressure). */
+size_t tide_stream_write_queue_size(const tide_stream *stream);
+/* Bytes written to (handed to the host for) and read from the fd since the
+ * stream opened, as Node's socket.bytesWritten and bytesRead. A cancelled read
+ * has consumed nothing (its bytes stay buffered); a cancelled write had written
+ * nothing if it had not started (it is dropped), and is otherwise finished in
+ * the background so the stream stays whole: these counters say how many bytes
+ * went out. */
+uint64_t tide_stream_bytes_written(const tide_stream *stream);
+uint64_t tide_stream_bytes_read(const tide_stream *stream);
+/* Close: a pending read completes with TIDE_ECANCELED, queued writes are still
+ * flushed, then the fd is closed (with TIDE_STREAM_CLOSE_FD) and the stream
+ * freed. future (may be NULL) completes with the first write error or none.
+ * The stream pointer is invalid after this call. */
+void tide_stream_close(tide_stream *stream, tide_future *future);
+/* Close at once, for a peer that neither reads nor closes (asyncio's
+ * transport.abort(), Node's socket.destroy()): a pending read and every queued
+ * write, even one in progress, complete with TIDE_ECANCELED (writes without a
+ * future are dropped unreported) and their unwritten bytes are dropped; a socket
+ * the stream owns (TIDE_STREAM_CLOSE_FD) is reset, so the peer sees
+ * TIDE_ECONNRESET rather than a clean end; then the stream closes as with
+ * tide_stream_close. The pointer is invalid after this call. */
+void tide_stream_abort(tide_stream *stream);
 
-/* A cleared event. */
-void tide_event_init(tide_loop *loop, tide_event *event);
-/* Fail pending waiters with TIDE_ECLOSED; the storage may be reused. */
-void tide_event_destroy(tide_event *event);
-/* Set the flag and complete every waiter (no value), in the order they came;
- * waits started while it stays set complete at once. Idempotent. */
-void tide_event_set(tide_event *event);
-/* Clear the flag: later waits wait for the next set. */
-void tide_event_clear(tide_event *event);
-int tide_event_is_set(const tide_event *event);
-/* future completes (no value) when the event is set; at once if it is set now.
- * Returns 0 or TIDE_EINVAL. */
-int tide_event_wait(tide_event *event, tide_future *future);
-
-/* --- Lock: mutual exclusion between tasks ------------------------------------
- *
- * Not owned by a task: any code may release it (asyncio's rule); releasing an
- * unlocked lock is refused. See the example at the top of this section. */
-typedef struct tide_lock {
-  tide_loop *priv_loop;
-  int priv_locked;
-  tide__waitq priv_waiters;
-} tide_lock;
-
-/* An unlocked lock. */
-void tide_lock_init(tide_loop *loop, tide_lock *lock);
-/* Fail pending acquires with TIDE_ECLOSED; the storage may be reused. */
-void tide_lock_destroy(tide_lock *lock);
-/* future completes (no value) once the lock is the caller's: at once if it is
- * unlocked and nobody waits, else when every earlier waiter had its turn.
- * Returns 0 or TIDE_EINVAL. */
-int tide_lock_acquire(tide_lock *lock, tide_future *future);
-/* Take the lock without waiting: 0, or TIDE_EAGAIN if it is locked. */
-int tide_lock_try_acquire(tide_lock *lock);
-/* Unlock, or hand the lock to the first waiter (which then holds it: the lock
- * stays locked). Returns 0, or TIDE_ESTATE if it is not locked. */
-int tide_lock_release(tide_lock *lock);
-int tide_lock_locked(const tide_lock *lock);
-
-/* --- Semaphore and BoundedSemaphore -----------------------------------------
- *
- *   tide_semaphore slots;  tide_semaphore_init(loop, &slots, 3); // 3 at a time
- *   // each task: tide_semaphore_acquire(&slots, &f->fut); TIDE_AWAIT(...);
- *   //            if (rc == 0) { ...work...; tide_semaphore_release(&slots); }
- */
-typedef struct tide_semaphore {
-  tide_loop *priv_loop;
-  unsigned priv_value;
-  unsigned priv_bound; /* bounded: the initial value; else 0 */
-  int priv_bounded;
-  tide__waitq priv_waiters;
-} tide_semaphore;
-
-/* A semaphore with value permits; release may add permits beyond it. */
-void tide_semaphore_init(tide_loop *loop, tide_semaphore *sem, unsigned value);
-/* A bounded semaphore: a release that would raise the value above the initial
- * one is refused with TIDE_ERANGE (it catches releases without acquires). */
-void tide_semaphore_init_bounded(tide_loop *loop, tide_semaphore *sem, unsigned value);
-/* Fail pending acquires with TIDE_ECLOSED; the storage may be reused. */
-void tide_semaphore_destroy(tide_semaphore *sem);
-/* future completes (no value) with one permit taken: at once if the value is
- * above 0 and nobody waits. Returns 0 or TIDE_EINVAL. */
-int tide_semaphore_acquire(tide_semaphore *sem, tide_future *future);
-/* Take a permit without waiting: 0, or TIDE_EAGAIN if none is free. */
-int tide_semaphore_try_acquire(tide_semaphore *sem);
-/* Give a permit back: to the first waiter if any, else to the value. Returns 0,
- * or TIDE_ERANGE (bounded: above the initial value; unbounded: UINT_MAX). */
-int tide_semaphore_release(tide_semaphore *sem);
-/* Free permits now. */
-unsigned tide_semaphore_value(const tide_semaphore *sem);
-/* 1 if an acquire would wait. */
-int tide_semaphore_locked(const tide_semaphore *sem);
-
-/* --- Condition: wait for a state change under a lock -------------------------
- *
- * wait releases the lock and re-acquires it before its future completes, so the
- * coroutine always resumes holding the lock, whatever rc says: also when the
- * wait was cancelled (rc TIDE_ECANCELED: as asyncio, the lock is taken back
- * first; cancelling the future therefore leaves it pending until then). The
- * exceptions: TIDE_ECLOSED (the condition or its lock was destroyed) and a
- * future released while pending. Re-check the state after waking (the loop
- * below is asyncio's wait_for(predicate)):
- *
- *   // frame: tide_condition *cond; tide_future fut; int rc; ...
- *   tide_future_init(loop, &f->fut);
- *   tide_lock_acquire(tide_condition_lock(f->cond), &f->fut);
- *   TIDE_AWAIT(t, &f->fut, f->rc);
- *   tide_future_release(&f->fut);
- *   if (f->rc != 0) TIDE_RETURN_ERROR(t, f->rc, NULL);
- *   while (!f->state->ready && f->rc == 0) {
- *     tide_future_init(loop, &f->fut);
- *     tide_condition_wait(f->cond, &f->fut);
- *     TIDE_AWAIT(t, &f->fut, f->rc);        // the lock is held again here
- *     tide_future_release(&f->fut);
- *   }
- *   ... use the state ...
- *   tide_lock_release(tide_condition_lock(f->cond));
- *
- *   // the producer, holding the lock: state->ready = 1;
- *   // tide_condition_notify_all(cond); tide_lock_release(tide_condition_lock(cond));
- */
-typedef struct tide_condition {
-  tide_lock *priv_lock;
-  tide_lock priv_own_lock; /* used when no lock was given */
-  tide__waitq priv_waiters;
-} tide_condition;
-
-/* A condition over lock, or over a lock of its own if lock is NULL. */
-void tide_condition_init(tide_loop *loop, tide_condition *cond, tide_lock *lock);
-/* Fail pending waits with TIDE_ECLOSED (their owners do not hold the lock) and
- * destroy the condition's own lock; a given lock is left alone. */
-void tide_condition_destroy(tide_condition *cond);
-/* The associated lock: acquire and release it with the tide_lock_* calls. */
-tide_lock *tide_condition_lock(tide_condition *cond);
-/* The caller holds the lock: release it, wait for a notify, re-acquire it, then
- * complete future (no value; TIDE_ECANCELED if it was cancelled meanwhile, still
- * with the lock held). Returns 0, TIDE_EINVAL, or TIDE_ESTATE if the lock is not
- * locked. A task with a cancellation pending gets TIDE_ECANCELED at once and
- * keeps the lock. */
-int tide_condition_wait(tide_condition *cond, tide_future *future);
-/* Wake up to n waiters (FIFO): each queues for the lock, behind the lock's
- * current waiters. The caller must hold the lock. Returns how many were woken,
- * or TIDE_ESTATE if the lock is not locked. */
-int tide_condition_notify(tide_condition *cond, size_t n);
-/* Wake every waiter: as tide_condition_notify(cond, SIZE_MAX). */
-int tide_condition_notify_all(tide_condition *cond);
-
-/* --- Queue: FIFO, LIFO or priority; bounded or not ---------------------------
- *
- * Items are void pointers the caller owns: the queue stores and hands them over
- * and never looks at them. A PRIORITY queue gives the item with the lowest
- * priority number first, and equal priorities in the order they were put; FIFO
- * and LIFO keep the priority only to give it back from tide_queue_get_nowait.
- *
- *   tide_queue q;  tide_queue_init(loop, &q, TIDE_QUEUE_FIFO, 16); // 16 max
- *   // producer: tide_queue_put(&q, job, 0, &f->fut); TIDE_AWAIT(t, &f->fut, rc);
- *   //           (waits while 16 items are queued; rc TIDE_ECLOSED after shutdown)
- *   // consumer: tide_queue_get(&q, &f->fut); TIDE_AWAIT(t, &f->fut, rc);
- *   //           if (rc == 0) { tide_future_result(&f->fut, &v); job = v.as.p;
- *   //                          ...; tide_queue_task_done(&q); }
- *   // main:     tide_queue_join(&q, &f->fut) completes when every item put was
- *   //           marked done; tide_queue_shutdown(&q, 0) then ends the consumers.
- */
-typedef enum tide_queue_kind {
-  TIDE_QUEUE_FIFO = 0,
-  TIDE_QUEUE_LIFO = 1,
-  TIDE_QUEUE_PRIORITY = 2
-} tide_queue_kind;
-
-/* Called for each item the queue discards (tide_queue_shutdown(q, 1), destroy). */
-typedef void (*tide_queue_drop_fn)(void *item, void *ud);
-
-typedef struct tide_queue {
-  tide_loop *priv_loop;
-  int priv_kind;
-  int priv_shutdown;
-  size_t priv_maxsize;    /* 0: unbounded */
-  void *priv_items;       /* ring (FIFO), stack (LIFO) or binary heap */
-  size_t priv_cap;
-  size_t priv_head;
-  size_t priv_len;
-  uint64_t priv_seq;      /* put order, for stable priorities */
-  size_t priv_unfinished; /* put and not yet task_done */
-  tide_queue_drop_fn priv_drop;
-  void *priv_drop_ud;
-  tide__waitq priv_getters;
-  tide__waitq priv_putters;
-  tide__waitq priv_joiners;
-} tide_queue;
-
-/* An empty queue holding at most maxsize items (0: no limit). Allocates nothing
- * yet. Returns 0 or TIDE_EINVAL (unknown kind). */
-int tide_queue_init(tide_loop *loop, tide_queue *queue, tide_queue_kind kind,
-                    size_t maxsize);
-/* Set the function that disposes of discarded items (NULL: none). */
-void tide_queue_set_drop(tide_queue *queue, tide_queue_drop_fn drop, void *ud);
-/* Drop the remaining items, fail pending gets, puts and joins with
- * TIDE_ECLOSED, and free the storage. */
-void tide_queue_destroy(tide_queue *queue);
-/* Put item: future completes (no value) once the item is in the queue, at once
- * if there is room, else when a get makes room (puts are served FIFO); a get
- * already waiting receives the item directly. After a shutdown it fails with
- * TIDE_ECLOSED and the item stays the caller's (also for a put waiting then).
- * Returns 0, TIDE_EINVAL, TIDE_ENOMEM (the storage could not grow). */
-int tide_queue_put(tide_queue *queue, void *item, int priority, tide_future *future);
-/* Put without waiting: 0, TIDE_EAGAIN (full), TIDE_ECLOSED (shut down),
+/* Half-close: once every queued write is written, shut the socket down for
+ * writing, so the peer reads end of input while this side can still read.
+ * future (may be NULL) completes with INT 0, or the first write error. Later
+ * writes fail with TIDE_ECLOSED; a second shutdown is TIDE_ECLOSED. Returns 0,
+ * TIDE_ECLOSED, TIDE_ENOTSOCK (the stream is not on a socket; nothing changed),
  * TIDE_ENOMEM. */
-int tide_queue_put_nowait(tide_queue *queue, void *item, int priority);
-/* Get the next item: future completes with a PTR value (the item, now the
- * caller's), at once if one is queued, else when one is put (gets are served
- * FIFO). Fails with TIDE_ECLOSED once the queue is shut down and empty.
- * Returns 0 or TIDE_EINVAL. */
-int tide_queue_get(tide_queue *queue, tide_future *future);
-/* Get without waiting: 0 with *out_item (and *out_priority if not NULL),
- * TIDE_EAGAIN (empty), TIDE_ECLOSED (shut down and empty). */
-int tide_queue_get_nowait(tide_queue *queue, void **out_item, int *out_priority);
-/* Items queued now (asyncio's qsize), and the limit (0: none). */
-size_t tide_queue_size(const tide_queue *queue);
-size_t tide_queue_maxsize(const tide_queue *queue);
-int tide_queue_empty(const tide_queue *queue);
-int tide_queue_full(const tide_queue *queue);
-/* Mark one item got earlier as processed. Returns 0, or TIDE_ERANGE if called
- * more often than items were put. */
-int tide_queue_task_done(tide_queue *queue);
-/* Items put and not yet marked done. */
-size_t tide_queue_unfinished(const tide_queue *queue);
-/* future completes (no value) when every item put has been marked done: at
- * once if none is unfinished. Returns 0 or TIDE_EINVAL. */
-int tide_queue_join(tide_queue *queue, tide_future *future);
-/* Shut down (asyncio 3.13): puts fail with TIDE_ECLOSED from now on, waiting
- * puts and gets are woken with TIDE_ECLOSED, and gets fail once the queue is
- * empty. immediate: also discard the queued items now (through the drop
- * function), each counting as done, so a join completes. Idempotent. */
-void tide_queue_shutdown(tide_queue *queue, int immediate);
-int tide_queue_is_shutdown(const tide_queue *queue);
-
-/* --- Barrier: wait until `parties` tasks arrived -----------------------------
- *
- *   tide_barrier b;  tide_barrier_init(loop, &b, 3);
- *   // each of 3 tasks: tide_barrier_wait(&b, &f->fut); TIDE_AWAIT(t, &f->fut, rc);
- *   //   rc 0: tide_future_result(&f->fut, &v); v.as.i is 0, 1 or 2 (arrival order)
- *
- * When the last party arrives every waiter completes and the barrier is ready
- * for the next round at once. A waiter cancelled before that leaves, and does
- * not count. */
-typedef struct tide_barrier {
-  tide_loop *priv_loop;
-  size_t priv_parties;
-  int priv_broken;
-  tide__waitq priv_waiters;
-} tide_barrier;
-
-/* Returns 0 or TIDE_EINVAL (parties 0). */
-int tide_barrier_init(tide_loop *loop, tide_barrier *barrier, size_t parties);
-/* Fail pending waiters with TIDE_ECLOSED; the storage may be reused. */
-void tide_barrier_destroy(tide_barrier *barrier);
-/* Arrive and wait: future completes with an INT value, the arrival index in
- * this round (0 for the first, parties - 1 for the last, which completes at
- * once), or fails with TIDE_ECLOSED if the barrier is or becomes broken.
- * Returns 0 or TIDE_EINVAL. */
-int tide_barrier_wait(tide_barrier *barrier, tide_future *future);
-/* Break the barrier: waiters and every later wait fail with TIDE_ECLOSED until
- * tide_barrier_reset(). */
-void tide_barrier_abort(tide_barrier *barrier);
-/* Fail the current waiters with TIDE_ECLOSED and start an empty, unbroken round. */
-void tide_barrier_reset(tide_barrier *barrier);
-size_t tide_barrier_parties(const tide_barrier *barrier);
-size_t tide_barrier_n_waiting(const tide_barrier *barrier);
-int tide_barrier_broken(const tide_barrier *barrier);
+int tide_stream_shutdown(tide_stream *stream, tide_future *future);
 
 /* ------------------------------------------------------------------------ */
-/* Diagnostics                                                               */
+/* Addresses and sockets: name resolution, TCP, UDP, WebSocket               */
 /* ------------------------------------------------------------------------ */
 
-/* Besides the error handler (tide_loop_set_error_handler) and the report of
- * errors nobody observed: a debug mode that reports slow callbacks, a task dump,
- * and a trace of task and host-operation events exported as Chrome trace-event
- * JSON (open it in https://ui.perfetto.dev or chrome://tracing).
+/* --- Addresses and name resolution ------------------------------------------
  *
- *   static int write_file(const char *data, size_t len, void *ud) {
- *     return fwrite(data, 1, len, (FILE *)ud) == len ? 0 : TIDE_EIO;
- *   }
- *   tide_loop_set_debug(loop, 50);        // report callbacks slower than 50 ms
- *   tide_loop_trace_start(loop, 100000);  // keep up to 100000 events
- *   TIDE_SPAWN(loop, worker_main, NULL, sizeof(struct worker), NULL);
- *   tide_loop_run(loop, TIDE_RUN_DEFAULT);
- *   tide_loop_trace_stop(loop);
- *   tide_loop_trace_export(loop, write_file, fopen("trace.json", "w"));
- *   tide_loop_dump_tasks(loop, write_file, stderr); // "worker waiting awaiting=lock ..."
+ * Every host gives addresses in one form: the numeric text of an IPv4 or IPv6
+ * address ("127.0.0.1", "::1") and a port, so a program prints and compares them
+ * alike everywhere.
  */
+typedef struct tide_address {
+  int family; /* 4 or 6 */
+  int port;   /* 0 where no port applies (tide_resolve) */
+  char host[46]; /* numeric, NUL-terminated (INET6_ADDRSTRLEN) */
+} tide_address;
 
-/* Receives output in pieces; return 0 to go on, anything else to stop (the
- * writing function then returns that value). */
-typedef int (*tide_write_fn)(const char *data, size_t len, void *ud);
+/* Resolve a host name to its addresses without blocking the loop. family: 0
+ * (any), 4 or 6. future (initialised by the caller, pending, with no other
+ * producer) completes with BYTES holding an array of tide_address (count =
+ * length / sizeof(tide_address), at least 1, port 0, numeric text in canonical
+ * form, without duplicates, in the resolver's order), from the loop's
+ * allocator (after tide_future_take_bytes, free it with tide_loop_dealloc); or
+ * with an error: TIDE_ENOTFOUND (no such name, or no address of that family),
+ * TIDE_EAGAIN (temporary failure: try again later), TIDE_ENOSYS (this host
+ * cannot resolve names, below), TIDE_ENOMEM, TIDE_EIO (any other failure).
+ * A numeric address resolves to itself ("0:0::1" gives "::1"; one of the other
+ * family than asked, TIDE_ENOTFOUND) without asking anyone: the future is
+ * complete when this returns (its done callbacks still run from the loop).
+ *   Natively: getaddrinfo() on a small pool of resolver threads shared by every
+ *   loop (as libuv does: the C library's resolver honours /etc/hosts,
+ *   nsswitch and resolv.conf, which no DNS-only client does); "localhost" too.
+ *   A pending lookup keeps the loop alive; cancelling it completes the future
+ *   at once with TIDE_ECANCELED, while the thread's answer, when it comes, is
+ *   dropped. getaddrinfo() cannot be interrupted, so a cancelled lookup that a
+ *   thread is running still keeps the loop alive (and registered) until the
+ *   thread returns, as in libuv: tide_loop_run(DEFAULT) returns, and
+ *   tide_loop_close succeeds, only once no thread uses the loop.
+ *   Under WASI (no resolver in preview1) and on the JS host: "localhost" is
+ *   answered without asking anyone, 127.0.0.1 then ::1 (filtered by family).
+ *   Other names: on the JS host in Node, dns.lookup (the same C library
+ *   resolver, on libuv's pool) through the host function "tideloop:dns_lookup"
+ *   (src/backend/js/ABI.md); in a browser, which has none, the future completes with
+ *   TIDE_ENOSYS; under WASI it is complete with TIDE_ENOSYS when this returns.
+ * Returns 0 (the outcome is in future), TIDE_EINVAL (host NULL or empty, or bad
+ * family), TIDE_ENOMEM (future untouched). */
+int tide_resolve(tide_loop *loop, const char *host, int family, tide_future *future);
 
-/* Debug mode: with slow_callback_ms > 0, every ready callback (a task step, a
- * timer, a call_soon, a done callback) that runs slow_callback_ms or longer is
- * reported to the error handler with context "slow callback", code
- * TIDE_ETIMEDOUT, the task (if it was a task's step and the task still lives;
- * the message names it in any case) and a message such as
- * "task 'fetch' step took 120 ms (threshold 50 ms)". Measuring costs one clock
- * read per callback, and nothing when off. 0 turns it off. Returns 0 or
- * TIDE_ENOMEM (the first call allocates a small state, freed at loop close). */
-int tide_loop_set_debug(tide_loop *loop, uint32_t slow_callback_ms);
+/* --- TCP ---------------------------------------------------------------------
+ *
+ * Natively: non-blocking sockets. On the JS host in Node: node:net sockets
+ * behind the same calls (src/backend/js/ABI.md, "Sockets"). Under WASI, preview1 cannot
+ * make sockets: a program accepts on a listener the runtime hands in
+ * (tide_tcp_listener_open; for example wasmtime's --tcplisten, which puts it
+ * at fd 3) and the rest is TIDE_ENOSYS. In a browser everything is TIDE_ENOSYS
+ * (listen and connect complete their future with it: only the host knows).
+ *
+ * A connection is a tide_stream (above) on the socket, opened with
+ * TIDE_STREAM_CLOSE_FD: read, write, shut down and close it as any stream.
+ * Natively, sockets are non-blocking and close-on-exec; listeners set
+ * SO_REUSEADDR; connections set TCP_NODELAY (as Node's net does), so small
+ * writes are not held back.
+ *
+ * Listen, accept and connect complete a future the caller initialised with PTR
+ * (the new tide_tcp_listener * or tide_stream *), which then belongs to the
+ * caller: take it with tide_future_result and close it (one nobody takes stays
+ * open, and keeps tide_loop_close at TIDE_EBUSY). Cancelling (or releasing) a
+ * pending accept or connect future completes it with TIDE_ECANCELED and leaves
+ * nothing behind: a connect's half-made socket is closed, and a connection not
+ * yet accepted waits for the next accept.
+ */
+typedef struct tide_tcp_listener tide_tcp_listener;
 
-/* tide_task_spawn that records where the task was created, for the task dump;
- * TIDE_SPAWN passes the caller's file and line. file must stay valid as long as
- * the task (a string literal such as __FILE__). */
-int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
-                       size_t frame_size, tide_task **out_task, const char *file,
-                       int line);
-#define TIDE_SPAWN(loop, fn, init_frame, frame_size, out_task)                   \
-  tide_task_spawn_at((loop), (fn), (init_frame), (frame_size), (out_task),       \
-                     __FILE__, __LINE__)
+/* Listen on host:port, a numeric address (port 0: an ephemeral port, see
+ * tide_tcp_listener_port); backlog <= 0 means the system's maximum. future
+ * completes with PTR (the listener) or an error: TIDE_EADDRINUSE,
+ * TIDE_EADDRNOTAVAIL, TIDE_EACCES, TIDE_EMFILE. (Natively it is complete when
+ * this returns; on the JS host the bind takes a round trip.) The listener is
+ * registered with the loop (tide_loop_close says TIDE_EBUSY until it is closed)
+ * but keeps nothing alive by itself. Returns 0 (the outcome is in future),
+ * TIDE_EINVAL (host NULL or not a numeric address, port outside 0..65535),
+ * TIDE_ENOMEM, TIDE_ENOSYS (WASI, browsers). */
+int tide_tcp_listen(tide_loop *loop, const char *host, int port, int backlog,
+                    tide_future *future);
+/* Take a socket that is already listening (inherited, as with systemd's socket
+ * activation, or handed in by a WASI runtime) as a listener; it is closed with
+ * the listener. Returns 0, TIDE_EBADF, TIDE_ENOTSOCK (fd is not a listening
+ * stream socket), TIDE_ENOMEM, TIDE_ENOSYS (JS host). */
+int tide_tcp_listener_open(tide_loop *loop, int fd, tide_tcp_listener **out_listener);
+/* The local port the listener is bound to (the one chosen for port 0); 0 when
+ * the host cannot tell (a WASI listener). */
+int tide_tcp_listener_port(const tide_tcp_listener *listener);
+/* Accept one connection: future completes with PTR (a tide_stream *), or an
+ * error such as TIDE_EMFILE (then the connection waits in the backlog), or
+ * TIDE_ENOMEM (the connection is kept and handed to the next accept). One accept
+ * at a time. Returns 0, TIDE_EBUSY (an accept is pending), TIDE_ECLOSED,
+ * TIDE_ENOMEM (nothing changed, the future untouched). */
+int tide_tcp_accept(tide_tcp_listener *listener, tide_future *future);
+/* Close the listener and its socket: a pending accept completes with
+ * TIDE_ECANCELED; the memory is freed from the loop on a later tick. Streams it
+ * accepted are not affected. The pointer is invalid after this call. */
+void tide_tcp_listener_close(tide_tcp_listener *listener);
+/* Connect to host:port (port 1..65535) without blocking the loop. host is a
+ * numeric address or a name, resolved as tide_resolve does; the addresses are
+ * tried in order until one connects. future completes with PTR (a tide_stream
+ * *), or an error: TIDE_ECONNREFUSED, TIDE_ETIMEDOUT, TIDE_ENETUNREACH,
+ * TIDE_EHOSTUNREACH, TIDE_EADDRNOTAVAIL, TIDE_ENOTFOUND, ... (the last
+ * address's error). Returns 0 (the outcome is in future), TIDE_EINVAL (host NULL
+ * or empty, bad port), TIDE_EMFILE, TIDE_ENOMEM (the future untouched),
+ * TIDE_ENOSYS (WASI, browsers). */
+int tide_tcp_connect(tide_loop *loop, const char *host, int port, tide_future *future);
 
-/* Write one line per live task, oldest first:
- *   "<name> <state> awaiting=<what> created=<file>:<line>\n"
- * state: new (not started), ready, running, sleeping, waiting, done, failed,
- * cancelled. what: none, sleep, task:<name>, lock, event, semaphore,
- * condition, queue-get, queue-put, queue-join, barrier, or future (any other).
- * created is "?" for a task spawned without TIDE_SPAWN. Allocates nothing.
- * Returns 0 or what write_fn returned to stop. */
-int tide_loop_dump_tasks(tide_loop *loop, tide_write_fn write_fn, void *ud);
+/* --- UDP (native, and the JS host in Node; TIDE_ENOSYS on WASI) -------------
+ *
+ * A datagram socket bound to a local address. Each send and receive completes a
+ * future the caller initialised; sends are queued in order and each datagram
+ * goes out whole or not at all; a receive takes exactly one datagram.
+ * Natively: non-blocking sockets. On the JS host in Node: node:dgram sockets
+ * behind the same calls (src/backend/js/ABI.md, "Sockets"). There open takes a round
+ * trip (its future completes later); close frees the port once the host has
+ * run it, before any later call of the program reaches the host; a send the
+ * host has started cannot be taken back (cancelling it only completes its
+ * future); and datagrams that arrive while nobody receives wait in the host
+ * (up to 1024 of them or 4 MiB; newer ones past that are dropped) rather than
+ * in the kernel's buffer. In a browser tide_udp_open completes its future with
+ * TIDE_ENOSYS. Under WASI, which has no datagram sockets in preview1, every
+ * call returns TIDE_ENOSYS.
+ */
+typedef struct tide_udp tide_udp;
 
-/* Start recording a trace into a buffer of max_events events (from the loop's
- * allocator; about 64 bytes each), discarding any earlier trace. Recorded: task
- * spawn and finish (a slice per task's life), each step (a slice), await,
- * sleep, wake and cancel (instants), and host operations (a slice from start to
- * complete or cancel). Tasks and operations started before the trace get no
- * life slice, so every slice that ends also begins in the trace. Once the
- * buffer is full later events are counted as dropped, not recorded (the oldest
- * are kept). Each event costs a clock read; nothing is done while off.
- * Returns 0, TIDE_EINVAL (max_events 0), TIDE_ENOMEM (the earlier trace, if any,
- * stays as it was). */
-int tide_loop_trace_start(tide_loop *loop, size_t max_events);
-/* Stop recording; the events stay for export until the next start or the
- * loop's close. */
-void tide_loop_trace_stop(tide_loop *loop);
-/* Events recorded and dropped so far (0 and 0 before any start). */
-void tide_loop_trace_counts(const tide_loop *loop, size_t *out_recorded,
-                            size_t *out_dropped);
-/* Write the trace as Chrome trace-event JSON: {"traceEvents":[...]}, pid 1, one
- * track (tid) per task named after it (tid = the task's spawn number), one per
- * host-operation slot, ts and dur in microseconds since the start. Works while
- * recording too. Allocates nothing. Returns 0, TIDE_ESTATE (never started), or
- * what write_fn returned to stop. */
-int tide_loop_trace_export(tide_loop *loop, tide_write_fn write_fn, void *ud);
+/* Bind a datagram socket to host:port (numeric; port 0: an ephemeral port).
+ * future completes with PTR (the tide_udp *, the caller's to close) or an error
+ * (TIDE_EADDRINUSE, TIDE_EADDRNOTAVAIL, TIDE_EACCES, TIDE_EMFILE); natively it is
+ * complete when this returns. The socket is registered with the loop
+ * (tide_loop_close says TIDE_EBUSY until it is closed) but keeps the loop alive
+ * only while a receive is pending or sends are queued. Returns 0, TIDE_EINVAL,
+ * TIDE_ENOMEM, TIDE_ENOSYS. */
+int tide_udp_open(tide_loop *loop, const char *host, int port, tide_future *future);
+/* The local port the socket is bound to. */
+int tide_udp_port(const tide_udp *udp);
+/* Send one datagram (len bytes, copied; len <= 65507) to host:port (numeric).
+ * future (may be NULL) completes with INT len once the datagram went out, or an
+ * error (TIDE_EMSGSIZE, TIDE_ENETUNREACH, ...); a failed send without a future
+ * is reported to the loop's error handler. Cancelling a queued send removes
+ * it. Returns 0, TIDE_EINVAL (bad address or port, or an address of the other
+ * family: an IPv6 socket reaches IPv4 peers at ::ffff:a.b.c.d), TIDE_EMSGSIZE,
+ * TIDE_ECLOSED, TIDE_ENOMEM. */
+int tide_udp_send(tide_udp *udp, const void *data, size_t len, const char *host, int port,
+                  tide_future *future);
+/* Receive one datagram of at most max bytes (0: 65536): future completes with
+ * BYTES (possibly empty: a zero-length datagram) and, if from is not NULL, the
+ * sender's address is stored there before the future completes. A datagram
+ * longer than max is dropped and the future completes with TIDE_EMSGSIZE. One
+ * receive at a time: TIDE_EBUSY. Returns 0, TIDE_EBUSY, TIDE_ECLOSED,
+ * TIDE_ENOMEM. The future may also complete with TIDE_ENOMEM (the datagram is
+ * kept for the next receive) or a socket error (TIDE_ECONNREFUSED after an ICMP
+ * error, ...); *from is stored for TIDE_EMSGSIZE too. Datagrams that arrive
+ * while nobody receives wait in the kernel's buffer (and past it are dropped,
+ * as UDP does). */
+int tide_udp_recv(tide_udp *udp, size_t max, tide_address *from, tide_future *future);
+/* Close now: a pending receive and queued sends complete with TIDE_ECANCELED
+ * (sends without a future are dropped unreported); the socket is closed before
+ * this returns and the memory is freed from the loop on a later tick. The
+ * pointer is invalid after this call. */
+void tide_udp_close(tide_udp *udp);
+
+/* --- WebSocket messages (JS host; TIDE_ENOSYS natively and under WASI) -------
+ *
+ * A browser has no sockets; what it has is WebSocket, a stream of messages. On
+ * the JS host (the browser's WebSocket, or Node's where the runtime has one) a
+ * C program connects and exchanges whole messages, with the same futures,
+ * cancellation and backpressure rules as streams. Natively and under WASI every
+ * call returns TIDE_ENOSYS (use TCP there).
+ */
+typedef struct tide_ws tide_ws;
+
+/* Open a WebSocket to url ("ws://..." or "wss://..."). future completes with
+ * PTR (the tide_ws *, the caller's to close) once the handshake is done, or an
+ * error: TIDE_ECONNREFUSED (the connection or the handshake failed: a browser
+ * tells no more), TIDE_EINVAL (a URL the host refuses), TIDE_ENOSYS (no
+ * WebSocket on this host). Cancelling it closes the half-open socket. Returns
+ * 0, TIDE_EINVAL (url NULL or empty), TIDE_ENOMEM, TIDE_ENOSYS (native, WASI). */
+int tide_ws_connect(tide_loop *loop, const char *url, tide_future *future);
+/* Send one message (len bytes, copied): binary != 0 for a binary message, else
+ * text (the bytes must then be UTF-8: TIDE_EINVAL if not). Messages go out in
+ * order. future (may be NULL) completes with INT len once the host has handed
+ * the message to the network (its send buffer drained below a bound), or an
+ * error (TIDE_ECLOSED after a close). Returns 0, TIDE_EINVAL, TIDE_ECLOSED,
+ * TIDE_ENOMEM. */
+int tide_ws_send(tide_ws *ws, const void *data, size_t len, int binary,
+                 tide_future *future);
+/* Receive the next message: BYTES (a text message's UTF-8) and, if out_binary
+ * is not NULL, whether it was binary, stored before the future completes. A
+ * message longer than max (0: 1 MiB) completes with TIDE_EMSGSIZE and is
+ * dropped. After the peer closes: TIDE_EOF (a normal close, code 1000) or
+ * TIDE_ECONNRESET (any other way). Messages that arrive while nobody receives
+ * are queued by the host. One receive at a time: TIDE_EBUSY. Returns 0,
+ * TIDE_EBUSY, TIDE_ECLOSED, TIDE_ENOMEM. */
+int tide_ws_recv(tide_ws *ws, size_t max, int *out_binary, tide_future *future);
+/* Close with code 1000: a pending receive completes with TIDE_ECANCELED; future
+ * (may be NULL) completes with INT 0 once the closing handshake is done. The
+ * pointer is invalid after this call. */
+void tide_ws_close(tide_ws *ws, tide_future *future);
 
 /* ------------------------------------------------------------------------ */
 /* Combinators and task groups                                               */
@@ -1616,17 +1111,7 @@ int tide_wait_for(tide_loop *loop, tide_future *fut, int64_t timeout_ms, tide_fu
  *   if (f->rc == TIDE_ETIMEDOUT) ...    // deadline passed; the task goes on normally
  *   if (f->rc == TIDE_ECANCELED) TIDE_RETURN_ERROR(t, f->rc, NULL); // really cancelled
  */
-typedef struct tide_timeout {
-  uint64_t priv_deadline; /* while armed; the task's heap entry covers it */
-  uint64_t priv_seq;
-  tide__runnable priv_fire;
-  tide_task *priv_task;
-  struct tide_timeout *priv_outer; /* the enclosing open scope of the task */
-  int priv_cancels_at_begin;       /* tide_task_cancelling() at begin */
-  uint8_t priv_open;
-  uint8_t priv_expired;
-  uint8_t priv_armed; /* the deadline is pending and not yet due */
-} tide_timeout;
+typedef struct tide_timeout tide_timeout;
 
 /* Open a scope on task (normally the calling coroutine's own) in caller storage
  * (the frame), which must stay put until the scope ends. Allocates nothing. When
@@ -1680,14 +1165,7 @@ int tide_shield(tide_loop *loop, tide_future *inner, tide_future *out);
  *   }
  *   tide_as_completed_release(&f->it);
  */
-typedef struct tide_as_completed {
-  tide_loop *priv_loop;
-  void *priv_slots;      /* one block: a waiter per input */
-  size_t priv_n;
-  size_t priv_left;      /* inputs not handed out yet */
-  tide__qnode priv_done; /* finished inputs not handed out yet, in order */
-  tide_future *priv_next; /* the pending out of tide_as_completed_next */
-} tide_as_completed;
+typedef struct tide_as_completed tide_as_completed;
 
 /* Start watching n inputs (the array is copied) in caller storage, which must
  * stay put until tide_as_completed_release. Returns 0, TIDE_EINVAL (bad inputs
@@ -1732,18 +1210,7 @@ void tide_as_completed_release(tide_as_completed *it);
  * withdraws that request of its own when the parent calls wait
  * (tide_task_uncancel), so only a cancellation from elsewhere stays.
  */
-typedef struct tide_task_group {
-  tide_loop *priv_loop;
-  tide_task *priv_parent;  /* the task running at init, or NULL */
-  tide_future *priv_out;   /* the wait's output, until it completes */
-  tide__qnode priv_running; /* children still running */
-  tide__qnode priv_failed;  /* children that failed, in failure order */
-  tide__qnode priv_kept;    /* other finished children the caller holds */
-  size_t priv_spawned;
-  size_t priv_running_count;
-  size_t priv_failed_count;
-  unsigned priv_state;      /* private bits: aborted, waiting, done, ... */
-} tide_task_group;
+typedef struct tide_task_group tide_task_group;
 
 /* Initialise a group in caller storage (normally the parent's frame), which
  * must stay put until tide_task_group_release. The task running now (NULL
@@ -1790,6 +1257,364 @@ int tide_task_group_error(tide_task_group *group, size_t index, int *out_code,
 void tide_task_group_release(tide_task_group *group);
 
 /* ------------------------------------------------------------------------ */
+/* Synchronization primitives                                                */
+/* ------------------------------------------------------------------------ */
+
+/* asyncio's Event, Lock, Semaphore, BoundedSemaphore, Condition, Queue and
+ * Barrier for the tasks of one loop. Like the rest of the loop they are not
+ * thread-safe: use them from the loop's thread.
+ *
+ * Rules shared by all of them:
+ * - A primitive lives in caller storage between tide_<kind>_init() and
+ *   tide_<kind>_destroy() ("release" is the unlock verb of locks and semaphores,
+ *   so the end of life is "destroy" here) and must not move in between. Nothing
+ *   allocates except a queue, which grows its item storage as needed.
+ * - A wait operation (tide_event_wait, tide_lock_acquire, tide_queue_get, ...)
+ *   takes a future the caller initialised with tide_future_init(): pending, of
+ *   the same loop, not a task's and with no other producer. The call returns 0
+ *   when it took the future, which then completes exactly once: with success
+ *   when the wait is over (at once when the resource is free: the future is done
+ *   before the call returns and TIDE_AWAIT does not suspend; done callbacks still
+ *   run from the loop), or with an error (TIDE_ECLOSED: the queue was shut down,
+ *   the barrier broken, the primitive destroyed). Any other return (TIDE_EINVAL
+ *   for an unusable future, TIDE_ESTATE, TIDE_ENOMEM) leaves the future untouched
+ *   and the primitive unchanged.
+ * - The future belongs to the primitive until it completes: never complete it
+ *   yourself. To stop waiting, cancel it (tide_future_cancel) or cancel the task
+ *   awaiting it: the waiter leaves the queue, takes nothing, and the primitive
+ *   stays consistent (the next waiter is served, counts stay right). Releasing
+ *   a pending waiter's future does the same.
+ * - Waiters are served in FIFO order, and a freed resource is handed directly to
+ *   the first waiter (its future completes with success), so a caller arriving
+ *   later never barges ahead of the queue.
+ * - The result that won the race (see tide_task_cancel): once a waiter's future
+ *   has completed with success, what it got is its owner's, even if the awaiting
+ *   task is cancelled before it resumes. The await then reports 0 (the
+ *   cancellation stays pending for the next suspension point) and the coroutine
+ *   must give back what it got: rc == 0 from an acquire means "you hold it",
+ *   any other rc means "you do not" (tide_condition_wait is the exception: it
+ *   always returns holding the lock). A task whose cancellation was requested
+ *   and not yet delivered that calls a wait operation takes nothing: its future
+ *   is cancelled at once.
+ *
+ *   struct worker { tide_lock *lock; tide_future f; int rc; };
+ *
+ *   static int worker_main(tide_task *t, void *frame) {
+ *     struct worker *w = frame;
+ *     TIDE_BEGIN(t);
+ *     tide_future_init(tide_task_loop(t), &w->f);
+ *     tide_lock_acquire(w->lock, &w->f);
+ *     TIDE_AWAIT(t, &w->f, w->rc);
+ *     tide_future_release(&w->f);
+ *     if (w->rc != 0) TIDE_RETURN_ERROR(t, w->rc, "no lock"); // not held
+ *     TIDE_SLEEP(t, 10, w->rc);     // the critical section; may be cancelled
+ *     tide_lock_release(w->lock);   // released whatever rc says
+ *     TIDE_END(t);
+ *   }
+ */
+
+/* --- Event: a flag tasks can wait for --------------------------------------
+ *
+ *   tide_event ready;  tide_event_init(loop, &ready);
+ *   // waiters:  tide_event_wait(&ready, &f->fut); TIDE_AWAIT(t, &f->fut, rc);
+ *   // producer: tide_event_set(&ready);   -> every waiter resumes, FIFO order
+ */
+typedef struct tide_event tide_event;
+
+/* A cleared event. */
+void tide_event_init(tide_loop *loop, tide_event *event);
+/* Fail pending waiters with TIDE_ECLOSED; the storage may be reused. */
+void tide_event_destroy(tide_event *event);
+/* Set the flag and complete every waiter (no value), in the order they came;
+ * waits started while it stays set complete at once. Idempotent. */
+void tide_event_set(tide_event *event);
+/* Clear the flag: later waits wait for the next set. */
+void tide_event_clear(tide_event *event);
+int tide_event_is_set(const tide_event *event);
+/* future completes (no value) when the event is set; at once if it is set now.
+ * Returns 0 or TIDE_EINVAL. */
+int tide_event_wait(tide_event *event, tide_future *future);
+
+/* --- Lock: mutual exclusion between tasks ------------------------------------
+ *
+ * Not owned by a task: any code may release it (asyncio's rule); releasing an
+ * unlocked lock is refused. See the example at the top of this section. */
+typedef struct tide_lock tide_lock;
+
+/* An unlocked lock. */
+void tide_lock_init(tide_loop *loop, tide_lock *lock);
+/* Fail pending acquires with TIDE_ECLOSED; the storage may be reused. */
+void tide_lock_destroy(tide_lock *lock);
+/* future completes (no value) once the lock is the caller's: at once if it is
+ * unlocked and nobody waits, else when every earlier waiter had its turn.
+ * Returns 0 or TIDE_EINVAL. */
+int tide_lock_acquire(tide_lock *lock, tide_future *future);
+/* Take the lock without waiting: 0, or TIDE_EAGAIN if it is locked. */
+int tide_lock_try_acquire(tide_lock *lock);
+/* Unlock, or hand the lock to the first waiter (which then holds it: the lock
+ * stays locked). Returns 0, or TIDE_ESTATE if it is not locked. */
+int tide_lock_release(tide_lock *lock);
+int tide_lock_locked(const tide_lock *lock);
+
+/* --- Semaphore and BoundedSemaphore -----------------------------------------
+ *
+ *   tide_semaphore slots;  tide_semaphore_init(loop, &slots, 3); // 3 at a time
+ *   // each task: tide_semaphore_acquire(&slots, &f->fut); TIDE_AWAIT(...);
+ *   //            if (rc == 0) { ...work...; tide_semaphore_release(&slots); }
+ */
+typedef struct tide_semaphore tide_semaphore;
+
+/* A semaphore with value permits; release may add permits beyond it. */
+void tide_semaphore_init(tide_loop *loop, tide_semaphore *sem, unsigned value);
+/* A bounded semaphore: a release that would raise the value above the initial
+ * one is refused with TIDE_ERANGE (it catches releases without acquires). */
+void tide_semaphore_init_bounded(tide_loop *loop, tide_semaphore *sem, unsigned value);
+/* Fail pending acquires with TIDE_ECLOSED; the storage may be reused. */
+void tide_semaphore_destroy(tide_semaphore *sem);
+/* future completes (no value) with one permit taken: at once if the value is
+ * above 0 and nobody waits. Returns 0 or TIDE_EINVAL. */
+int tide_semaphore_acquire(tide_semaphore *sem, tide_future *future);
+/* Take a permit without waiting: 0, or TIDE_EAGAIN if none is free. */
+int tide_semaphore_try_acquire(tide_semaphore *sem);
+/* Give a permit back: to the first waiter if any, else to the value. Returns 0,
+ * or TIDE_ERANGE (bounded: above the initial value; unbounded: UINT_MAX). */
+int tide_semaphore_release(tide_semaphore *sem);
+/* Free permits now. */
+unsigned tide_semaphore_value(const tide_semaphore *sem);
+/* 1 if an acquire would wait. */
+int tide_semaphore_locked(const tide_semaphore *sem);
+
+/* --- Condition: wait for a state change under a lock -------------------------
+ *
+ * wait releases the lock and re-acquires it before its future completes, so the
+ * coroutine always resumes holding the lock, whatever rc says: also when the
+ * wait was cancelled (rc TIDE_ECANCELED: as asyncio, the lock is taken back
+ * first; cancelling the future therefore leaves it pending until then). The
+ * exceptions: TIDE_ECLOSED (the condition or its lock was destroyed) and a
+ * future released while pending. Re-check the state after waking (the loop
+ * below is asyncio's wait_for(predicate)):
+ *
+ *   // frame: tide_condition *cond; tide_future fut; int rc; ...
+ *   tide_future_init(loop, &f->fut);
+ *   tide_lock_acquire(tide_condition_lock(f->cond), &f->fut);
+ *   TIDE_AWAIT(t, &f->fut, f->rc);
+ *   tide_future_release(&f->fut);
+ *   if (f->rc != 0) TIDE_RETURN_ERROR(t, f->rc, NULL);
+ *   while (!f->state->ready && f->rc == 0) {
+ *     tide_future_init(loop, &f->fut);
+ *     tide_condition_wait(f->cond, &f->fut);
+ *     TIDE_AWAIT(t, &f->fut, f->rc);        // the lock is held again here
+ *     tide_future_release(&f->fut);
+ *   }
+ *   ... use the state ...
+ *   tide_lock_release(tide_condition_lock(f->cond));
+ *
+ *   // the producer, holding the lock: state->ready = 1;
+ *   // tide_condition_notify_all(cond); tide_lock_release(tide_condition_lock(cond));
+ */
+typedef struct tide_condition tide_condition;
+
+/* A condition over lock, or over a lock of its own if lock is NULL. */
+void tide_condition_init(tide_loop *loop, tide_condition *cond, tide_lock *lock);
+/* Fail pending waits with TIDE_ECLOSED (their owners do not hold the lock) and
+ * destroy the condition's own lock; a given lock is left alone. */
+void tide_condition_destroy(tide_condition *cond);
+/* The associated lock: acquire and release it with the tide_lock_* calls. */
+tide_lock *tide_condition_lock(tide_condition *cond);
+/* The caller holds the lock: release it, wait for a notify, re-acquire it, then
+ * complete future (no value; TIDE_ECANCELED if it was cancelled meanwhile, still
+ * with the lock held). Returns 0, TIDE_EINVAL, or TIDE_ESTATE if the lock is not
+ * locked. A task with a cancellation pending gets TIDE_ECANCELED at once and
+ * keeps the lock. */
+int tide_condition_wait(tide_condition *cond, tide_future *future);
+/* Wake up to n waiters (FIFO): each queues for the lock, behind the lock's
+ * current waiters. The caller must hold the lock. Returns how many were woken,
+ * or TIDE_ESTATE if the lock is not locked. */
+int tide_condition_notify(tide_condition *cond, size_t n);
+/* Wake every waiter: as tide_condition_notify(cond, SIZE_MAX). */
+int tide_condition_notify_all(tide_condition *cond);
+
+/* --- Queue: FIFO, LIFO or priority; bounded or not ---------------------------
+ *
+ * Items are void pointers the caller owns: the queue stores and hands them over
+ * and never looks at them. A PRIORITY queue gives the item with the lowest
+ * priority number first, and equal priorities in the order they were put; FIFO
+ * and LIFO keep the priority only to give it back from tide_queue_get_nowait.
+ *
+ *   tide_queue q;  tide_queue_init(loop, &q, TIDE_QUEUE_FIFO, 16); // 16 max
+ *   // producer: tide_queue_put(&q, job, 0, &f->fut); TIDE_AWAIT(t, &f->fut, rc);
+ *   //           (waits while 16 items are queued; rc TIDE_ECLOSED after shutdown)
+ *   // consumer: tide_queue_get(&q, &f->fut); TIDE_AWAIT(t, &f->fut, rc);
+ *   //           if (rc == 0) { tide_future_result(&f->fut, &v); job = v.as.p;
+ *   //                          ...; tide_queue_task_done(&q); }
+ *   // main:     tide_queue_join(&q, &f->fut) completes when every item put was
+ *   //           marked done; tide_queue_shutdown(&q, 0) then ends the consumers.
+ */
+typedef enum tide_queue_kind {
+  TIDE_QUEUE_FIFO = 0,
+  TIDE_QUEUE_LIFO = 1,
+  TIDE_QUEUE_PRIORITY = 2
+} tide_queue_kind;
+
+/* Called for each item the queue discards (tide_queue_shutdown(q, 1), destroy). */
+typedef void (*tide_queue_drop_fn)(void *item, void *ud);
+
+typedef struct tide_queue tide_queue;
+
+/* An empty queue holding at most maxsize items (0: no limit). Allocates nothing
+ * yet. Returns 0 or TIDE_EINVAL (unknown kind). */
+int tide_queue_init(tide_loop *loop, tide_queue *queue, tide_queue_kind kind,
+                    size_t maxsize);
+/* Set the function that disposes of discarded items (NULL: none). */
+void tide_queue_set_drop(tide_queue *queue, tide_queue_drop_fn drop, void *ud);
+/* Drop the remaining items, fail pending gets, puts and joins with
+ * TIDE_ECLOSED, and free the storage. */
+void tide_queue_destroy(tide_queue *queue);
+/* Put item: future completes (no value) once the item is in the queue, at once
+ * if there is room, else when a get makes room (puts are served FIFO); a get
+ * already waiting receives the item directly. After a shutdown it fails with
+ * TIDE_ECLOSED and the item stays the caller's (also for a put waiting then).
+ * Returns 0, TIDE_EINVAL, TIDE_ENOMEM (the storage could not grow). */
+int tide_queue_put(tide_queue *queue, void *item, int priority, tide_future *future);
+/* Put without waiting: 0, TIDE_EAGAIN (full), TIDE_ECLOSED (shut down),
+ * TIDE_ENOMEM. */
+int tide_queue_put_nowait(tide_queue *queue, void *item, int priority);
+/* Get the next item: future completes with a PTR value (the item, now the
+ * caller's), at once if one is queued, else when one is put (gets are served
+ * FIFO). Fails with TIDE_ECLOSED once the queue is shut down and empty.
+ * Returns 0 or TIDE_EINVAL. */
+int tide_queue_get(tide_queue *queue, tide_future *future);
+/* Get without waiting: 0 with *out_item (and *out_priority if not NULL),
+ * TIDE_EAGAIN (empty), TIDE_ECLOSED (shut down and empty). */
+int tide_queue_get_nowait(tide_queue *queue, void **out_item, int *out_priority);
+/* Items queued now (asyncio's qsize), and the limit (0: none). */
+size_t tide_queue_size(const tide_queue *queue);
+size_t tide_queue_maxsize(const tide_queue *queue);
+int tide_queue_empty(const tide_queue *queue);
+int tide_queue_full(const tide_queue *queue);
+/* Mark one item got earlier as processed. Returns 0, or TIDE_ERANGE if called
+ * more often than items were put. */
+int tide_queue_task_done(tide_queue *queue);
+/* Items put and not yet marked done. */
+size_t tide_queue_unfinished(const tide_queue *queue);
+/* future completes (no value) when every item put has been marked done: at
+ * once if none is unfinished. Returns 0 or TIDE_EINVAL. */
+int tide_queue_join(tide_queue *queue, tide_future *future);
+/* Shut down (asyncio 3.13): puts fail with TIDE_ECLOSED from now on, waiting
+ * puts and gets are woken with TIDE_ECLOSED, and gets fail once the queue is
+ * empty. immediate: also discard the queued items now (through the drop
+ * function), each counting as done, so a join completes. Idempotent. */
+void tide_queue_shutdown(tide_queue *queue, int immediate);
+int tide_queue_is_shutdown(const tide_queue *queue);
+
+/* --- Barrier: wait until `parties` tasks arrived -----------------------------
+ *
+ *   tide_barrier b;  tide_barrier_init(loop, &b, 3);
+ *   // each of 3 tasks: tide_barrier_wait(&b, &f->fut); TIDE_AWAIT(t, &f->fut, rc);
+ *   //   rc 0: tide_future_result(&f->fut, &v); v.as.i is 0, 1 or 2 (arrival order)
+ *
+ * When the last party arrives every waiter completes and the barrier is ready
+ * for the next round at once. A waiter cancelled before that leaves, and does
+ * not count. */
+typedef struct tide_barrier tide_barrier;
+
+/* Returns 0 or TIDE_EINVAL (parties 0). */
+int tide_barrier_init(tide_loop *loop, tide_barrier *barrier, size_t parties);
+/* Fail pending waiters with TIDE_ECLOSED; the storage may be reused. */
+void tide_barrier_destroy(tide_barrier *barrier);
+/* Arrive and wait: future completes with an INT value, the arrival index in
+ * this round (0 for the first, parties - 1 for the last, which completes at
+ * once), or fails with TIDE_ECLOSED if the barrier is or becomes broken.
+ * Returns 0 or TIDE_EINVAL. */
+int tide_barrier_wait(tide_barrier *barrier, tide_future *future);
+/* Break the barrier: waiters and every later wait fail with TIDE_ECLOSED until
+ * tide_barrier_reset(). */
+void tide_barrier_abort(tide_barrier *barrier);
+/* Fail the current waiters with TIDE_ECLOSED and start an empty, unbroken round. */
+void tide_barrier_reset(tide_barrier *barrier);
+size_t tide_barrier_parties(const tide_barrier *barrier);
+size_t tide_barrier_n_waiting(const tide_barrier *barrier);
+int tide_barrier_broken(const tide_barrier *barrier);
+
+/* ------------------------------------------------------------------------ */
+/* Diagnostics                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Besides the error handler (tide_loop_set_error_handler) and the report of
+ * errors nobody observed: a debug mode that reports slow callbacks, a task dump,
+ * and a trace of task and host-operation events exported as Chrome trace-event
+ * JSON (open it in https://ui.perfetto.dev or chrome://tracing).
+ *
+ *   static int write_file(const char *data, size_t len, void *ud) {
+ *     return fwrite(data, 1, len, (FILE *)ud) == len ? 0 : TIDE_EIO;
+ *   }
+ *   tide_loop_set_debug(loop, 50);        // report callbacks slower than 50 ms
+ *   tide_loop_trace_start(loop, 100000);  // keep up to 100000 events
+ *   TIDE_SPAWN(loop, worker_main, NULL, sizeof(struct worker), NULL);
+ *   tide_loop_run(loop, TIDE_RUN_DEFAULT);
+ *   tide_loop_trace_stop(loop);
+ *   tide_loop_trace_export(loop, write_file, fopen("trace.json", "w"));
+ *   tide_loop_dump_tasks(loop, write_file, stderr); // "worker waiting awaiting=lock ..."
+ */
+
+/* Receives output in pieces; return 0 to go on, anything else to stop (the
+ * writing function then returns that value). */
+typedef int (*tide_write_fn)(const char *data, size_t len, void *ud);
+
+/* Debug mode: with slow_callback_ms > 0, every ready callback (a task step, a
+ * timer, a call_soon, a done callback) that runs slow_callback_ms or longer is
+ * reported to the error handler with context "slow callback", code
+ * TIDE_ETIMEDOUT, the task (if it was a task's step and the task still lives;
+ * the message names it in any case) and a message such as
+ * "task 'fetch' step took 120 ms (threshold 50 ms)". Measuring costs one clock
+ * read per callback, and nothing when off. 0 turns it off. Returns 0 or
+ * TIDE_ENOMEM (the first call allocates a small state, freed at loop close). */
+int tide_loop_set_debug(tide_loop *loop, uint32_t slow_callback_ms);
+
+/* tide_task_spawn that records where the task was created, for the task dump;
+ * TIDE_SPAWN passes the caller's file and line. file must stay valid as long as
+ * the task (a string literal such as __FILE__). */
+int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
+                       size_t frame_size, tide_task **out_task, const char *file,
+                       int line);
+#define TIDE_SPAWN(loop, fn, init_frame, frame_size, out_task)                   \
+  tide_task_spawn_at((loop), (fn), (init_frame), (frame_size), (out_task),       \
+                     __FILE__, __LINE__)
+
+/* Write one line per live task, oldest first:
+ *   "<name> <state> awaiting=<what> created=<file>:<line>\n"
+ * state: new (not started), ready, running, sleeping, waiting, done, failed,
+ * cancelled. what: none, sleep, task:<name>, lock, event, semaphore,
+ * condition, queue-get, queue-put, queue-join, barrier, or future (any other).
+ * created is "?" for a task spawned without TIDE_SPAWN. Allocates nothing.
+ * Returns 0 or what write_fn returned to stop. */
+int tide_loop_dump_tasks(tide_loop *loop, tide_write_fn write_fn, void *ud);
+
+/* Start recording a trace into a buffer of max_events events (from the loop's
+ * allocator; about 64 bytes each), discarding any earlier trace. Recorded: task
+ * spawn and finish (a slice per task's life), each step (a slice), await,
+ * sleep, wake and cancel (instants), and host operations (a slice from start to
+ * complete or cancel). Tasks and operations started before the trace get no
+ * life slice, so every slice that ends also begins in the trace. Once the
+ * buffer is full later events are counted as dropped, not recorded (the oldest
+ * are kept). Each event costs a clock read; nothing is done while off.
+ * Returns 0, TIDE_EINVAL (max_events 0), TIDE_ENOMEM (the earlier trace, if any,
+ * stays as it was). */
+int tide_loop_trace_start(tide_loop *loop, size_t max_events);
+/* Stop recording; the events stay for export until the next start or the
+ * loop's close. */
+void tide_loop_trace_stop(tide_loop *loop);
+/* Events recorded and dropped so far (0 and 0 before any start). */
+void tide_loop_trace_counts(const tide_loop *loop, size_t *out_recorded,
+                            size_t *out_dropped);
+/* Write the trace as Chrome trace-event JSON: {"traceEvents":[...]}, pid 1, one
+ * track (tid) per task named after it (tid = the task's spawn number), one per
+ * host-operation slot, ts and dur in microseconds since the start. Works while
+ * recording too. Allocates nothing. Returns 0, TIDE_ESTATE (never started), or
+ * what write_fn returned to stop. */
+int tide_loop_trace_export(tide_loop *loop, tide_write_fn write_fn, void *ud);
+
+/* ------------------------------------------------------------------------ */
 /* Host operations and exported coroutines (the JS host)                      */
 /* ------------------------------------------------------------------------ */
 
@@ -1823,8 +1648,11 @@ int tide_export_task(tide_loop *loop, const char *name, tide_task_fn fn,
 void tide_task_args(const tide_task *task, const tide_value **out_args,
                     size_t *out_count);
 
-/* --- A portable main --------------------------------------------------------
- *
+/* ------------------------------------------------------------------------ */
+/* A portable main                                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
  *   static int setup(tide_loop *loop, int argc, char **argv) {
  *     return tide_task_spawn(loop, main_task, NULL, sizeof(struct frame), NULL);
  *   }
@@ -1856,5 +1684,8 @@ int tide__js_user_main(tide_loop *loop, int argc, char **argv);
 #ifdef __cplusplus
 }
 #endif
+
+/* The layouts of the types above that live in caller storage. */
+#include "tide/private.h"
 
 #endif /* TIDE_H */
