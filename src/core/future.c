@@ -5,7 +5,7 @@
  * embedded dispatch runnable (no allocation), which on the next tick notifies
  * the waiters in the order they were added. A waiter may release the future it
  * is told about; the dispatch notices through loop->priv_dispatching and stops.
- * The one exception is internal: the futures of the library's own host
+ * The one exception is internal: the futures of some of the library's own host
  * operations (TIDE__F_NOTIFY_NOW) notify their library callbacks at once.
  */
 #include <string.h>

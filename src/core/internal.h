@@ -102,10 +102,10 @@ enum {
   TIDE__F_OBSERVED = 1,    /* the error was read, or a task awaited it */
   TIDE__F_TASK = 2,        /* the future is a task's (struct tide_task) */
   TIDE__F_MSG_OWNED = 4,   /* priv_err_msg was allocated and must be freed */
-  /* The library's own host operations (tide__host_op): when the producer
-   * completes the future, its waiters (the library's done callbacks, never a
-   * user's) are notified at once instead of a tick later, so the user's future
-   * that they complete costs one dispatch round, not two. */
+  /* Some of the library's own host operations (tide__host_op_direct): when
+   * the producer completes the future, its waiters (the library's done
+   * callbacks, never a user's) are notified at once instead of a tick later,
+   * so the user's future that they complete costs one dispatch round, not two. */
   TIDE__F_NOTIFY_NOW = 8,
   TIDE__F_RELEASING = 16,  /* being released: its cancel hook cannot defer */
   /* A combinator's output (gather, wait_for, task group wait): cancelling it

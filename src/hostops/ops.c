@@ -99,12 +99,16 @@ int tide__host_op(tide_loop *loop, tide_future *f, const char *name,
   tide_future_init(loop, f);
   int rc = tide_future_add_done_callback(f, cb, ud);
   if (rc == 0) rc = tide_host_call(loop, name, args, nargs, f);
-  if (rc != 0) {
-    tide_future_release(f);
-    return rc;
-  }
-  f->priv_flags |= TIDE__F_NOTIFY_NOW;
-  return 0;
+  if (rc != 0) tide_future_release(f);
+  return rc;
+}
+
+int tide__host_op_direct(tide_loop *loop, tide_future *f, const char *name,
+                         const tide_value *args, size_t nargs, tide_future_cb cb,
+                         void *ud) {
+  int rc = tide__host_op(loop, f, name, args, nargs, cb, ud);
+  if (rc == 0) f->priv_flags |= TIDE__F_NOTIFY_NOW;
+  return rc;
 }
 
 /* A code from the host names a TIDE_E* or is foreign: then TIDE_EHOST. */

@@ -149,10 +149,13 @@ int tide_stream_open(tide_loop *loop, int fd, unsigned flags,
 }
 
 /* Start a host operation on one of the stream's futures, with done callback
- * cb(f, s). Returns 0 or an error, with the future released. */
+ * cb(f, s). Returns 0 or an error, with the future released. The callback
+ * runs as soon as the host answers (tide__host_op_direct): what it brings is
+ * buffered or counted whatever the user did meanwhile, so nothing needs the
+ * extra tick, and a read or write costs its task one dispatch round. */
 static int host_op(tide_stream *s, tide_future *f, const char *name,
                    const tide_value *args, size_t nargs, tide_future_cb cb) {
-  return tide__host_op(s->loop, f, name, args, nargs, cb, s);
+  return tide__host_op_direct(s->loop, f, name, args, nargs, cb, s);
 }
 
 enum { SHUT_NONE = 0, SHUT_QUEUED, SHUT_RUNNING, SHUT_DONE };
