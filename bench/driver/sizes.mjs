@@ -103,7 +103,8 @@ export function measureW7({ smoke }) {
   const ranTide = spawnSync(node, args, { timeout: 30000 });
   if (ranTide.status !== 0) return { error: `w7_minimal exited ${ranTide.status ?? ranTide.signal}` };
   const out = { tide: strippedSize(tide), split: codeSplit() };
-  out.tideJs = textSize(['host.mjs', 'node.mjs', 'errors.mjs', 'values.mjs', 'wasi.mjs', 'stdio.mjs']
+  out.tideJs = textSize(['load.mjs', 'runtime.mjs', 'state.mjs', 'scheduler.mjs', 'host-ops.mjs', 'calls.mjs',
+    'imports.mjs', 'wire.mjs', 'node.mjs', 'errors.mjs', 'values.mjs', 'wasi.mjs', 'stdio.mjs']
     .map((f) => path.join(ROOT, 'js/src', f)).filter(existsSync));
   if (existsSync(asy)) {
     const ranAsy = spawnSync('node', [path.join(BUILD, 'emcc/w7_asyncify.js')], { timeout: 30000 });

@@ -292,7 +292,7 @@ const W5 = {
     'each answer. tideloop: a C task calls `tide_host_call("ping")` and `TIDE_AWAIT`s its future; the ' +
     'JS host starts the function, settles the operation when its promise resolves, and delivers the ' +
     'completion in the next tick: from a microtask while the round trip is the only work in flight, ' +
-    'for at most 1 ms before a macrotask lets timers, I/O and rendering in (js/src/host.mjs). ' +
+    'for at most 1 ms before a macrotask lets timers, I/O and rendering in (js/src/scheduler.mjs). ' +
     'Pure JS: `await ping(i)` in a loop. ' +
     'ASYNCIFY: a plain C loop over an `EM_ASYNC_JS` function (emcc -O2 -sASYNCIFY), which unwinds and ' +
     'rewinds the C stack each time. Hand-written callback: C calls an import, JS calls an export from ' +

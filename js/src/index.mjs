@@ -3,7 +3,7 @@
 //
 // Ticks run as MessageChannel macrotasks (setTimeout(0) is clamped to 4 ms once
 // nested), or from a microtask for a lone round trip, within a 1 ms budget that
-// only a macrotask renews, so rendering is never starved (host.mjs #ensureTick).
+// only a macrotask renews, so rendering is never starved (scheduler.mjs ensureTick).
 // Timers are plain setTimeout; a browser has no notion of keeping a process
 // alive, so ref/unref are no-ops. Output goes to console.log / console.error,
 // C streams on fds 1 and 2 included; a C stream on fd 0 reads options.stdin
@@ -11,11 +11,11 @@
 // (tide_ws_*, ws.mjs) where the engine has a WebSocket: each runtime gets its
 // own sockets, closed with it; elsewhere C gets ENOSYS.
 
-import { loadWith } from './host.mjs';
+import { loadWith } from './load.mjs';
 import { createWebSockets, engineWebSocket } from './ws.mjs';
 
 export { TideError, TideExit, errors, errorTable, errorName, strerror } from './errors.mjs';
-export { Runtime } from './host.mjs';
+export { Runtime } from './runtime.mjs';
 
 /* One queue of tick callbacks for every runtime in this realm, flushed by one
  * message. The channel is closed whenever the queue runs dry, so an idle

@@ -32,7 +32,7 @@
 //   backlog is <= 0); one more is reset at once.
 // - A value C drops is undone: if C cancels an accept or connect after it was
 //   answered but before the answer reached it, the signal aborts anyway
-//   (host.mjs), and the connection goes back to the front of the queue, or the
+//   (host-ops.mjs hostCancel), and the connection goes back to the front of the queue, or the
 //   connected socket is destroyed; a dropped listen closes its server.
 
 import { TideError, errors } from './errors.mjs';

@@ -25,14 +25,14 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import process from 'node:process';
-import { loadWith } from './host.mjs';
+import { loadWith } from './load.mjs';
 import { createNet } from './net.mjs';
 import { createUdp } from './udp.mjs';
 import { dnsFunctions } from './dns.mjs';
 import { createWebSockets, engineWebSocket } from './ws.mjs';
 
 export { TideError, TideExit, errors, errorTable, errorName, strerror } from './errors.mjs';
-export { Runtime } from './host.mjs';
+export { Runtime } from './runtime.mjs';
 
 /* "http:", "https:", "data:", "blob:", "file:" and the like; not "C:" (a
  * Windows drive letter is one character). */

@@ -12,7 +12,7 @@
 // so fd_shutdown on them is ENOTSOCK. Fds from 3 up are the adapter's sockets
 // (Node: net.mjs), when it has any; without, they are EBADF.
 // The runtime registers these as built-ins; a function the user registers under
-// the same name takes precedence (host.mjs #start).
+// the same name takes precedence (host-ops.mjs start).
 
 import { TideError, errors } from './errors.mjs';
 import { utf8 } from './values.mjs';

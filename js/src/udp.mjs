@@ -23,7 +23,7 @@
 // - Keep-alive as natively: a socket keeps Node alive only while C waits on it
 //   (a pending receive) or sends are in flight; it is unref'd otherwise.
 // - A value C drops is undone: if C cancels a receive after it was answered but
-//   before the answer reached it, the signal aborts anyway (host.mjs) and the
+//   before the answer reached it, the signal aborts anyway (host-ops.mjs hostCancel) and the
 //   datagram goes back to the front of the queue; a dropped open closes its
 //   socket.
 // - The sockets bind without reuseAddr (a port in use is EADDRINUSE, as

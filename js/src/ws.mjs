@@ -23,7 +23,7 @@
 //   messages in memory, as a browser page would.
 // - Nothing is lost to cancellation: an aborted receive takes nothing, and a
 //   message already handed to a receive whose signal then aborts (C dropped
-//   the answer: host.mjs) goes back to the front of the queue.
+//   the answer: host-ops.mjs hostCancel) goes back to the front of the queue.
 // - A message longer than the receive's max is dropped with EMSGSIZE (without
 //   copying it into wasm), and the next receive gets the next message.
 // - The close comes after the messages before it: code 1000 is EOF, anything

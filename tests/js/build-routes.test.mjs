@@ -13,7 +13,7 @@ import { mkdtempSync, mkdirSync, rmSync, existsSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { load } from '../../js/src/node.mjs';
-import { REQUIRED_EXPORTS } from '../../js/src/host.mjs';
+import { REQUIRED_EXPORTS } from '../../js/src/imports.mjs';
 import { wasiImports } from '../../js/src/wasi.mjs';
 import { readFile } from 'node:fs/promises';
 import { ROOT, run, childEnv, runFetchExample, FETCH_EXPECTED } from './examples.mjs';

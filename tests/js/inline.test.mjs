@@ -1,4 +1,4 @@
-// inline.test.mjs: ticks from microtasks (host.mjs #kick, src/backend/js/ABI.md "How
+// inline.test.mjs: ticks from microtasks (scheduler.mjs kick, src/backend/js/ABI.md "How
 // the host drives the loop"). A completion or a call is taken to C from a
 // microtask when C waits for nothing else, for at most a few ms at a time: a
 // C <-> JS ping-pong must never keep timers, immediates or I/O from running.
