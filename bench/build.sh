@@ -37,7 +37,7 @@ if ! command -v emcc >/dev/null 2>&1; then
   echo "!!! bench build: emcc not found (apt-get install emscripten): W5/W7 ASYNCIFY runs will be skipped"
   exit 0
 fi
-export NODE_PATH=/usr/share/nodejs # emcc 3.1.6 needs it at -O1+ (TOOLCHAIN.md)
+export NODE_PATH=/usr/share/nodejs # emcc 3.1.6 needs it at -O1+ (docs/TOOLCHAIN.md)
 out=build/bench/emcc
 src=bench/emcc
 mkdir -p "$out"

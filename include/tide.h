@@ -49,8 +49,8 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 /* The fixed error table: X(NAME, number, message). The numbers never change and
- * are the same on every host; backends translate host errors (errno, WASI errno,
- * JS exceptions) into these in exactly one function each. */
+ * are the same on every host; host errors are translated into these in one
+ * place each (errno and WASI errno in one table, JS exceptions in the package). */
 #define TIDE_ERRNO_MAP(X)                                                        \
   X(EINVAL, -1, "invalid argument")                                               \
   X(ENOMEM, -2, "out of memory")                                                  \

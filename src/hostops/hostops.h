@@ -53,11 +53,12 @@ int tide__value_take_one(tide_loop *loop, void *buf, size_t len, tide_value *out
 /* The free function of owned host bytes: tide_loop_dealloc(ud, data). */
 void tide__host_bytes_free(void *data, void *ud);
 
-/* --- Ids: slot << 8 | generation --------------------------------------------
+/* --- Ids: slot << 15 | generation -------------------------------------------
  * A table of live objects named by u31 ids, so a stale id (a finished or
  * cancelled operation) never names a newer object: a freed slot's generation
- * moves on (1..255, never 0, so an id is never 0). Slots are reused from a free
- * list, and the table only grows, so steady traffic allocates nothing. */
+ * moves on (1..32767, never 0, so an id is never 0). Slots are reused oldest
+ * first from a free list, and the table only grows, so steady traffic allocates
+ * nothing (ids.c). */
 typedef struct tide__id_slot {
   void *ptr;          /* the object, NULL while free */
   uint32_t next_free; /* free list: index + 1 of the next free slot, 0 ends */

@@ -6,7 +6,7 @@
  * work (the loop stays alive and cannot close), and its future carries a cancel
  * hook. It ends exactly once, by whichever comes first: the host's completion
  * or the future's cancellation (or release); the other then finds the id stale
- * and changes nothing. That is the "never both, never none" rule of DESIGN.md.
+ * and changes nothing. That is the "never both, never none" rule of docs/ARCHITECTURE.md.
  */
 #include <string.h>
 

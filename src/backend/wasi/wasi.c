@@ -1,6 +1,6 @@
 /* wasi.c: the WASI preview1 backend: one poll_oneoff per iteration.
  *
- * Portable across runtimes (see TOOLCHAIN.md): at most ONE clock subscription per
+ * Portable across runtimes (see docs/TOOLCHAIN.md): at most ONE clock subscription per
  * call and always a RELATIVE one (Node's WASI hangs on a monotonic ABSTIME), never
  * zero subscriptions, never trust the event's nbytes, and never subscribe an fd
  * the runtime cannot poll (regular files; /dev/null under Node fails the whole
