@@ -22,11 +22,9 @@ export function checkGroups() {
     ? null : 'python3-uvloop is not installed (apt-get install python3-uvloop)';
   why[GROUPS.EMCC] = need('emcc/w5_asyncify.wasm', 'Emscripten builds (emscripten)');
   /* W6: the client for all, then each server. tideloop's is examples/echo.c,
-   * built by bench/CMakeLists.txt once that file exists. */
+   * built by bench/CMakeLists.txt. */
   const client = need('native/echo_client', "W6's echo client");
-  const example = (file) => (existsSync(path.join(ROOT, 'examples/echo.c'))
-    ? need(file, "tideloop's echo example (examples/echo.c)")
-    : "examples/echo.c, tideloop's echo server example, does not exist yet");
+  const example = (file) => need(file, "tideloop's echo example (examples/echo.c)");
   why[GROUPS.ECHO_TIDE] = client ?? example('native/echo');
   why[GROUPS.ECHO_TIDE_JS] = client ?? example('js/echo.wasm');
   why[GROUPS.ECHO_LIBUV] = client ?? need('native/libuv_echo', 'libuv echo server (libuv1-dev)');
