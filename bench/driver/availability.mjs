@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { BUILD, PYTHON, ROOT } from './paths.mjs';
+import { BUILD, PYTHON } from './paths.mjs';
 import { GROUPS } from './workloads.mjs';
 
 const ok = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
