@@ -4,37 +4,82 @@
 // registered function, else the runtime's built-in of that name, gets the
 // decoded arguments and a last `{signal}`. Every operation completes exactly
 // once: settle() marks it, whether the function returned, threw or its promise
-// settled, and queues its completion, which the next tick delivers to C
-// (deliver); a completion for an operation C cancelled (hostCancel) is dropped,
-// never delivered, and the function's signal aborts.
+// settled, and writes its completion to the loop's completion ring in wasm
+// memory (src/backend/js/ABI.md, "Completions"), which the next tick takes
+// to C with no call of its own; a completion for an operation C cancelled
+// (hostCancel) is dropped or refused, never delivered twice, and the
+// function's signal aborts.
+//
+// This is the hot half of a C -> JS -> C round trip, so nothing here allocates
+// per operation on the common path: records are pooled and carry their promise
+// handlers with them, numbers and nones are read from and written to memory
+// directly, and a record is found by its op id's slot, not through a map.
 
-import { TideError, errors, errorName, codeOfThrown, messageOfThrown } from './errors.mjs';
-import {
-  encodeList,
-  utf8,
-  fromUtf8,
-  TAG_NONE,
-  TAG_NUMBER,
-  TAG_STRING,
-  TAG_BYTES,
-} from './values.mjs';
-import { decodeArgs, setF64, setU32, NAME_CACHE, NAME_CACHE_LEN } from './wire.mjs';
+import { TideError, errors, codeOfThrown, messageOfThrown } from './errors.mjs';
+import { encodeList, utf8, fromUtf8, TAG_NONE, TAG_NUMBER, TAG_STRING, TAG_BYTES } from './values.mjs';
+import { decodeArgs, getF64, setU32, NAME_CACHE, NAME_CACHE_LEN } from './wire.mjs';
 import { reportUncaught } from './state.mjs';
+
+/* Op ids are slot << 15 | generation (src/hostops/ids.c): a live op is found
+ * by its slot. */
+const SLOT_SHIFT = 15;
+
+/* The ring's layout (ABI.md, "Completions"): a header of 4 u32 (count,
+ * capacity), then entries of 32 bytes: op u32, code i32, kind u32, ptr u32, len
+ * u32, reserved u32, num f64. */
+const RING_HEADER_I32 = 4;
+const ENTRY_I32 = 8;
+const KIND_NONE = 0;
+const KIND_NUMBER = 1;
+const KIND_BLOCK = 2;
+
+/* At most this many records are kept for reuse. */
+const POOL_MAX = 4096;
 
 function isPromiseLike(v) {
   return v !== null && (typeof v === 'object' || typeof v === 'function') &&
     typeof v.then === 'function';
 }
 
-/* A host operation C started (state.ops). */
+/* A record's life: QUEUED (deferred, not started), RUNNING (the function was
+ * called; its promise may be pending), SETTLED (its completion waits for C: in
+ * the ring or in the pending list), and back to the pool once C has taken the
+ * completion, or once C cancelled it and no promise of the function is pending
+ * any more (a record is never reused while a handler of its may still run). */
+const IDLE = 0;
+const QUEUED = 1;
+const RUNNING = 2;
+const SETTLED = 3;
+
+/* A host operation C started. Pooled: `onOk`/`onErr` are made once per
+ * record, not per operation. */
 export class HostOp {
-  constructor(op) {
-    this.op = op;
+  constructor(ops) {
+    this.op = 0;
+    this.state = IDLE;
     this.name = '';
+    /* Arguments: up to three numbers or nones live in a0..a2 (n of them),
+     * anything else in `args` (an array, n = -1). */
+    this.n = 0;
+    this.a0 = undefined;
+    this.a1 = undefined;
+    this.a2 = undefined;
     this.args = null;
     this.controller = null; /* made on the first read of `signal` */
-    this.aborted = false;
-    this.settled = false;
+    this.options = null; /* the HostCallOptions the function got */
+    this.aborted = false; /* C cancelled it, or dropped its completion */
+    this.cancelled = false; /* C no longer waits for it */
+    this.promise = false; /* a promise of the function is pending */
+    this.ringed = false; /* its completion is in the ring, not yet taken */
+    this.deferred = false; /* in state.deferred, waiting for start() */
+    this.onOk = (v) => {
+      this.promise = false;
+      ops.reacted(this, true, v);
+    };
+    this.onErr = (e) => {
+      this.promise = false;
+      ops.reacted(this, false, e);
+    };
   }
 }
 
@@ -44,14 +89,29 @@ export class HostOp {
  * cancelled the operation gets an already aborted signal. A class, not an
  * object literal with a getter: V8 builds such a literal on a slow path that
  * costs more than the rest of a host call. `signal` is an (enumerable)
- * accessor of the prototype. */
+ * accessor of the prototype. One per call (a function may keep it), holding
+ * the op id, so that a read after the record was reused cannot reach another
+ * operation's signal. */
 class HostCallOptions {
   #rec;
+  /* Once the operation has ended (its record went back to the pool): its
+   * controller, or null and whether it was aborted (a signal is made only if
+   * read then). */
+  #ended = false;
+  #controller = null;
+  #aborted = false;
   constructor(rec) {
     this.#rec = rec;
   }
 
   get signal() {
+    if (this.#ended) {
+      if (this.#controller === null) {
+        this.#controller = new AbortController();
+        if (this.#aborted) this.#controller.abort();
+      }
+      return this.#controller.signal;
+    }
     const rec = this.#rec;
     if (rec.controller === null) {
       rec.controller = new AbortController();
@@ -59,49 +119,39 @@ class HostCallOptions {
     }
     return rec.controller.signal;
   }
+
+  /* The record goes back to the pool: keep what this operation's signal is. */
+  end(rec) {
+    this.#ended = true;
+    this.#controller = rec.controller;
+    this.#aborted = rec.aborted;
+    this.#rec = null;
+  }
 }
 Object.defineProperty(HostCallOptions.prototype, 'signal', { enumerable: true });
 
-/* A completion waiting for the next tick (state.completions): the operation's
- * record and what goes to tide_js_complete. `tag` is TAG_NUMBER (`num`),
- * TAG_NONE, TAG_BYTES or TAG_STRING (`bytes` is the payload, copied), or -1:
- * `bytes` is all of it (an encoded value list, or with code < 0 the message). */
-class Completion {
-  constructor(rec, code, tag, num, bytes) {
+/* A completion that could not go to the ring at once (it needs a block of
+ * memory, which only a call into wasm can give, or others wait before it): it
+ * goes there at the start of the next tick (HostOps.deliver). `bytes` is a
+ * one-item value list, or with code < 0 the message. */
+class Pending {
+  constructor(rec, code, kind, num, bytes) {
     this.rec = rec;
     this.code = code;
-    this.tag = tag;
+    this.kind = kind;
     this.num = num;
     this.bytes = bytes;
   }
+}
 
-  get size() {
-    switch (this.tag) {
-      case TAG_NUMBER:
-        return 9;
-      case TAG_NONE:
-        return 1;
-      case -1:
-        return this.bytes.length;
-      default:
-        return 5 + this.bytes.length;
-    }
-  }
-
-  /* Write it to u8 (size() bytes). */
-  writeTo(u8) {
-    const tag = this.tag;
-    if (tag === -1) {
-      u8.set(this.bytes);
-      return;
-    }
-    u8[0] = tag;
-    if (tag === TAG_NUMBER) setF64(u8, 1, this.num);
-    else if (tag !== TAG_NONE) {
-      setU32(u8, 1, this.bytes.length);
-      u8.set(this.bytes, 5);
-    }
-  }
+/* A one-item value list for a string or bytes result (the copy the ABI wants:
+ * the function may reuse its buffer). */
+function listOf(tag, payload) {
+  const out = new Uint8Array(5 + payload.length);
+  out[0] = tag;
+  setU32(out, 1, payload.length);
+  out.set(payload, 5);
+  return out;
 }
 
 /* The host operations of one runtime. */
@@ -115,6 +165,21 @@ export class HostOps {
    * the adapter's: Node's sockets and name resolution), used when the user
    * registered none under the name. */
   #builtins;
+  /* Live records by slot (an array indexed by the op id's slot), and idle ones. */
+  #bySlot = [];
+  #pool = [];
+  /* The ring: its address in memory, views of it (remade when memory grows),
+   * how many entries JS wrote since C last took them, and their records. */
+  #ringAt = 0;
+  #cap = 0;
+  #buf = null;
+  #u8 = null;
+  #i32 = null;
+  #f64 = null;
+  #count = 0;
+  #ringRecs = [];
+  /* Completions waiting for the next tick, in arrival order (Pending). */
+  #pending = [];
 
   constructor(state, sched, rt, builtins) {
     this.#s = state;
@@ -123,32 +188,111 @@ export class HostOps {
     this.#builtins = builtins;
   }
 
+  /** Where the loop's ring is (tide_js_ring), once the loop exists. */
+  attachRing(ptr) {
+    const at = ptr >>> 0;
+    this.#buf = null;
+    this.#views();
+    const cap = at !== 0 && at % 8 === 0 && at + 16 <= this.#buf.byteLength
+      ? this.#i32[(at >>> 2) + 1] >>> 0 : 0;
+    if (cap === 0 || cap > 65536 || at + 16 + cap * ENTRY_I32 * 4 > this.#buf.byteLength) {
+      throw new TideError(errors.EINVAL,
+        'tideloop: the module gave no usable completion ring (tide_js_ring)');
+    }
+    this.#ringAt = at;
+    this.#cap = cap;
+  }
+
+  /* Views of all of memory, remade only when it grew: growing detaches the
+   * old buffer, whose length then reads 0 (cheaper than asking the Memory for
+   * its buffer on every call). */
+  #views() {
+    if (this.#buf !== null && this.#buf.byteLength !== 0) return;
+    const buf = this.#s.exports.memory.buffer;
+    this.#buf = buf;
+    this.#u8 = new Uint8Array(buf);
+    this.#i32 = new Int32Array(buf);
+    this.#f64 = new Float64Array(buf);
+  }
+
+  /** Host operations C waits for whose function has not settled. */
+  inFlight = 0;
+  /** Completions JS holds that C has not taken (in the ring or pending). */
+  get queued() {
+    return this.#count + this.#pending.length;
+  }
+
+  /** The operations C waits for whose function has not settled (for close):
+   * queued or running. */
+  unsettled() {
+    const out = [];
+    for (const rec of this.#bySlot) {
+      if (rec !== undefined && (rec.state === QUEUED || rec.state === RUNNING)) out.push(rec);
+    }
+    return out;
+  }
+
+  #acquire() {
+    const rec = this.#pool.pop();
+    return rec !== undefined ? rec : new HostOp(this);
+  }
+
+  /* Back to the pool, unless a handler of its may still run (then the handler
+   * brings it back). */
+  #release(rec) {
+    const slot = rec.op >>> SLOT_SHIFT;
+    if (this.#bySlot[slot] === rec) this.#bySlot[slot] = undefined;
+    rec.state = IDLE;
+    /* Its handler, taken() or start() brings it back. */
+    if (rec.promise || rec.ringed || rec.deferred) return;
+    if (rec.options !== null) rec.options.end(rec);
+    rec.options = null;
+    rec.name = '';
+    rec.a0 = rec.a1 = rec.a2 = undefined;
+    rec.args = null;
+    rec.controller = null;
+    rec.aborted = false;
+    rec.cancelled = false;
+    if (this.#pool.length < POOL_MAX) this.#pool.push(rec);
+  }
+
+  #find(op) {
+    const rec = this.#bySlot[op >>> SLOT_SHIFT];
+    return rec !== undefined && rec.op === op && rec.state !== IDLE ? rec : undefined;
+  }
+
   hostCall(op, namePtr, nameLen, argsPtr, argsLen) {
     const s = this.#s;
     s.stats.hostCalls++;
-    if (s.ops.has(op) || s.completions.has(op)) {
+    if (this.#find(op) !== undefined) {
       /* C never reuses a live id (generations); if it did, keep the first. */
       s.stderr.write(utf8(`tideloop: host_call reused live operation id ${op}\n`));
       return;
     }
-    const rec = new HostOp(op);
-    s.ops.set(op, rec);
+    const rec = this.#acquire();
+    rec.op = op;
+    rec.state = QUEUED;
+    this.#bySlot[op >>> SLOT_SHIFT] = rec;
+    this.inFlight++;
     namePtr >>>= 0;
     nameLen >>>= 0;
     argsPtr >>>= 0;
     argsLen >>>= 0;
-    const buf = s.exports.memory.buffer;
-    if (namePtr + nameLen > buf.byteLength || argsPtr + argsLen > buf.byteLength) {
+    this.#views();
+    const mem = this.#u8;
+    if (namePtr + nameLen > mem.length || argsPtr + argsLen > mem.length) {
       this.settle(rec, false, new TideError(errors.EINVAL, 'host_call: name or arguments outside memory'));
       return;
     }
-    /* Fresh views of memory, read now and dropped: decoding copies. */
-    rec.name = this.#nameAt(new Uint8Array(buf, namePtr, nameLen));
+    rec.name = this.#nameAt(mem, namePtr, nameLen);
     let bad = null;
-    try {
-      rec.args = decodeArgs(new Uint8Array(buf, argsPtr, argsLen), 0, argsLen);
-    } catch (e) {
-      bad = e;
+    if (!this.#numbers(rec, mem, argsPtr, argsPtr + argsLen)) {
+      try {
+        rec.args = decodeArgs(mem.subarray(argsPtr, argsPtr + argsLen), 0, argsLen);
+        rec.n = -1;
+      } catch (e) {
+        bad = e;
+      }
     }
     try {
       this.#rt._onHostCall?.(op, rec.name);
@@ -165,30 +309,59 @@ export class HostOps {
     }
     /* Not from inside the import: the function may call back into wasm.
      * The scheduler's #drain starts a HostOp queued here. */
+    rec.deferred = true;
     s.deferred.push(rec);
   }
 
-  /* The name in `mem` (a view of memory), through #names: host functions'
+  /* Up to three numbers or nones, read straight from memory into rec (the
+   * common case: no array, no copy). False for anything else. */
+  #numbers(rec, mem, at, end) {
+    let n = 0;
+    while (at < end) {
+      const tag = mem[at];
+      let v;
+      if (tag === TAG_NUMBER && end - at >= 9) {
+        v = getF64(mem, at + 1);
+        at += 9;
+      } else if (tag === TAG_NONE) {
+        v = undefined;
+        at += 1;
+      } else return false;
+      if (n === 0) rec.a0 = v;
+      else if (n === 1) rec.a1 = v;
+      else if (n === 2) rec.a2 = v;
+      else return false;
+      n++;
+    }
+    rec.n = n;
+    return true;
+  }
+
+  /* The name at [ptr, ptr + len) of mem, through #names: host functions'
    * names C passed, decoded, looked up by their bytes. */
   #names = [];
-  #nameAt(mem) {
-    const len = mem.length;
-    if (len > NAME_CACHE_LEN) return fromUtf8(mem);
+  #nameAt(mem, ptr, len) {
+    if (len > NAME_CACHE_LEN) return fromUtf8(mem.slice(ptr, ptr + len));
     const names = this.#names;
     next: for (let k = 0; k < names.length; k++) {
       const b = names[k].bytes;
       if (b.length !== len) continue;
-      for (let i = 0; i < len; i++) if (b[i] !== mem[i]) continue next;
+      for (let i = 0; i < len; i++) if (b[i] !== mem[ptr + i]) continue next;
       return names[k].name;
     }
-    const bytes = mem.slice();
+    const bytes = mem.slice(ptr, ptr + len);
     const name = fromUtf8(bytes);
     if (names.length < NAME_CACHE) names.push({ bytes, name });
     return name;
   }
 
   start(rec) {
-    if (rec.settled) return; /* cancelled before it started */
+    rec.deferred = false;
+    if (rec.state !== QUEUED) {
+      this.#release(rec); /* cancelled before it started */
+      return;
+    }
+    rec.state = RUNNING;
     const fn = this.fns.get(rec.name) ?? this.#builtins.get(rec.name);
     if (fn === undefined) {
       this.settle(rec, false, new TideError(errors.ENOENT,
@@ -196,132 +369,204 @@ export class HostOps {
       return;
     }
     const options = new HostCallOptions(rec);
-    const a = rec.args;
+    rec.options = options;
     let result;
     try {
       /* Not fn(...a, options) for the usual arities: a spread call costs more. */
-      switch (a.length) {
+      switch (rec.n) {
         case 0:
           result = fn(options);
           break;
         case 1:
-          result = fn(a[0], options);
+          result = fn(rec.a0, options);
           break;
         case 2:
-          result = fn(a[0], a[1], options);
+          result = fn(rec.a0, rec.a1, options);
           break;
         case 3:
-          result = fn(a[0], a[1], a[2], options);
+          result = fn(rec.a0, rec.a1, rec.a2, options);
           break;
         default:
-          result = fn(...a, options);
+          result = fn(...rec.args, options);
       }
     } catch (e) {
       this.settle(rec, false, e);
       return;
     }
-    if (isPromiseLike(result)) {
-      Promise.resolve(result).then(
-        (v) => this.settle(rec, true, v),
-        (e) => this.settle(rec, false, e),
-      );
+    if (result instanceof Promise) {
+      rec.promise = true;
+      result.then(rec.onOk, rec.onErr);
+    } else if (isPromiseLike(result)) {
+      rec.promise = true;
+      Promise.resolve(result).then(rec.onOk, rec.onErr);
     } else {
       this.settle(rec, true, result);
     }
   }
 
   /* The one place an operation completes on the JS side: exactly once, and only
-   * while C still waits for it. The completion goes out with the next tick, so
+   * while C still waits for it. The completion goes to the ring at once when
+   * it can (a number or nothing, outside wasm, nothing waiting before it),
+   * else with the next tick (deliver); either way the next tick takes it, so
    * many completions arriving before it cost one tick. */
   settle(rec, ok, value) {
-    if (rec.settled) return;
-    rec.settled = true;
-    const s = this.#s;
-    s.ops.delete(rec.op);
-    if (s.dead || s.loop === 0) return;
-    let c;
-    if (!ok) {
-      c = new Completion(rec, codeOfThrown(value), -1, 0, utf8(messageOfThrown(value)));
-    } else if (typeof value === 'number') {
-      c = new Completion(rec, 0, TAG_NUMBER, value, null);
-    } else if (value === undefined || value === null) {
-      c = new Completion(rec, 0, TAG_NONE, 0, null);
-    } else if (typeof value === 'string') {
-      c = new Completion(rec, 0, TAG_STRING, 0, utf8(value));
-    } else if (value instanceof Uint8Array && value.length <= 0xffffffff) {
-      /* A copy now (the function may reuse its buffer), as encodeList makes. */
-      c = new Completion(rec, 0, TAG_BYTES, 0, new Uint8Array(value));
-    } else {
-      try {
-        c = new Completion(rec, 0, -1, 0, encodeList([value]));
-      } catch (e) {
-        c = new Completion(rec, errors.EINVAL, -1, 0,
-          utf8(`host function "${rec.name}" returned a value C cannot take: ${e.message}`));
-      }
+    if (rec.state !== QUEUED && rec.state !== RUNNING) {
+      /* C cancelled it meanwhile: the record waited only for this handler. */
+      if (rec.state === IDLE && rec.cancelled) this.#release(rec);
+      return;
     }
-    s.completions.set(rec.op, c);
+    rec.state = SETTLED;
+    this.inFlight--;
+    const s = this.#s;
+    if (s.dead || s.loop === 0) {
+      this.#release(rec);
+      return;
+    }
+    if (ok && (typeof value === 'number' || value === undefined || value === null)) {
+      const kind = typeof value === 'number' ? KIND_NUMBER : KIND_NONE;
+      if (s.depth === 0 && this.#pending.length === 0 && this.#count < this.#cap) {
+        this.#write(rec, 0, kind, kind === KIND_NUMBER ? value : 0, 0, 0);
+      } else {
+        this.#pending.push(new Pending(rec, 0, kind, kind === KIND_NUMBER ? value : 0, null));
+      }
+    } else {
+      this.#pending.push(this.#slow(rec, ok, value));
+    }
     this.#sched.kick();
+  }
+
+  /* settle() from the reaction to the function's promise: the stack is empty
+   * there, so the scheduler may run the tick right away (Scheduler kick). */
+  reacted(rec, ok, value) {
+    const sched = this.#sched;
+    sched.fromReaction(true);
+    try {
+      this.settle(rec, ok, value);
+    } finally {
+      sched.fromReaction(false);
+    }
+  }
+
+  /* A completion that needs a block: an error with its message, a string,
+   * bytes, or any other value as an encoded list. */
+  #slow(rec, ok, value) {
+    if (!ok) return new Pending(rec, codeOfThrown(value), KIND_BLOCK, 0, utf8(messageOfThrown(value)));
+    if (typeof value === 'string') return new Pending(rec, 0, KIND_BLOCK, 0, listOf(TAG_STRING, utf8(value)));
+    if (value instanceof Uint8Array && value.length <= 0xffffffff - 5) {
+      return new Pending(rec, 0, KIND_BLOCK, 0, listOf(TAG_BYTES, value));
+    }
+    try {
+      return new Pending(rec, 0, KIND_BLOCK, 0, encodeList([value]));
+    } catch (e) {
+      return new Pending(rec, errors.EINVAL, KIND_BLOCK, 0,
+        utf8(`host function "${rec.name}" returned a value C cannot take: ${e.message}`));
+    }
+  }
+
+  /* Append one entry to the ring (room checked by the caller). */
+  #write(rec, code, kind, num, ptr, len) {
+    this.#views();
+    const i32 = this.#i32;
+    const head = this.#ringAt >>> 2;
+    const at = head + RING_HEADER_I32 + this.#count * ENTRY_I32;
+    i32[at] = rec.op;
+    i32[at + 1] = code;
+    i32[at + 2] = kind;
+    i32[at + 3] = ptr;
+    i32[at + 4] = len;
+    this.#f64[(at + 6) >>> 1] = num;
+    rec.ringed = true;
+    this.#ringRecs[this.#count] = rec;
+    i32[head] = ++this.#count;
+    this.#s.stats.completions++;
   }
 
   hostCancel(op) {
     const s = this.#s;
     /* Whatever JS had for it is dropped: C already treats the op as cancelled
-     * and would refuse a completion (TIDE_ENOENT). A value the function had
-     * already returned is dropped with it, so its signal aborts all the same:
-     * a function whose value holds something (an accepted connection, a new
-     * socket) learns that C never got it, and can put it back or free it. */
-    const dropped = s.completions.get(op);
-    s.completions.delete(op);
-    if (dropped !== undefined) {
-      const c = dropped.rec.controller;
-      dropped.rec.aborted = true;
-      if (c) s.deferred.push(() => c.abort());
-      return;
-    }
-    const rec = s.ops.get(op);
+     * and refuses a completion (a stale id, in the ring or not). A value the
+     * function had already returned is dropped with it, so its signal aborts
+     * all the same: a function whose value holds something (an accepted
+     * connection, a new socket) learns that C never got it, and can put it
+     * back or free it. */
+    const rec = this.#find(op);
     if (rec === undefined) return;
-    rec.settled = true;
+    if (rec.state === SETTLED) {
+      /* A completion C will never take: out of the pending list (one in the
+       * ring C refuses as stale; taken() brings the record back). */
+      const p = this.#pending.findIndex((x) => x.rec === rec);
+      if (p >= 0) this.#pending.splice(p, 1);
+    } else {
+      this.inFlight--;
+    }
     rec.aborted = true;
-    s.ops.delete(op);
+    rec.cancelled = true;
     const c = rec.controller;
     if (c) s.deferred.push(() => c.abort());
+    this.#release(rec);
   }
 
-  /* Deliver the queued completions (x: the exports, inside a call into wasm):
-   * one tide_js_complete each, in arrival order. state.completions and
-   * #spareCompletions take turns, so a tick allocates no map. */
-  #spareCompletions = new Map();
+  /* Before a tick (x: the exports, inside a call into wasm): the pending
+   * completions go to the ring, in order, each block from tide_js_alloc; a
+   * full ring is taken by C first (tide_js_take). */
   deliver(x) {
-    const s = this.#s;
-    if (s.completions.size === 0) return;
-    const batch = s.completions;
-    s.completions = this.#spareCompletions;
-    try {
-      for (const c of batch.values()) {
-        const op = c.rec.op;
-        let len = c.size;
-        let code = c.code;
-        let ptr = 0;
-        if (len > 0) {
-          ptr = x.tide_js_alloc(len) >>> 0;
-          if (ptr === 0) {
-            /* No memory for the value: complete with ENOMEM and no message. */
-            code = errors.ENOMEM;
-            len = 0;
-          } else {
-            c.writeTo(new Uint8Array(x.memory.buffer, ptr, len));
-          }
-        }
-        const rc = x.tide_js_complete(s.loop, op, code, ptr, len);
-        s.stats.completions++;
-        if (rc === errors.ERANGE && ptr) x.tide_js_free(ptr);
-        if (rc < 0 && rc !== errors.ENOENT) {
-          s.stderr.write(utf8(`tideloop: completing operation ${op} failed: ${errorName(rc)}\n`));
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    for (let i = 0; i < pending.length; i++) {
+      const c = pending[i];
+      if (this.#count === this.#cap) {
+        x.tide_js_take(this.#s.loop);
+        this.taken();
+      }
+      let code = c.code;
+      let kind = c.kind;
+      let ptr = 0;
+      let len = 0;
+      if (kind === KIND_BLOCK && c.bytes.length > 0) {
+        ptr = x.tide_js_alloc(c.bytes.length) >>> 0;
+        if (ptr === 0) {
+          /* No memory for the value: complete with ENOMEM and no message. */
+          code = errors.ENOMEM;
+          kind = KIND_NONE;
+        } else {
+          len = c.bytes.length;
+          new Uint8Array(x.memory.buffer, ptr, len).set(c.bytes);
         }
       }
-    } finally {
-      batch.clear();
-      this.#spareCompletions = batch;
+      this.#write(c.rec, code, kind, c.num, ptr, len);
     }
+  }
+
+  /** C took every entry of the ring (a tick or tide_js_take ran): their
+   * records go back to the pool. */
+  taken() {
+    const n = this.#count;
+    if (n === 0) return;
+    this.#count = 0;
+    const recs = this.#ringRecs;
+    for (let i = 0; i < n; i++) {
+      const rec = recs[i];
+      recs[i] = undefined;
+      rec.ringed = false;
+      this.#release(rec);
+    }
+  }
+
+  /** Drop everything (the instance is finished): every live function's signal
+   * aborts. */
+  abandon() {
+    for (const rec of this.#bySlot) {
+      if (rec === undefined || rec.state === IDLE) continue;
+      rec.aborted = true;
+      rec.cancelled = true;
+      rec.state = IDLE;
+      rec.controller?.abort();
+    }
+    this.#bySlot = [];
+    this.#pending = [];
+    this.#count = 0;
+    this.#ringRecs = [];
+    this.inFlight = 0;
   }
 }

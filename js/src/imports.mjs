@@ -17,6 +17,8 @@ export const REQUIRED_EXPORTS = Object.freeze([
   'tide_js_loop_new',
   'tide_js_loop_free',
   'tide_js_tick',
+  'tide_js_take',
+  'tide_js_ring',
   'tide_js_next_timeout',
   'tide_js_has_ref',
   'tide_js_alloc',

@@ -143,6 +143,7 @@ export class Runtime {
     const loop = this.#sched.enter((e) => e.tide_js_loop_new()) >>> 0;
     if (loop === 0) throw new TideError(errors.ENOMEM, 'tideloop: cannot allocate the loop');
     s.loop = loop;
+    this.#hostOps.attachRing(this.#sched.enter((e) => e.tide_js_ring(loop)));
   }
 
   /* A trap or exit() unwound through wasm (Scheduler enter): the instance's
@@ -163,13 +164,7 @@ export class Runtime {
       told = true;
     }
     s.calls.clear();
-    for (const rec of s.ops.values()) {
-      rec.settled = true;
-      rec.aborted = true;
-      rec.controller?.abort();
-    }
-    s.ops.clear();
-    s.completions.clear();
+    this.#hostOps.abandon();
     s.deferred = [];
     this.#closeExtra();
     if (s.main) {
@@ -257,7 +252,7 @@ export class Runtime {
       return (this.#closeRc = 0);
     }
     /* Host functions in flight: abort them, and tell C they were cancelled. */
-    for (const rec of [...s.ops.values()]) {
+    for (const rec of hostOps.unsettled()) {
       const c = rec.controller;
       rec.aborted = true;
       hostOps.settle(rec, false, cancelled());
@@ -269,21 +264,23 @@ export class Runtime {
       if (rc === errors.EBUSY) {
         for (const id of callIds) sched.enter((x) => x.tide_js_cancel(s.loop, id));
         for (let i = 0; i < CLOSE_TICKS && rc === errors.EBUSY; i++) {
-          const t = sched.enter((x) => {
+          const r = sched.enter((x) => {
             hostOps.deliver(x);
-            x.tide_js_tick(s.loop);
-            return x.tide_js_next_timeout(s.loop);
+            const answer = x.tide_js_tick(s.loop, performance.now());
+            hostOps.taken();
+            return answer;
           });
-          for (const rec of [...s.ops.values()]) hostOps.settle(rec, false, cancelled());
+          for (const rec of hostOps.unsettled()) hostOps.settle(rec, false, cancelled());
           rc = sched.enter((x) => x.tide_js_loop_free(s.loop));
-          if (t !== 0 && s.completions.size === 0) break;
+          /* r: the tick's answer (ABI.md): its timeout is (r >> 1) - 1. */
+          if ((r < 0 || (r >> 1) !== 1) && hostOps.queued === 0) break;
         }
       }
     } catch {
       rc = 0; /* the instance died on the way: nothing of it is left to free */
     }
     if (rc === 0) s.loop = 0;
-    s.completions.clear();
+    hostOps.abandon();
     /* After the loop: C's cancelled operations have aborted their signals, so
      * what is left (sockets C never closed, servers) goes here. */
     this.#closeExtra();
@@ -323,7 +320,8 @@ export class Runtime {
    * completions, calls in flight), for leak tests. */
   get _pending() {
     const s = this.#s;
-    return { ops: s.ops.size, completions: s.completions.size, calls: s.calls.size };
+    const h = this.#hostOps;
+    return { ops: h.inFlight, completions: h.queued, calls: s.calls.size };
   }
 
   /** Low-level: the adapter's socket bookkeeping (Node: listeners, sockets C

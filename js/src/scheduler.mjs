@@ -2,10 +2,12 @@
 // blocking. Every call into wasm goes through enter(), and nothing calls into
 // wasm from inside an import: work an import triggers (starting a host
 // function, aborting a signal) is queued in state.deferred and run once the
-// outermost call has returned (#drain). The loop runs one tick at a time
-// (tide_js_tick, which first takes the queued completions to C: host-ops.mjs
-// deliver()), from a macrotask the adapter queues (ensureTick) or, for a lone
-// round trip, from a microtask (kick), then one host timer waits for the next
+// outermost call has returned (#drain). The loop runs in ticks (tide_js_tick,
+// which first takes the completions waiting in the ring: host-ops.mjs), in
+// time slices: ticks follow each other directly, from a promise reaction, a
+// microtask or a macrotask, while the slice lasts, and when it is spent the
+// host yields to the engine's event loop (ensureTick) so that rendering,
+// input, timers and I/O get their turn. One host timer waits for the next
 // deadline (#armTimer). The scheduler also notices when the loop has gone idle
 // for a pending rt.main().
 
@@ -14,16 +16,14 @@ import { utf8 } from './values.mjs';
 import { HostOp } from './host-ops.mjs';
 import { reportUncaught, unwound } from './state.mjs';
 
-/* How long, at most, ticks may run from microtasks before the host lets the
- * engine's event loop have a turn (see kick): a window of this many ms opens
- * only after a macrotask of the host's own ran, and while it is open a
- * completion or a call is handled in a microtask right away, not a macrotask
- * later. Timers, I/O and rendering then wait at most this long (plus the tick
- * that started last, and what host functions themselves do) for their turn.
- * 1 ms: in Chromium a C <-> JS ping-pong left nested setTimeout(0)s 157 turns
- * a second with 1 ms, 120 with 2 ms, 102 with 4 ms (220 with a macrotask per
- * tick), at 60 frames a second and the same round trips either way. */
-const INLINE_MS = 1;
+/* The time slice: how long ticks may run back to back (C work that keeps
+ * itself ready, completions and calls arriving from JS) before the host lets
+ * the engine's event loop have a turn. A slice starts when a macrotask of the
+ * host's own runs (a tick, the host timer, a marker: see #mayInline), so it
+ * never begins inside another slice's chain of microtasks. 4 ms keeps a frame
+ * (16.7 ms at 60 Hz) mostly the engine's while C is busy, and is long enough
+ * that the cost of the yield itself disappears in it. */
+const SLICE_MS = 4;
 
 /* The microtask a tick runs from (kick). Not queueMicrotask: Node wraps each
  * of those in an async resource, which costs more than the rest of a hop. */
@@ -39,6 +39,7 @@ export class Scheduler {
    * Set once by the runtime, right after both are made. */
   hostOps = null;
   #draining = false;
+  #spare = [];
 
   #tickScheduled = false;
   #running = false; /* inside #runTick */
@@ -47,7 +48,7 @@ export class Scheduler {
    * timer, a marker) ran since the last tick from a microtask; whether a
    * marker macrotask is queued. */
   #inlineQueued = false;
-  #windowAt = -Infinity;
+  #sliceAt = -Infinity;
   #turned = true;
   #markerPending = false;
   #timer = null;
@@ -55,12 +56,12 @@ export class Scheduler {
   #timerRef = false;
   #tickFn = () => {
     this.#turned = true;
-    this.#runTick();
+    this.#runTick(true);
   };
   #timerFn = () => {
     this.#timer = null;
     this.#turned = true;
-    if (!this.#tickScheduled) this.#runTick();
+    if (!this.#tickScheduled) this.#runTick(true);
   };
   #inlineFn = () => {
     this.#inlineQueued = false;
@@ -110,10 +111,12 @@ export class Scheduler {
     this.#draining = true;
     try {
       while (s.deferred.length && !s.dead) {
+        /* The two arrays take turns, so a drain allocates none. */
         const batch = s.deferred;
-        s.deferred = [];
+        s.deferred = this.#spare;
         for (let i = 0; i < batch.length; i++) {
           const f = batch[i];
+          batch[i] = undefined;
           try {
             if (f instanceof HostOp) this.hostOps.start(f);
             else f();
@@ -121,21 +124,20 @@ export class Scheduler {
             reportUncaught(e);
           }
         }
+        batch.length = 0;
+        this.#spare = batch;
       }
     } finally {
       this.#draining = false;
     }
   }
 
-  /* Why a macrotask and not a microtask: ready C work can keep rescheduling
-   * itself (a coroutine that yields in a loop). Run from microtasks, it would
-   * never let the engine get back to its event loop, so a page would stop
-   * rendering and taking input, and Node would starve its I/O and timers.
-   * A macrotask per tick lets all of those run between ticks, as asyncio's loop
-   * lets I/O in between iterations. The adapter picks the cheapest unclamped
-   * macrotask (MessageChannel in browsers: setTimeout(0) is clamped to 4 ms when
-   * nested; setImmediate in Node). Work C itself made ready (the next timeout is
-   * 0, or C called `schedule`) always waits for this macrotask. */
+  /* The yield: a macrotask of the engine's (the adapter picks it: Node's
+   * setImmediate; in a browser the best the engine has, see index.mjs), so
+   * that everything else the engine has to do (render, take input, fire
+   * timers, poll I/O) runs before the next slice. Ready C work that is left
+   * when a slice is spent, and work that arrives when no slice is open, waits
+   * for it, as asyncio's loop lets I/O in between iterations. */
   ensureTick() {
     const s = this.#s;
     if (this.#tickScheduled || s.closed || s.dead || s.loop === 0) return;
@@ -145,13 +147,14 @@ export class Scheduler {
 
   /* Work JS made ready (a completion, an exported-coroutine call or its
    * cancellation, the completions of synchronous host functions a tick
-   * started) is taken to C from a microtask when C waits for nothing else and
-   * that is fair, else with the macrotask tick above.
+   * started) is taken to C at once when C waits for nothing else and a slice
+   * is open, else with the macrotask tick above.
    *
-   * Why: a macrotask costs a turn of the engine's event loop (Node:
-   * setImmediate, a browser: a MessageChannel message), a third or more of a
-   * C -> JS -> C round trip when C awaits an async host function (bench W5),
-   * several times the rest in a browser; a microtask costs next to nothing.
+   * At once: from the promise reaction that settled the operation, when the
+   * stack is empty there (no call into wasm, no host function, no tick on
+   * it), else from a microtask. A macrotask would cost a turn of the engine's
+   * event loop, several times the rest of a C -> JS -> C round trip (bench
+   * W5), and even a microtask is a hop a lone round trip need not take.
    *
    * Only when no other host operation is in flight: then no other completion
    * can join this one, and waiting buys nothing. With operations in flight
@@ -161,15 +164,10 @@ export class Scheduler {
    * more input already there when it reads again. Ticks from microtasks there
    * measured 30% fewer requests/s.
    *
-   * Fair: a window of INLINE_MS is open. A window opens only once a macrotask
-   * of ours (a tick, the host timer, or a marker: a no-op macrotask queued
-   * along with ticks from microtasks) ran after the last tick from a
-   * microtask, i.e. once the engine's event loop had a turn in between
-   * (timers, I/O, rendering). So ticks from microtasks never hold the event
-   * loop for longer than INLINE_MS (plus the tick that started last): then
-   * the macrotask tick takes over, and the next window opens once it ran.
-   * The microtask is queued once for everything that arrives before it runs,
-   * so completions that settle together still cost one tick. */
+   * Fair: only inside a slice (#mayInline), so ticks from reactions and
+   * microtasks never hold the engine's event loop for longer than SLICE_MS
+   * (plus the tick that started last). Completions that settle together
+   * still cost one tick: the first queues it, the others find it queued. */
   kick() {
     const s = this.#s;
     if (this.#tickScheduled || this.#inlineQueued || s.closed || s.dead ||
@@ -178,14 +176,27 @@ export class Scheduler {
      * is queued now as it always was, so it still runs before any macrotask
      * JS queues after this point (rt.call(); setImmediate(f): the call's
      * first step runs before f, either way). */
-    if (s.ops.size !== 0 || !this.#mayInline()) {
+    const now = performance.now();
+    if (this.hostOps.inFlight !== 0 || !this.#mayInline(now)) {
       /* C waits for other host operations too (their completions join this
-       * one in the macrotask tick, see above), or it is not fair now. */
+       * one in the macrotask tick, see above), or no slice is open. */
       this.ensureTick();
+      return;
+    }
+    if (s.depth === 0 && !this.#draining && !this.#running && this.#reaction) {
+      this.#runTick(false, now);
       return;
     }
     this.#inlineQueued = true;
     RESOLVED.then(this.#inlineFn);
+  }
+
+  /* Whether kick() runs from a promise reaction of a host function's (set by
+   * HostOps around its handlers): there the stack is empty, and the tick can
+   * run right away. */
+  #reaction = false;
+  fromReaction(on) {
+    this.#reaction = on;
   }
 
   #runInline() {
@@ -197,19 +208,19 @@ export class Scheduler {
     else this.ensureTick();
   }
 
-  /* Whether a tick may run from a microtask queued now (kick). */
-  #mayInline() {
-    const now = performance.now();
-    if (now - this.#windowAt >= INLINE_MS) {
-      /* The window is over: a new one opens only after a turn of the event
-       * loop we have seen. */
+  /* Whether a slice is open for a tick that JS asks for now (kick). A slice
+   * opens only after a turn of the engine's event loop that we have seen: a
+   * macrotask of ours ran (a tick, the host timer, or a marker: a no-op
+   * macrotask queued along with ticks that run outside macrotasks). */
+  #mayInline(now) {
+    if (now - this.#sliceAt >= SLICE_MS) {
       if (!this.#turned) return false;
-      this.#windowAt = now;
+      this.#sliceAt = now;
     }
     this.#turned = false;
     /* The marker shows us the next turn as soon as it comes, so that a tick
-     * after it (sparse completions, one per turn, say) may go by microtask
-     * again. One at a time: a microtask chain leaves it queued. */
+     * after it (sparse completions, one per turn, say) may go at once again.
+     * One at a time: a chain of reactions leaves it queued. */
     if (!this.#markerPending) {
       this.#markerPending = true;
       this.#a.queueTick(this.#markerFn);
@@ -217,22 +228,26 @@ export class Scheduler {
     return true;
   }
 
-  /* What #runTick runs in wasm: made once, not a closure per tick. */
+  /* What #runTick runs in wasm: made once, not a closure per tick. The
+   * completions that could not go to the ring yet go first (HostOps
+   * deliver), then one tide_js_tick takes the ring, runs the loop and answers
+   * when to come back (ABI.md, "tide_js_tick"). */
+  #now = 0; /* the time the tick about to run is given */
   #tickBody = (x) => {
     const s = this.#s;
-    this.hostOps.deliver(x);
+    const hostOps = this.hostOps;
+    hostOps.deliver(x);
     s.stats.ticks++;
-    return x.tide_js_tick(s.loop);
-  };
-  #hasRef = 0;
-  #timeoutBody = (x) => {
-    const loop = this.#s.loop;
-    const t = x.tide_js_next_timeout(loop);
-    this.#hasRef = t > 0 ? x.tide_js_has_ref(loop) : 0;
-    return t;
+    const r = x.tide_js_tick(s.loop, this.#now);
+    hostOps.taken();
+    return r;
   };
 
-  #runTick() {
+  /* Run ticks for the rest of the slice: while C has work ready now (the
+   * answer's timeout is 0) or completions wait for it, tick again, until the
+   * slice is spent; then what is left waits for the yield (ensureTick). A
+   * tick from a macrotask starts a slice of its own. */
+  #runTick(fromMacrotask = false, now = performance.now()) {
     const s = this.#s;
     this.#tickScheduled = false;
     if (s.closed || s.dead || s.loop === 0) return;
@@ -241,34 +256,43 @@ export class Scheduler {
       this.ensureTick();
       return;
     }
+    if (fromMacrotask) this.#sliceAt = now;
     let r;
-    let t;
-    let ref;
     this.#running = true;
     try {
-      r = this.enter(this.#tickBody);
-      /* Host functions started by that tick ran in #drain; a synchronous one has
-       * already queued its completion (and asked for the next tick). The
-       * keep-alive matters only for a timer. */
-      t = this.enter(this.#timeoutBody);
-      ref = this.#hasRef;
+      for (;;) {
+        this.#now = now;
+        r = this.enter(this.#tickBody);
+        if (r < 0 || s.closed) break;
+        /* Completions a tick's synchronous host functions queued go now
+         * unless others are still in flight (then they wait to be batched
+         * with those, as in kick). */
+        const h = this.hostOps;
+        if ((r >> 1) !== 1 && (h.queued === 0 || h.inFlight !== 0)) break;
+        now = performance.now();
+        if (now - this.#sliceAt >= SLICE_MS) break;
+      }
     } catch (e) {
       if (!s.dead) reportUncaught(e);
       return;
     } finally {
       this.#running = false;
     }
-    if (r < 0) s.stderr.write(utf8(`tideloop: tide_js_tick failed: ${errorName(r)}\n`));
+    if (r < 0) {
+      s.stderr.write(utf8(`tideloop: tide_js_tick failed: ${errorName(r)}\n`));
+      return;
+    }
     if (s.closed) return;
+    const t = (r >> 1) - 1; /* -1: no timer; 0: work ready now; else ms */
     if (t === 0) this.ensureTick();
-    else if (s.completions.size) this.kick();
-    if (t > 0) this.#armTimer(t, ref === 1);
+    else if (this.hostOps.queued !== 0) this.ensureTick();
+    if (t > 0) this.#armTimer(t, (r & 1) === 1);
     else if (t < 0) this.clearTimer();
     /* A pending rt.main() resolves once the loop has no referenced work left
-     * (the tick returned 0) and nothing is on its way to it: no tick queued,
-     * no host operation or completion in flight. */
-    if (s.main && r === 0 && !this.#tickScheduled && !this.#inlineQueued &&
-      s.ops.size === 0 && s.completions.size === 0) {
+     * (the tick says the loop is not alive) and nothing is on its way to it:
+     * no tick queued, no host operation or completion in flight. */
+    if (s.main && (r & 1) === 0 && !this.#tickScheduled && !this.#inlineQueued &&
+      this.hostOps.inFlight === 0 && this.hostOps.queued === 0) {
       const main = s.main;
       s.main = null;
       let code;

@@ -29,14 +29,6 @@ export class RuntimeState {
     /** Work an import asked for, run once no wasm frame is on the stack
      * (Scheduler.enter): host operations to start (HostOp) and functions. */
     this.deferred = [];
-    /** Host operations C started and JS has not completed: op id -> HostOp. A
-     * record leaves this map when it settles (its completion is queued) or when
-     * C cancels it. */
-    this.ops = new Map();
-    /** Completions waiting for the next tick, in arrival order: op id ->
-     * Completion (which holds its HostOp: to abort its signal if C cancels the
-     * op before taking it). */
-    this.completions = new Map();
     /** Exported-coroutine calls in flight: call id -> {resolve, reject,
      * cleanup}. */
     this.calls = new Map();

@@ -26,7 +26,7 @@ const F64 = new Float64Array(1);
 const F64_BYTES = new Uint8Array(F64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function getF64(u8, at) {
+export function getF64(u8, at) {
   if (!LITTLE_ENDIAN) return new DataView(u8.buffer, u8.byteOffset, u8.byteLength).getFloat64(at, true);
   for (let i = 0; i < 8; i++) F64_BYTES[i] = u8[at + i];
   return F64[0];

@@ -115,6 +115,11 @@ void tide__exports_free(tide_loop *loop, tide__host *h);
  * changes); TIDE_EINVAL for a malformed list or code > 0 (the operation then
  * fails with TIDE_EINVAL, so its awaiter is never left waiting). */
 int tide__host_complete(tide_loop *loop, uint32_t op, int code, void *buf, size_t len);
+/* The same with a value already decoded (a number or none: the JS host's
+ * completion ring), or with code < 0 and no message. Returns 0, TIDE_ENOENT or
+ * TIDE_EINVAL (code > 0: the operation fails with TIDE_EINVAL). */
+int tide__host_complete_value(tide_loop *loop, uint32_t op, int code,
+                              const tide_value *value);
 /* Spawn the exported coroutine name with the argument list args_buf (taken):
  * a call id > 0 (its result comes back through tide__backend_call_done) or
  * TIDE_ENOENT (no such export), TIDE_EINVAL (malformed list), TIDE_ENOMEM. */

@@ -141,24 +141,33 @@ static void fail_with_message(tide_future *f, int code, const char *msg, size_t 
   if (text != stack) tide_loop_dealloc(loop, text);
 }
 
-int tide__host_complete(tide_loop *loop, uint32_t op, int code, void *buf, size_t len) {
+/* The pending operation op, ended now (out of the table and the loop's
+ * counts, its cancel hook gone): its future, which the caller completes at
+ * once; NULL for an unknown, finished or cancelled op. */
+static tide_future *take_op(tide_loop *loop, uint32_t op, int code) {
   tide__host *h = loop->priv_host;
   tide_future *f = h != NULL ? tide__ids_get(&h->ops, op) : NULL;
-  if (f == NULL) {
+  if (f == NULL) return NULL;
+  assert(f->priv_state == TIDE_FUTURE_PENDING &&
+         "a host operation's future completed by another");
+  op_end(loop, h, op);
+  tide_future_set_cancel_hook(f, NULL, NULL);
+  if (loop->priv_diag) tide__diag_host(loop, TIDE__EV_HOST_COMPLETE, op, NULL, code);
+  return f;
+}
+
+int tide__host_complete(tide_loop *loop, uint32_t op, int code, void *buf, size_t len) {
+  tide__host *h = loop->priv_host;
+  if (h == NULL || tide__ids_get(&h->ops, op) == NULL) {
     tide_loop_dealloc(loop, buf);
     return TIDE_ENOENT;
   }
-  assert(f->priv_state == TIDE_FUTURE_PENDING &&
-         "a host operation's future completed by another");
   tide_value value;
   int rc = code > 0 ? TIDE_EINVAL : 0;
   if (code == 0) rc = tide__value_take_one(loop, buf, len, &value);
 
-  /* The operation ends now, whatever it carried: the hook must not run. */
-  op_end(loop, h, op);
-  tide_future_set_cancel_hook(f, NULL, NULL);
-  if (loop->priv_diag)
-    tide__diag_host(loop, TIDE__EV_HOST_COMPLETE, op, NULL, rc != 0 ? TIDE_EINVAL : code);
+  /* The operation ends now, whatever it carried. */
+  tide_future *f = take_op(loop, op, rc != 0 ? TIDE_EINVAL : code);
   if (rc != 0) {
     tide_loop_dealloc(loop, buf);
     tide__future_fail(f, TIDE_EINVAL, "the host sent a malformed value");
@@ -172,5 +181,21 @@ int tide__host_complete(tide_loop *loop, uint32_t op, int code, void *buf, size_
   }
   fail_with_message(f, known_code(code) ? code : TIDE_EHOST, buf, len);
   tide_loop_dealloc(loop, buf);
+  return 0;
+}
+
+int tide__host_complete_value(tide_loop *loop, uint32_t op, int code,
+                              const tide_value *value) {
+  assert(value->type == TIDE_VALUE_NONE || value->type == TIDE_VALUE_DOUBLE);
+  tide_future *f = take_op(loop, op, code > 0 ? TIDE_EINVAL : code);
+  if (f == NULL) return TIDE_ENOENT;
+  if (code > 0) {
+    tide__future_fail(f, TIDE_EINVAL, "the host sent a malformed value");
+    return TIDE_EINVAL;
+  }
+  if (code < 0)
+    tide__future_fail(f, known_code(code) ? code : TIDE_EHOST, NULL);
+  else
+    tide__future_complete(f, value);
   return 0;
 }

@@ -556,6 +556,13 @@ test('net.mjs: an fd C dropped goes back to the front of the accept queue', asyn
 test('a host function\'s signal aborts when C drops the value it already returned', async () => {
   const { rt } = await loadTest();
   try {
+    /* Another operation in flight makes give's value wait for the next
+     * macrotask tick, to be batched with the other's (scheduler.mjs kick), so
+     * the cancel that give queues as a microtask comes first. */
+    let release = null;
+    rt.register('hold', () => new Promise((r) => (release = r)));
+    const held = rt.call('call_host_any', ['hold', 0]);
+    await until(() => release !== null, 'hold to start');
     const ac = new AbortController();
     let signal = null;
     rt.register('give', (x, opts) => {
@@ -566,6 +573,8 @@ test('a host function\'s signal aborts when C drops the value it already returne
     });
     await rejectsWith(rt.call('call_host_any', ['give', 42], { signal: ac.signal }), 'ECANCELED');
     await until(() => signal?.aborted, 'the signal to abort');
+    release(1);
+    assert.equal(await held, 1);
     /* A value C took is never followed by an abort. */
     let kept = null;
     rt.register('keep', (x, opts) => {

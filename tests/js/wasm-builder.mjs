@@ -49,6 +49,8 @@ export const op = {
     return [0x44, ...b];
   },
   call: (f) => [0x10, ...uleb(f)],
+  /* i32.store with a constant offset (the address and the value on the stack). */
+  i32Store: (offset) => [0x36, 0x02, ...uleb(offset)],
   drop: [0x1a],
   unreachable: [0x00],
 };
@@ -108,6 +110,13 @@ export function stubTideModule({ imports = [], overrides = {}, omit = [] } = {})
     tide_js_loop_new: i32(1024),
     tide_js_loop_free: i32(0),
     tide_js_tick: i32(0),
+    tide_js_take: i32(0),
+    /* A ring at 8192 with room for 16 completions (its header's capacity). */
+    tide_js_ring: {
+      params: [],
+      results: [I32],
+      body: [...op.i32(8192), ...op.i32(16), ...op.i32Store(4), ...op.i32(8192)],
+    },
     tide_js_next_timeout: { params: [], results: [F64], body: op.f64(-1) },
     tide_js_has_ref: i32(0),
     tide_js_alloc: i32(2048),

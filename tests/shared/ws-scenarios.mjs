@@ -263,7 +263,14 @@ export const scenarios = {
 
       /* 2. The host answered at once with a queued message, and the cancel
        * comes before that answer reached C (it is dropped): the host puts the
-       * message back in front. */
+       * message back in front. A receive pending on a second socket keeps an
+       * operation in flight, so the answer waits for the next macrotask tick
+       * (to be batched: scheduler.mjs kick) and the cancel, queued as a
+       * microtask, comes first. */
+      const s2 = await rt.call('ws_connect', [env.url]);
+      const holdAc = new AbortController();
+      const held = rt.call('ws_recv', [s2], { signal: holdAc.signal }).catch((e) => e);
+      await sleep(30);
       await rt.call('ws_send', [s, '!send raced']);
       await rt.call('ws_send', [s, '!send after']);
       await sleep(50);
@@ -280,6 +287,9 @@ export const scenarios = {
       eq(seen, 1, 'host receives started');
       eq(await rt.call('ws_recv', [s]), 'raced', 'the dropped message, back in front');
       eq(await rt.call('ws_recv', [s]), 'after', 'then the one after it');
+      holdAc.abort();
+      eq((await held)?.name, 'ECANCELED', 'the held receive, cancelled');
+      eq(await rt.call('ws_close', [s2]), 0, 'close the second socket');
 
       /* 3. The answer reached C, and the receive is cancelled before its
        * future completed: C holds the message for the next receive. */

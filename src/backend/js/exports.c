@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "bridge.h"
 #include "hostops.h"
 
 #ifndef __wasm__
@@ -34,20 +35,50 @@ static void *ptr_of(uint32_t ptr) {
   return (void *)(uintptr_t)ptr;
 }
 
+/* The completion ring (ABI.md, "Completions"): JS writes the completions of
+ * host operations here between ticks, and the next tick takes them, in order,
+ * before it runs, so a completion costs no call into wasm of its own. Its
+ * layout is ABI: a header of four u32 (count, capacity, two reserved), then
+ * `capacity` entries of 32 bytes. */
+enum { RING_CAP = 256 };
+enum { RING_NONE = 0, RING_NUMBER = 1, RING_BLOCK = 2 };
+
+typedef struct js_completion {
+  uint32_t op;
+  int32_t code;  /* 0, or a TIDE_E* (a foreign code becomes TIDE_EHOST) */
+  uint32_t kind; /* RING_NONE, RING_NUMBER (num), RING_BLOCK (ptr, len) */
+  uint32_t ptr;  /* RING_BLOCK: a block from tide_js_alloc, which C takes: a */
+  uint32_t len;  /*   one-item value list, or with code < 0 a UTF-8 message */
+  uint32_t reserved;
+  double num;
+} js_completion;
+
+typedef struct js_ring {
+  uint32_t count; /* entries JS wrote; the tick that takes them resets it */
+  uint32_t cap;   /* RING_CAP, for JS to read */
+  uint32_t reserved[2];
+  js_completion entries[RING_CAP];
+} js_ring;
+
 /* Loops made by tide_js_loop_new, so a stale or made-up loop pointer gets
  * TIDE_EINVAL rather than undefined behaviour. The list only validates: the
  * loops know nothing of each other. */
 typedef struct js_loop {
   tide_loop loop; /* first: the pointer JS holds is &js_loop->loop */
   struct js_loop *next;
+  js_ring ring;
 } js_loop;
 
 static js_loop *live_loops;
 
-static tide_loop *loop_of(tide_loop *loop) {
+static js_loop *js_loop_of(tide_loop *loop) {
   for (js_loop *l = live_loops; l != NULL; l = l->next)
-    if (&l->loop == loop) return loop;
+    if (&l->loop == loop) return l;
   return NULL;
+}
+
+static tide_loop *loop_of(tide_loop *loop) {
+  return js_loop_of(loop) != NULL ? loop : NULL;
 }
 
 /* --- Loops ----------------------------------------------------------------------- */
@@ -61,6 +92,8 @@ tide_loop *tide_js_loop_new(void) {
     tide__default_alloc(NULL, l, 0);
     return NULL;
   }
+  memset(&l->ring, 0, sizeof l->ring);
+  l->ring.cap = RING_CAP;
   l->next = live_loops;
   live_loops = l;
   return &l->loop;
@@ -82,10 +115,72 @@ int tide_js_loop_free(tide_loop *loop) {
   return 0;
 }
 
-int tide_js_tick(tide_loop *loop) {
-  if (loop_of(loop) == NULL) return TIDE_EINVAL;
+/* --- Ticks and completions ------------------------------------------------------ */
+
+static int complete_block(tide_loop *loop, uint32_t op, int32_t code, uint32_t ptr,
+                          uint32_t len);
+
+/* Take what JS wrote to the ring, in order. An entry JS got wrong (an unknown
+ * kind, a block that is not one) or one C refuses other than for being stale
+ * (a malformed value, a code > 0) is reported, and changes nothing else: the
+ * rest are still taken. A stale id (C cancelled the operation after JS wrote
+ * it) is refused silently, as ABI.md promises. */
+static void take_ring(js_loop *l) {
+  js_ring *r = &l->ring;
+  uint32_t n = r->count < RING_CAP ? r->count : RING_CAP;
+  r->count = 0; /* first: a completion may run C code that starts host calls */
+  for (uint32_t i = 0; i < n; i++) {
+    js_completion e = r->entries[i];
+    tide_value v = tide_value_none();
+    int rc;
+    switch (e.kind) {
+    case RING_NUMBER:
+      v = tide_value_double(e.num);
+      /* fallthrough */
+    case RING_NONE:
+      rc = tide__host_complete_value(&l->loop, e.op, e.code, &v);
+      break;
+    case RING_BLOCK:
+      rc = complete_block(&l->loop, e.op, e.code, e.ptr, e.len);
+      break;
+    default:
+      rc = TIDE_EINVAL;
+    }
+    if (rc != 0 && rc != TIDE_ENOENT)
+      tide_loop_report(&l->loop, rc, "the host's completion of an operation", NULL);
+  }
+}
+
+int tide_js_take(tide_loop *loop) {
+  js_loop *l = js_loop_of(loop);
+  if (l == NULL) return TIDE_EINVAL;
+  if (loop->priv_running) return TIDE_ESTATE;
+  take_ring(l);
+  return 0;
+}
+
+/* Largest timeout the tick's answer carries; a later tick asks again. */
+#define TICK_TIMEOUT_MAX ((int64_t)1 << 29)
+
+int tide_js_tick(tide_loop *loop, double now_ms) {
+  js_loop *l = js_loop_of(loop);
+  if (l == NULL) return TIDE_EINVAL;
   if (loop->priv_running) return TIDE_ESTATE; /* called back from inside a tick */
-  return tide_loop_run(loop, TIDE_RUN_NOWAIT);
+  tide__js_tick_begin(loop, now_ms);
+  take_ring(l);
+  int rc = tide_loop_run(loop, TIDE_RUN_NOWAIT);
+  tide__js_tick_end(loop);
+  if (rc < 0) return rc;
+  /* What JS needs next, in the one answer: when to tick again and whether the
+   * loop keeps the process alive meanwhile (ABI.md, "tide_js_tick"). */
+  int64_t t = tide_loop_next_timeout(loop);
+  if (t > TICK_TIMEOUT_MAX) t = TICK_TIMEOUT_MAX;
+  return (int)(((t + 1) << 1) | (tide_loop_alive(loop) ? 1 : 0));
+}
+
+uint32_t tide_js_ring(tide_loop *loop) {
+  js_loop *l = js_loop_of(loop);
+  return l != NULL ? (uint32_t)(uintptr_t)&l->ring : 0;
 }
 
 /* -1 for a loop that is not one (as "no timer": a double has no room for a
@@ -183,10 +278,25 @@ void tide_js_free(uint32_t ptr) {
 
 /* --- Host operations and calls --------------------------------------------------- */
 
+/* Take the block [ptr, ptr + len) JS passes with a completion: 0 (C owns it
+ * now; ptr 0 is no block), TIDE_ERANGE (not in memory: not taken) or
+ * TIDE_EINVAL (not a block JS holds: not ours to free). */
+static int take_block(uint32_t ptr, uint32_t len) {
+  if (!in_memory(ptr, len)) return TIDE_ERANGE;
+  if (ptr != 0 && !blocks_take(ptr)) return TIDE_EINVAL;
+  return 0;
+}
+
+static int complete_block(tide_loop *loop, uint32_t op, int32_t code, uint32_t ptr,
+                          uint32_t len) {
+  int rc = take_block(ptr, len);
+  return rc != 0 ? rc : tide__host_complete(loop, op, code, ptr_of(ptr), len);
+}
+
 int tide_js_complete(tide_loop *loop, uint32_t op, int32_t code, uint32_t ptr,
                      uint32_t len) {
-  if (!in_memory(ptr, len)) return TIDE_ERANGE; /* not taken: it is not a buffer */
-  if (ptr != 0 && !blocks_take(ptr)) return TIDE_EINVAL; /* not ours to free */
+  int rc = take_block(ptr, len);
+  if (rc != 0) return rc;
   if (loop_of(loop) == NULL) {
     tide__default_alloc(NULL, ptr_of(ptr), 0); /* taken, as the ABI promises */
     return TIDE_EINVAL;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "bridge.h"
 
 /* --- The imports: module "tideloop", declared once, here --------------------- */
 
@@ -32,10 +33,15 @@ void tide__js_call_done(tide_loop *loop, uint32_t call, int32_t code, const void
 
 /* --- Backend state ------------------------------------------------------------ */
 
-/* Only a wakeup flag: wasm here has no threads, so tide_async_send runs on the
- * loop's own thread and a plain int is enough. */
+/* A wakeup flag: wasm here has no threads, so tide_async_send runs on the
+ * loop's own thread and a plain int is enough. And the clock: the time of the
+ * tick running (bridge.h), and the latest time given, which no later one may
+ * go below. */
 typedef struct js_state {
   int wakeup_pending;
+  int in_tick;
+  uint64_t tick_now;
+  uint64_t last_now;
 } js_state;
 
 int tide__backend_init(tide_loop *loop) {
@@ -51,14 +57,36 @@ void tide__backend_close(tide_loop *loop) {
   loop->priv_backend = NULL;
 }
 
-uint64_t tide__backend_now(tide_loop *loop) {
-  (void)loop;
-  double ms = tide__js_now_ms();
-  /* performance.now() is >= 0 and finite; a broken host must not make the
-   * conversion undefined. */
+/* performance.now() is >= 0 and finite; a broken host must not make the
+ * conversion undefined. */
+static uint64_t ms_of(double ms) {
   if (!(ms >= 0.0)) return 0;
   if (ms >= 18446744073709551615.0) return UINT64_MAX;
   return (uint64_t)ms;
+}
+
+static uint64_t monotonic(js_state *s, uint64_t ms) {
+  if (ms < s->last_now) return s->last_now;
+  s->last_now = ms;
+  return ms;
+}
+
+void tide__js_tick_begin(tide_loop *loop, double now_ms) {
+  js_state *s = loop->priv_backend;
+  /* A time that is no number (NaN, or none passed) is asked for instead. */
+  s->tick_now = monotonic(s, ms_of(now_ms == now_ms ? now_ms : tide__js_now_ms()));
+  s->in_tick = 1;
+}
+
+void tide__js_tick_end(tide_loop *loop) {
+  js_state *s = loop->priv_backend;
+  s->in_tick = 0;
+}
+
+uint64_t tide__backend_now(tide_loop *loop) {
+  js_state *s = loop->priv_backend;
+  if (s->in_tick) return s->tick_now;
+  return monotonic(s, ms_of(tide__js_now_ms()));
 }
 
 /* performance.now() has sub-millisecond resolution (coarsened by browsers). */

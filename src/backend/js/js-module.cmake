@@ -22,6 +22,8 @@ function(tide_add_js_module target)
   # where that variable is not set (the module would export nothing).
   set(exports_file "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/exports.txt")
   file(STRINGS "${exports_file}" names REGEX "^[A-Za-z_][A-Za-z0-9_]*$")
+  # The list is read here, at configure time: a change to it configures again.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${exports_file}")
   if(NOT names)
     message(FATAL_ERROR "tide_add_js_module(${target}): no exports in ${exports_file}")
   endif()
