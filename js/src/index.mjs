@@ -1,9 +1,9 @@
 // index.mjs: the package's default entry (browsers, workers, Deno, Bun, any
 // standards-compliant engine): the host with a Web-platform adapter.
 //
-// Ticks run as MessageChannel macrotasks (setTimeout(0) is clamped to 4 ms once
-// nested), or from a microtask for a lone round trip, within a 1 ms budget that
-// only a macrotask renews, so rendering is never starved (scheduler.mjs ensureTick).
+// Ticks run in time slices (scheduler.mjs); between slices the host yields a
+// MessageChannel macrotask (setTimeout(0) is clamped to 4 ms once nested), so
+// rendering is never starved.
 // Timers are plain setTimeout; a browser has no notion of keeping a process
 // alive, so ref/unref are no-ops. Output goes to console.log / console.error,
 // C streams on fds 1 and 2 included; a C stream on fd 0 reads options.stdin
