@@ -34,6 +34,31 @@ test('N completions resolved in one microtask turn cost one tick', async () => {
   assert.equal(rt.stats.ticks - ticks, 1, 'one tick delivered all completions and resumed all tasks');
 });
 
+test('more completions than the ring holds: each reaches its own call once, with no extra tick', async () => {
+  /* The ring has 256 entries (ABI.md "Completions"): 1000 answers in one
+   * turn fill it several times over, and C empties it (tide_js_take) between
+   * fills, inside the first tick. Strings need a block each and numbers do
+   * not: mixed, each still reaches its own call. The ticks are the loop's own:
+   * resuming 1000 tasks and finishing their calls is more than one tick's
+   * budget of 1024 callbacks, so it takes two, as it would natively. */
+  const N = 1000;
+  const pending = [];
+  rt.register('gate_mixed', (i) => {
+    const d = deferred();
+    pending.push(() => d.resolve(i % 3 === 0 ? `s${i}` : i));
+    return d.promise;
+  });
+  const calls = Array.from({ length: N }, (_, i) => rt.call('call_host_any', ['gate_mixed', i]));
+  await until(() => pending.length === N, 'all host functions to start');
+  await macrotask();
+  const ticks = rt.stats.ticks;
+  for (const release of pending) release();
+  const results = await Promise.all(calls);
+  assert.deepEqual(results, Array.from({ length: N }, (_, i) => (i % 3 === 0 ? `s${i}` : i)));
+  assert.equal(rt.stats.ticks - ticks, 2);
+  assert.deepEqual(rt._pending, { ops: 0, completions: 0, calls: 0 });
+});
+
 test('N sync host functions started by one tick complete in one more tick', async () => {
   const N = 100;
   rt.register('double', (x) => x * 2);

@@ -11,8 +11,9 @@ import { loadTest, deferred, until, sleep } from './helpers.mjs';
 let rt;
 let x;
 let loop;
+let err;
 before(async () => {
-  ({ rt } = await loadTest());
+  ({ rt, err } = await loadTest());
   x = rt._exports;
   loop = rt._loop;
 });
@@ -170,7 +171,9 @@ test('unknown ids and loops elsewhere', async () => {
   assert.equal(x.tide_js_call(loop, np, 14, 0, 0), ENOENT);
   x.tide_js_free(np);
   for (const bogus of [0, 8, loop + 4, 0x7ffffff0]) {
-    assert.equal(x.tide_js_tick(bogus), EINVAL);
+    assert.equal(x.tide_js_tick(bogus, 0), EINVAL);
+    assert.equal(x.tide_js_take(bogus), EINVAL);
+    assert.equal(x.tide_js_ring(bogus), 0);
     assert.equal(x.tide_js_has_ref(bogus), EINVAL);
     assert.equal(x.tide_js_exit_code(bogus), EINVAL);
     assert.equal(x.tide_js_next_timeout(bogus), -1);
@@ -266,5 +269,58 @@ test('a buffer C did not hand out, or one already taken, is refused and not free
   f.release(4);
   assert.equal(await f.call, 3);
   await sleep(2);
+  await stillWorks();
+});
+
+/* Write entry i of the loop's completion ring (src/backend/js/ABI.md,
+ * "Completions") and set the count to n. */
+function ringEntries(entries) {
+  const ring = x.tide_js_ring(loop) >>> 0;
+  const i32 = new Int32Array(x.memory.buffer);
+  const f64 = new Float64Array(x.memory.buffer);
+  entries.forEach(({ op, code = 0, kind, ptr = 0, len = 0, num = 0 }, i) => {
+    const at = ring / 4 + 4 + i * 8;
+    i32.set([op, code, kind, ptr, len, 0], at);
+    f64[(at + 6) / 2] = num;
+  });
+  i32[ring / 4] = entries.length;
+}
+
+test('ring entries a host got wrong are refused and reported; the rest are taken', async () => {
+  const f = await inFlight('ring_op');
+  const ring = x.tide_js_ring(loop) >>> 0;
+  assert.notEqual(ring, 0);
+  assert.equal(ring % 8, 0, 'the ring is 8-aligned');
+  assert.equal(new Int32Array(x.memory.buffer)[ring / 4 + 1], 256, 'its capacity');
+  const reported = err.length;
+  ringEntries([
+    { op: f.op, kind: 7 }, /* no such kind */
+    { op: f.op, kind: 2, ptr: 1024, len: 9 }, /* a block C never handed out */
+    { op: f.op, kind: 2, ptr: 0x7ffffff0, len: 64 }, /* not even in memory */
+    { op: 0x7fff0001, kind: 1, num: 5 }, /* a stale id: refused silently */
+    { op: f.op, kind: 1, code: 3 }, /* code > 0: the operation fails, EINVAL */
+  ]);
+  const r = x.tide_js_tick(loop, performance.now());
+  assert.ok(r >= 0, `the tick answers (${r})`);
+  assert.equal(new Int32Array(x.memory.buffer)[ring / 4], 0, 'C took every entry');
+  await assert.rejects(f.call, (e) => e.name === 'EINVAL' && /malformed/.test(e.message));
+  const lines = err.slice(reported);
+  assert.equal(lines.length, 4, `four reports: ${lines.join(' | ')}`);
+  assert.ok(lines.every((l) => /completion of an operation/.test(l)), lines.join(' | '));
+  f.release(1); /* JS's own completion for it now comes too late: refused */
+  await stillWorks();
+});
+
+test('a tick given no usable time takes the clock itself: timers keep their time', async () => {
+  /* performance.now() is finite and >= 0; anything else (or a time past 2^53
+   * ms) is no time, and C asks the clock: a sleep still takes its time, and
+   * the loop's time never jumps to the end of time (every timer due at once). */
+  for (const now of [NaN, -5, Infinity, -Infinity, 1e300]) {
+    assert.ok(x.tide_js_tick(loop, now) >= 0, `tick(${now})`);
+  }
+  const t0 = performance.now();
+  assert.equal(await rt.call('sleep_then', [30, 'done']), 'done');
+  const took = performance.now() - t0;
+  assert.ok(took >= 25 && took < 5000, `a 30 ms sleep took ${took.toFixed(1)} ms`);
   await stillWorks();
 });

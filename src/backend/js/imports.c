@@ -73,8 +73,10 @@ static uint64_t monotonic(js_state *s, uint64_t ms) {
 
 void tide__js_tick_begin(tide_loop *loop, double now_ms) {
   js_state *s = loop->priv_backend;
-  /* A time that is no number (NaN, or none passed) is asked for instead. */
-  s->tick_now = monotonic(s, ms_of(now_ms == now_ms ? now_ms : tide__js_now_ms()));
+  /* performance.now() is finite, >= 0 and below 2^53 ms: anything else (NaN,
+   * none passed, a broken host's number) is no time, and the clock is asked. */
+  if (!(now_ms >= 0.0 && now_ms <= 9007199254740992.0)) now_ms = tide__js_now_ms();
+  s->tick_now = monotonic(s, ms_of(now_ms));
   s->in_tick = 1;
 }
 
