@@ -1,9 +1,12 @@
 // index.mjs: the package's default entry (browsers, workers, Deno, Bun, any
 // standards-compliant engine): the host with a Web-platform adapter.
 //
-// Ticks run in time slices (scheduler.mjs); between slices the host yields a
-// MessageChannel macrotask (setTimeout(0) is clamped to 4 ms once nested), so
-// rendering is never starved.
+// Ticks run in time slices (scheduler.mjs); between slices the host yields to
+// the engine through the best primitive it has: scheduler.postTask where the
+// engine has the Prioritized Task Scheduling API (Chromium 94+, Firefox 142+),
+// which lets rendering and input in between tasks by design; else a
+// MessageChannel message (setTimeout(0) is clamped to 4 ms once nested); else
+// setTimeout. So rendering is never starved.
 // Timers are plain setTimeout; a browser has no notion of keeping a process
 // alive, so ref/unref are no-ops. Output goes to console.log / console.error,
 // C streams on fds 1 and 2 included; a C stream on fd 0 reads options.stdin
@@ -17,8 +20,14 @@ import { createWebSockets, engineWebSocket } from './ws.mjs';
 export { TideError, TideExit, errors, errorTable, errorName, strerror } from './errors.mjs';
 export { Runtime } from './runtime.mjs';
 
+/* The engine's Prioritized Task Scheduling API, if it has one. */
+function taskScheduler() {
+  const s = globalThis.scheduler;
+  return s !== undefined && s !== null && typeof s.postTask === 'function' ? s : null;
+}
+
 /* One queue of tick callbacks for every runtime in this realm, flushed by one
- * message. The channel is closed whenever the queue runs dry, so an idle
+ * task. A MessageChannel is closed whenever the queue runs dry, so an idle
  * runtime holds no port open (an open port keeps some engines' event loops
  * alive, Node's and Deno's among them). */
 function createWebAdapter() {
@@ -33,10 +42,22 @@ function createWebAdapter() {
       channel = null;
     }
   };
+  /* run() reports its own errors (the scheduler's callbacks catch theirs);
+   * should one escape, it surfaces as uncaught, not as a rejected promise. */
+  const rethrow = (e) => {
+    setTimeout(() => {
+      throw e;
+    }, 0);
+  };
   return {
     queueTick(fn) {
       queue.push(fn);
       if (queue.length > 1) return;
+      const tasks = taskScheduler();
+      if (tasks !== null) {
+        tasks.postTask(run).catch(rethrow);
+        return;
+      }
       if (typeof MessageChannel !== 'function') {
         setTimeout(run, 0);
         return;
