@@ -44,9 +44,11 @@ config_args() {
     # Every benchmark once with a tiny N, results checked, nothing timed
     # (bench/run.sh --smoke: its own -O2 trees under build/bench/).
     bench) args=() ;;
-    # Headless Chromium (Debian's, driven by playwright-core from
+    # Headless Chromium and headless Firefox ESR (Debian's chromium and
+    # firefox-esr, both driven by puppeteer-core from
     # tests/browser/package-lock.json) on the js config's tree (built here if
-    # missing): node --test tests/browser/; screenshots in build/browser-artifacts.
+    # missing): node --test tests/browser/, every suite once per engine;
+    # screenshots in build/browser-artifacts/<engine>/.
     browser) args=() ;;
     *) return 1 ;;
   esac
@@ -71,7 +73,7 @@ for c in "${configs[@]}"; do
   # The JS host's tests also build modules with emcc (build-routes.test.mjs).
   if [[ $c == js ]]; then bash scripts/ensure-deps.sh emscripten || exit 1; fi
   if [[ $c == browser ]]; then
-    bash scripts/ensure-deps.sh chromium clang-14 lld-14 llvm-14 wasi-libc \
+    bash scripts/ensure-deps.sh chromium firefox-esr clang-14 lld-14 llvm-14 wasi-libc \
       libclang-rt-14-dev-wasm32 || exit 1
   fi
 done
@@ -117,8 +119,9 @@ run_js_tests() {
 }
 
 # The browser suite needs the js config's modules (build/js): built here, not
-# tested, when that config has not run; then playwright-core from the suite's
-# lockfile, then every suite in tests/browser.
+# tested, when that config has not run; then puppeteer-core from the suite's
+# lockfile, then every suite in tests/browser, in Chromium and in Firefox (a
+# missing browser fails its tests; TIDE_BROWSERS narrows the engines).
 run_browser_tests() {
   local args
   echo
@@ -129,10 +132,10 @@ run_browser_tests() {
       { cat build/js.configure.log; return 1; }
   fi
   cmake --build build/js --parallel "$jobs" || return 1
-  if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
+  if [[ ! -d tests/browser/node_modules/puppeteer-core ]]; then
     npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error || return 1
   fi
-  echo "=== [browser] test"
+  echo "=== [browser] test (engines: ${TIDE_BROWSERS:-chromium,firefox})"
   TIDE_JS_BUILD="$root/build/js" node --test tests/browser/
 }
 

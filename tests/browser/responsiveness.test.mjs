@@ -1,30 +1,36 @@
 // responsiveness.test.mjs: the main thread stays responsive while C runs a
-// burst of 1e6 callbacks: the host runs one loop iteration per macrotask, so
-// the browser renders between them. Counts requestAnimationFrame callbacks
-// during the burst and asserts a generous floor; prints the numbers.
-import { test, before, after } from 'node:test';
+// burst of 1.5e7 callbacks (about 2 s of C work on the project's machines): the
+// host runs one loop iteration per macrotask, so the browser must render
+// between them. A requestAnimationFrame counter runs during the burst; the
+// target is a full frame rate, at least 50 frames a second, in Chromium and in
+// Firefox alike, and the burst must still complete: every callback ran, in as
+// many ticks as it takes. Prints the numbers per engine.
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup } from './harness.mjs';
+import { forEachEngine, pageSuite } from './harness.mjs';
 
-let h;
-before(async () => {
-  h = await setup();
-});
-after(() => h?.close());
+const N = 15_000_000;
+const WIDTH = 1000; /* callbacks per loop iteration (burst's chains) */
+const MIN_FPS = 50;
 
-test('frames keep coming during a burst of 1e6 C callbacks', async (t) => {
-  const page = await h.open('/tests/browser/pages/burst.html');
-  await page.waitForFunction(() => window.ready === true, null, { timeout: 20_000 });
-  const N = 1_000_000;
-  const r = await page.evaluate((n) => window.measure(n, 1000), N);
-  const line = `burst of ${r.ran} C callbacks (1000 per tick): ${r.ms.toFixed(0)} ms, ` +
-    `${r.ticks} ticks, ${r.frames} frames (${(r.frames / (r.ms / 1000)).toFixed(1)} fps), ` +
-    `longest frame gap ${r.longestFrameGapMs.toFixed(1)} ms`;
-  t.diagnostic(line);
-  assert.equal(r.ran, N);
-  assert.ok(r.ticks >= 500, `the burst ran as many ticks, not one: ${r.ticks}`);
-  /* Generous floor: 5 frames when the burst lasts 200 ms or more (a 60 Hz
-   * display would give 12); a shorter burst must still see a frame. */
-  const floor = r.ms >= 200 ? 5 : 1;
-  assert.ok(r.frames >= floor, `${r.frames} frames in ${r.ms.toFixed(0)} ms (floor ${floor})`);
+forEachEngine((engine) => {
+  const s = pageSuite(engine, '/tests/browser/pages/burst.html');
+
+  test(`[${engine}] frames keep coming (>= ${MIN_FPS} fps) during a burst of ${N} C callbacks`,
+    { timeout: 150_000 }, async (t) => {
+      const r = await s.page.evaluate(([n, w]) => window.measure(n, w), [N, WIDTH]);
+      const fps = r.frames / (r.ms / 1000);
+      t.diagnostic(`[${engine}] burst of ${r.ran} C callbacks (${WIDTH} per tick): ` +
+        `${r.ms.toFixed(0)} ms, ${r.ticks} ticks, ${r.frames} frames (${fps.toFixed(1)} fps), ` +
+        `longest frame gap ${r.longestFrameGapMs.toFixed(1)} ms`);
+      /* The burst completed, and as many ticks rather than one long task. */
+      assert.equal(r.ran, N);
+      assert.ok(r.ticks >= N / WIDTH / 2, `the burst ran as many ticks, not one: ${r.ticks}`);
+      assert.ok(r.ms >= 500, `the burst lasted long enough to count frames: ${r.ms.toFixed(0)} ms`);
+      /* The runtime still answers afterwards. */
+      assert.equal(await s.page.evaluate(() => window.rt.call('add', [2, 3])), 5);
+      assert.ok(fps >= MIN_FPS, `[${engine}] ${r.frames} frames in ${r.ms.toFixed(0)} ms: ` +
+        `${fps.toFixed(1)} fps, below ${MIN_FPS} (longest frame gap ` +
+        `${r.longestFrameGapMs.toFixed(1)} ms)`);
+    });
 });

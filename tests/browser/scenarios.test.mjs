@@ -1,24 +1,21 @@
 // scenarios.test.mjs: the scenarios of tests/shared/scenarios.mjs (which
-// tests/js/shared-scenarios.test.mjs runs under Node) inside headless Chromium,
-// through the package's browser entry.
-import { test, before, after } from 'node:test';
+// tests/js/shared-scenarios.test.mjs runs under Node) inside headless Chromium
+// and headless Firefox, through the package's browser entry.
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup } from './harness.mjs';
+import { forEachEngine, pageSuite } from './harness.mjs';
 import { scenarios } from '../shared/scenarios.mjs';
 
-let h;
-let page;
-before(async () => {
-  h = await setup();
-  page = await h.open('/tests/browser/pages/scenarios.html');
-  await page.waitForFunction(() => window.ready === true, null, { timeout: 20_000 });
-  assert.deepEqual(await page.evaluate(() => window.scenarioNames), Object.keys(scenarios));
-});
-after(() => h?.close());
-
-for (const name of Object.keys(scenarios)) {
-  test(`in Chromium: ${name}`, async () => {
-    const r = await page.evaluate((n) => window.runScenario(n), name);
-    assert.ok(r.ok, `${r.error}\n--- page console:\n${page.log.join('\n')}`);
+forEachEngine((engine) => {
+  const s = pageSuite(engine, '/tests/browser/pages/scenarios.html');
+  before(async () => {
+    assert.deepEqual(await s.page.evaluate(() => window.scenarioNames), Object.keys(scenarios));
   });
-}
+
+  for (const name of Object.keys(scenarios)) {
+    test(`[${engine}] ${name}`, async () => {
+      const r = await s.page.evaluate((n) => window.runScenario(n), name);
+      assert.ok(r.ok, `${r.error}\n--- page console:\n${s.page.log.join('\n')}`);
+    });
+  }
+});
