@@ -2,11 +2,14 @@
 // standards-compliant engine): the host with a Web-platform adapter.
 //
 // Ticks run in time slices (scheduler.mjs); between slices the host yields to
-// the engine through the best primitive it has: scheduler.postTask where the
-// engine has the Prioritized Task Scheduling API (Chromium 94+, Firefox 142+),
-// which lets rendering and input in between tasks by design; else a
-// MessageChannel message (setTimeout(0) is clamped to 4 ms once nested); else
-// setTimeout. So rendering is never starved.
+// the engine with a MessageChannel message (setTimeout(0) is clamped to 4 ms
+// once nested). A page must also get its frames: Firefox paints only about one
+// frame in five while a chain of tasks keeps its queue busy (15 fps), whatever
+// the primitive (MessageChannel, scheduler.postTask, scheduler.yield: measured
+// in docs/TOOLCHAIN.md), and paints at 60 when the main thread waits for an
+// animation frame. So in a visible page, after FRAME_WORK_MS of work without a
+// frame, the next yield waits for requestAnimationFrame: both engines render
+// at 60 fps under a C burst, and C keeps most of each frame.
 // Timers are plain setTimeout; a browser has no notion of keeping a process
 // alive, so ref/unref are no-ops. Output goes to console.log / console.error,
 // C streams on fds 1 and 2 included; a C stream on fd 0 reads options.stdin
@@ -20,42 +23,57 @@ import { createWebSockets, engineWebSocket } from './ws.mjs';
 export { TideError, TideExit, errors, errorTable, errorName, strerror } from './errors.mjs';
 export { Runtime } from './runtime.mjs';
 
-/* The engine's Prioritized Task Scheduling API, if it has one. */
-function taskScheduler() {
-  const s = globalThis.scheduler;
-  return s !== undefined && s !== null && typeof s.postTask === 'function' ? s : null;
+/* How long tasks may follow each other before a visible page gets a frame. */
+const FRAME_WORK_MS = 10;
+/* A frame that does not come (the page was hidden meanwhile: no animation
+ * frames) is not waited for longer than this. */
+const FRAME_WAIT_MAX_MS = 100;
+
+/* Whether this realm renders frames we should wait for: a window whose
+ * document is visible (a worker has no frames; a hidden tab gets none). */
+function renders() {
+  return typeof requestAnimationFrame === 'function' &&
+    globalThis.document?.visibilityState === 'visible';
 }
 
 /* One queue of tick callbacks for every runtime in this realm, flushed by one
- * task. A MessageChannel is closed whenever the queue runs dry, so an idle
- * runtime holds no port open (an open port keeps some engines' event loops
- * alive, Node's and Deno's among them). */
+ * task. The channel is closed whenever the queue runs dry, so an idle runtime
+ * holds no port open (an open port keeps some engines' event loops alive,
+ * Node's and Deno's among them). */
 function createWebAdapter() {
   let queue = [];
   let channel = null;
+  /* When the current run of tasks began without a frame (-1: idle). */
+  let busySince = -1;
+  let frameWait = null; /* the fallback timer while waiting for a frame */
   const run = () => {
     const batch = queue;
     queue = [];
     for (const fn of batch) fn();
-    if (queue.length === 0 && channel !== null) {
-      channel.port1.close();
-      channel = null;
+    if (queue.length === 0) {
+      busySince = -1; /* idle now: the engine renders as it likes */
+      if (channel !== null) {
+        channel.port1.close();
+        channel = null;
+      }
     }
   };
-  /* run() reports its own errors (the scheduler's callbacks catch theirs);
-   * should one escape, it surfaces as uncaught, not as a rejected promise. */
-  const rethrow = (e) => {
-    setTimeout(() => {
-      throw e;
-    }, 0);
+  const onFrame = () => {
+    if (frameWait === null) return; /* the other of rAF and the fallback won */
+    clearTimeout(frameWait);
+    frameWait = null;
+    busySince = performance.now();
+    run();
   };
   return {
     queueTick(fn) {
       queue.push(fn);
-      if (queue.length > 1) return;
-      const tasks = taskScheduler();
-      if (tasks !== null) {
-        tasks.postTask(run).catch(rethrow);
+      if (queue.length > 1 || frameWait !== null) return;
+      const now = performance.now();
+      if (busySince < 0) busySince = now;
+      else if (now - busySince >= FRAME_WORK_MS && renders()) {
+        frameWait = setTimeout(onFrame, FRAME_WAIT_MAX_MS);
+        requestAnimationFrame(onFrame);
         return;
       }
       if (typeof MessageChannel !== 'function') {
