@@ -4,34 +4,25 @@
 // registered function, else the runtime's built-in of that name, gets the
 // decoded arguments and a last `{signal}`. Every operation completes exactly
 // once: settle() marks it, whether the function returned, threw or its promise
-// settled, and writes its completion to the loop's completion ring in wasm
-// memory (src/backend/js/ABI.md, "Completions"), which the next tick takes
-// to C with no call of its own; a completion for an operation C cancelled
-// (hostCancel) is dropped or refused, never delivered twice, and the
-// function's signal aborts.
+// settled, and hands its completion to the loop's completion ring (ring.mjs),
+// which the next tick takes to C with no call of its own; a completion for an
+// operation C cancelled (hostCancel) is dropped or refused, never delivered
+// twice, and the function's signal aborts.
 //
 // This is the hot half of a C -> JS -> C round trip, so nothing here allocates
 // per operation on the common path: records are pooled and carry their promise
 // handlers with them, numbers and nones are read from and written to memory
 // directly, and a record is found by its op id's slot, not through a map.
 
-import { TideError, errors, codeOfThrown, messageOfThrown } from './errors.mjs';
-import { encodeList, utf8, fromUtf8, TAG_NONE, TAG_NUMBER, TAG_STRING, TAG_BYTES } from './values.mjs';
-import { decodeArgs, getF64, setU32, NAME_CACHE, NAME_CACHE_LEN } from './wire.mjs';
+import { TideError, errors } from './errors.mjs';
+import { utf8, fromUtf8, TAG_NONE, TAG_NUMBER } from './values.mjs';
+import { decodeArgs, getF64, NAME_CACHE, NAME_CACHE_LEN } from './wire.mjs';
 import { reportUncaught } from './state.mjs';
+import { CompletionRing } from './ring.mjs';
 
 /* Op ids are slot << 15 | generation (src/hostops/ids.c): a live op is found
  * by its slot. */
 const SLOT_SHIFT = 15;
-
-/* The ring's layout (ABI.md, "Completions"): a header of 4 u32 (count,
- * capacity), then entries of 32 bytes: op u32, code i32, kind u32, ptr u32, len
- * u32, reserved u32, num f64. */
-const RING_HEADER_I32 = 4;
-const ENTRY_I32 = 8;
-const KIND_NONE = 0;
-const KIND_NUMBER = 1;
-const KIND_BLOCK = 2;
 
 /* At most this many records are kept for reuse. */
 const POOL_MAX = 4096;
@@ -130,30 +121,6 @@ class HostCallOptions {
 }
 Object.defineProperty(HostCallOptions.prototype, 'signal', { enumerable: true });
 
-/* A completion that could not go to the ring at once (it needs a block of
- * memory, which only a call into wasm can give, or others wait before it): it
- * goes there at the start of the next tick (HostOps.deliver). `bytes` is a
- * one-item value list, or with code < 0 the message. */
-class Pending {
-  constructor(rec, code, kind, num, bytes) {
-    this.rec = rec;
-    this.code = code;
-    this.kind = kind;
-    this.num = num;
-    this.bytes = bytes;
-  }
-}
-
-/* A one-item value list for a string or bytes result (the copy the ABI wants:
- * the function may reuse its buffer). */
-function listOf(tag, payload) {
-  const out = new Uint8Array(5 + payload.length);
-  out[0] = tag;
-  setU32(out, 1, payload.length);
-  out.set(payload, 5);
-  return out;
-}
-
 /* The host operations of one runtime. */
 export class HostOps {
   #s; /* the RuntimeState */
@@ -168,58 +135,29 @@ export class HostOps {
   /* Live records by slot (an array indexed by the op id's slot), and idle ones. */
   #bySlot = [];
   #pool = [];
-  /* The ring: its address in memory, views of it (remade when memory grows),
-   * how many entries JS wrote since C last took them, and their records. */
-  #ringAt = 0;
-  #cap = 0;
-  #buf = null;
-  #u8 = null;
-  #i32 = null;
-  #f64 = null;
-  #count = 0;
-  #ringRecs = [];
-  /* Completions waiting for the next tick, in arrival order (Pending). */
-  #pending = [];
+  /* Where completions go (ring.mjs); it also keeps the views of memory. */
+  #ring;
+  /* What takes a record C is done with back to the pool (a bound #release). */
+  #releaser = (rec) => this.#release(rec);
 
   constructor(state, sched, rt, builtins) {
     this.#s = state;
     this.#sched = sched;
     this.#rt = rt;
     this.#builtins = builtins;
+    this.#ring = new CompletionRing(state);
   }
 
   /** Where the loop's ring is (tide_js_ring), once the loop exists. */
   attachRing(ptr) {
-    const at = ptr >>> 0;
-    this.#buf = null;
-    this.#views();
-    const cap = at !== 0 && at % 8 === 0 && at + 16 <= this.#buf.byteLength
-      ? this.#i32[(at >>> 2) + 1] >>> 0 : 0;
-    if (cap === 0 || cap > 65536 || at + 16 + cap * ENTRY_I32 * 4 > this.#buf.byteLength) {
-      throw new TideError(errors.EINVAL,
-        'tideloop: the module gave no usable completion ring (tide_js_ring)');
-    }
-    this.#ringAt = at;
-    this.#cap = cap;
-  }
-
-  /* Views of all of memory, remade only when it grew: growing detaches the
-   * old buffer, whose length then reads 0 (cheaper than asking the Memory for
-   * its buffer on every call). */
-  #views() {
-    if (this.#buf !== null && this.#buf.byteLength !== 0) return;
-    const buf = this.#s.exports.memory.buffer;
-    this.#buf = buf;
-    this.#u8 = new Uint8Array(buf);
-    this.#i32 = new Int32Array(buf);
-    this.#f64 = new Float64Array(buf);
+    this.#ring.attach(ptr);
   }
 
   /** Host operations C waits for whose function has not settled. */
   inFlight = 0;
   /** Completions JS holds that C has not taken (in the ring or pending). */
   get queued() {
-    return this.#count + this.#pending.length;
+    return this.#ring.queued;
   }
 
   /** The operations C waits for whose function has not settled (for close):
@@ -278,8 +216,8 @@ export class HostOps {
     nameLen >>>= 0;
     argsPtr >>>= 0;
     argsLen >>>= 0;
-    this.#views();
-    const mem = this.#u8;
+    this.#ring.views();
+    const mem = this.#ring.u8;
     if (namePtr + nameLen > mem.length || argsPtr + argsLen > mem.length) {
       this.settle(rec, false, new TideError(errors.EINVAL, 'host_call: name or arguments outside memory'));
       return;
@@ -422,16 +360,7 @@ export class HostOps {
       this.#release(rec);
       return;
     }
-    if (ok && (typeof value === 'number' || value === undefined || value === null)) {
-      const kind = typeof value === 'number' ? KIND_NUMBER : KIND_NONE;
-      if (s.depth === 0 && this.#pending.length === 0 && this.#count < this.#cap) {
-        this.#write(rec, 0, kind, kind === KIND_NUMBER ? value : 0, 0, 0);
-      } else {
-        this.#pending.push(new Pending(rec, 0, kind, kind === KIND_NUMBER ? value : 0, null));
-      }
-    } else {
-      this.#pending.push(this.#slow(rec, ok, value));
-    }
+    this.#ring.add(rec, ok, value);
     this.#sched.kick();
   }
 
@@ -447,40 +376,6 @@ export class HostOps {
     }
   }
 
-  /* A completion that needs a block: an error with its message, a string,
-   * bytes, or any other value as an encoded list. */
-  #slow(rec, ok, value) {
-    if (!ok) return new Pending(rec, codeOfThrown(value), KIND_BLOCK, 0, utf8(messageOfThrown(value)));
-    if (typeof value === 'string') return new Pending(rec, 0, KIND_BLOCK, 0, listOf(TAG_STRING, utf8(value)));
-    if (value instanceof Uint8Array && value.length <= 0xffffffff - 5) {
-      return new Pending(rec, 0, KIND_BLOCK, 0, listOf(TAG_BYTES, value));
-    }
-    try {
-      return new Pending(rec, 0, KIND_BLOCK, 0, encodeList([value]));
-    } catch (e) {
-      return new Pending(rec, errors.EINVAL, KIND_BLOCK, 0,
-        utf8(`host function "${rec.name}" returned a value C cannot take: ${e.message}`));
-    }
-  }
-
-  /* Append one entry to the ring (room checked by the caller). */
-  #write(rec, code, kind, num, ptr, len) {
-    this.#views();
-    const i32 = this.#i32;
-    const head = this.#ringAt >>> 2;
-    const at = head + RING_HEADER_I32 + this.#count * ENTRY_I32;
-    i32[at] = rec.op;
-    i32[at + 1] = code;
-    i32[at + 2] = kind;
-    i32[at + 3] = ptr;
-    i32[at + 4] = len;
-    this.#f64[(at + 6) >>> 1] = num;
-    rec.ringed = true;
-    this.#ringRecs[this.#count] = rec;
-    i32[head] = ++this.#count;
-    this.#s.stats.completions++;
-  }
-
   hostCancel(op) {
     const s = this.#s;
     /* Whatever JS had for it is dropped: C already treats the op as cancelled
@@ -492,10 +387,9 @@ export class HostOps {
     const rec = this.#find(op);
     if (rec === undefined) return;
     if (rec.state === SETTLED) {
-      /* A completion C will never take: out of the pending list (one in the
-       * ring C refuses as stale; taken() brings the record back). */
-      const p = this.#pending.findIndex((x) => x.rec === rec);
-      if (p >= 0) this.#pending.splice(p, 1);
+      /* A completion C will never take (one already in the ring C refuses as
+       * stale; taken() brings the record back then). */
+      this.#ring.drop(rec);
     } else {
       this.inFlight--;
     }
@@ -506,51 +400,16 @@ export class HostOps {
     this.#release(rec);
   }
 
-  /* Before a tick (x: the exports, inside a call into wasm): the pending
-   * completions go to the ring, in order, each block from tide_js_alloc; a
-   * full ring is taken by C first (tide_js_take). */
+  /** Before a tick (x: the exports, inside a call into wasm): the
+   * completions that wait go to the ring. */
   deliver(x) {
-    const pending = this.#pending;
-    if (pending.length === 0) return;
-    this.#pending = [];
-    for (let i = 0; i < pending.length; i++) {
-      const c = pending[i];
-      if (this.#count === this.#cap) {
-        x.tide_js_take(this.#s.loop);
-        this.taken();
-      }
-      let code = c.code;
-      let kind = c.kind;
-      let ptr = 0;
-      let len = 0;
-      if (kind === KIND_BLOCK && c.bytes.length > 0) {
-        ptr = x.tide_js_alloc(c.bytes.length) >>> 0;
-        if (ptr === 0) {
-          /* No memory for the value: complete with ENOMEM and no message. */
-          code = errors.ENOMEM;
-          kind = KIND_NONE;
-        } else {
-          len = c.bytes.length;
-          new Uint8Array(x.memory.buffer, ptr, len).set(c.bytes);
-        }
-      }
-      this.#write(c.rec, code, kind, c.num, ptr, len);
-    }
+    this.#ring.deliver(x, this.#releaser);
   }
 
-  /** C took every entry of the ring (a tick or tide_js_take ran): their
-   * records go back to the pool. */
+  /** C took every completion in the ring (a tick ran): their records go back
+   * to the pool. */
   taken() {
-    const n = this.#count;
-    if (n === 0) return;
-    this.#count = 0;
-    const recs = this.#ringRecs;
-    for (let i = 0; i < n; i++) {
-      const rec = recs[i];
-      recs[i] = undefined;
-      rec.ringed = false;
-      this.#release(rec);
-    }
+    this.#ring.taken(this.#releaser);
   }
 
   /** Drop everything (the instance is finished): every live function's signal
@@ -564,9 +423,7 @@ export class HostOps {
       rec.controller?.abort();
     }
     this.#bySlot = [];
-    this.#pending = [];
-    this.#count = 0;
-    this.#ringRecs = [];
+    this.#ring.clear();
     this.inFlight = 0;
   }
 }
