@@ -162,6 +162,11 @@ export class BrowserBench {
       } finally {
         clearInterval(poll);
       }
+      /* The page's realm is gone (no window.bench, a closed target): its
+       * renderer / content process died or was replaced mid-run. */
+      if (/window\.bench is undefined|Target closed|detached/i.test(step.error ?? '')) {
+        step.error = `the page died mid-run (its process crashed or was replaced): ${step.error}`;
+      }
       step.wallMs = Date.now() - t0;
       if (rss0 !== undefined) step.rssPerTask = (peak - rss0) / n;
       if (step.error) {

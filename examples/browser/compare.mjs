@@ -38,7 +38,7 @@ function drawChart(canvas, { title, xLabel, yLabel, logX, series, xs, mark }) {
   const H = canvas.height;
   const L = 70;
   const R = 16;
-  const T = 34;
+  const T = 48; /* the title, then the legend, above the plot */
   const B = 44;
   g.clearRect(0, 0, W, H);
   g.font = '13px system-ui, sans-serif';
@@ -91,9 +91,9 @@ function drawChart(canvas, { title, xLabel, yLabel, logX, series, xs, mark }) {
     const w = g.measureText(s.name).width;
     lx -= w + 26;
     g.fillStyle = s.color;
-    g.fillRect(lx, 10, 14, 3);
+    g.fillRect(lx, 30, 14, 3);
     g.fillStyle = '#222';
-    g.fillText(s.name, lx + 18, 16);
+    g.fillText(s.name, lx + 18, 36);
     g.strokeStyle = s.color;
     g.fillStyle = s.color;
     g.lineWidth = 2;
