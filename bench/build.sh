@@ -5,6 +5,7 @@
 #   build/bench/wasi     the same benchmarks as wasm32-wasi commands
 #   build/bench/js       the same as JS host modules, plus W5 and W7
 #   build/bench/emcc     the Emscripten programs of W5 and W7 (ASYNCIFY, callback)
+#   build/bench/browser  the browser workloads' JSPI module and ASYNCIFY web build
 #
 # Each tree is configured once and rebuilt incrementally; configure output goes
 # to build/bench/<tree>.configure.log and is shown only on failure.
@@ -31,6 +32,9 @@ cmake_tree() {
 cmake_tree native
 cmake_tree wasi "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-wasi.cmake"
 cmake_tree js "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-js.cmake"
+
+# The browser workloads' own modules (JSPI; ASYNCIFY with web glue).
+bash bench/browser/build.sh
 
 # The Emscripten programs: plain emcc, rebuilt when their source is newer.
 if ! command -v emcc >/dev/null 2>&1; then

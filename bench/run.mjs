@@ -5,13 +5,19 @@
 //   node bench/run.mjs [--smoke] [--rounds N] [--only W1-1,W2,...] [--out FILE]
 //                      [--no-profile] [--scale F]
 //
+// --only takes workload ids or their prefixes: W1 is W1-1 and W1-1000; the
+// browser workloads (issue 13, driver/browser-workloads.mjs) are B-W1-1-chromium
+// ... B-W5-firefox, so B-W5 is W5 in both engines and B every browser workload.
+// They run in headless Chromium and Firefox through bench/browser/driver.mjs.
+//
 // --scale F multiplies every N (rounded to a multiple of 1000, at least the
 // smoke N): for trying the driver quickly; the file then says so. With --only
 // or --scale and no --out, the file is build/bench/RESULTS-partial.md.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import { checkGroups } from './driver/availability.mjs';
+import { checkBrowserGroups, checkGroups } from './driver/availability.mjs';
+import { BROWSER_WORKLOADS } from './driver/browser-workloads.mjs';
 import { runProgram } from './driver/exec.mjs';
 import { describeMachine, loadAverage } from './driver/machine.mjs';
 import { callgrind, cpuProfile } from './driver/profile.mjs';
@@ -20,6 +26,7 @@ import { ROOT } from './driver/paths.mjs';
 import { measureW7 } from './driver/sizes.mjs';
 import { summarize } from './driver/summary.mjs';
 import { WORKLOADS } from './driver/workloads.mjs';
+import { findCeilings, pageResult, smokeBrowser, startBrowsers } from './driver/browser-run.mjs';
 
 function parseArgs(argv) {
   const o = {
@@ -47,9 +54,11 @@ function parseArgs(argv) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
-const workloads = WORKLOADS.filter((w) => !opts.only || opts.only.has(w.id) || opts.only.has(w.id.split('-')[0]));
+const picked = (w) => !opts.only || [...opts.only].some((x) => w.id === x || w.id.startsWith(`${x}-`));
+const workloads = WORKLOADS.filter(picked);
+const browserWorkloads = BROWSER_WORKLOADS.filter(picked);
 const wantW7 = !opts.only || opts.only.has('W7');
-const why = checkGroups();
+const why = { ...checkGroups(), ...(browserWorkloads.length ? checkBrowserGroups() : {}) };
 const skippedGroups = Object.entries(why).filter(([, v]) => v);
 for (const [g, reason] of skippedGroups) {
   console.log(`!!! SKIPPING every ${g} run: ${reason}`);
@@ -86,6 +95,10 @@ if (opts.smoke) {
       console.log(`${good ? 'ok  ' : 'FAIL'} ${w.id} ${run.id} (N=${n})${good ? '' : `: ${r.error ?? `wrong result ${JSON.stringify(r.result)}`}`}`);
     }
   }
+  const b = await smokeBrowser(browserWorkloads, why);
+  passed += b.passed;
+  failed += b.failed;
+  skipped += b.skipped;
   if (wantW7) {
     const w7 = measureW7({ smoke: true });
     if (w7.skip) {
@@ -115,6 +128,34 @@ for (const w of workloads) {
   }
 }
 let failures = 0;
+/* One run's outcome into its workload's round: its ns/op, extras, host counters. */
+function accept(w, raw, run, n, r, times) {
+  if (!r.ok || !w.expect(r.result, n)) {
+    failures++;
+    (raw.errors[run.id] ??= []).push(r.error ?? `wrong result ${JSON.stringify(r.result)}`);
+    console.log(`  FAIL ${w.id} ${run.id}: ${raw.errors[run.id].at(-1)}`);
+    return;
+  }
+  times[run.id] = r.result.ns / r.result.ops;
+  if (r.host) raw.host[run.id] = r.host;
+  const ex = (raw.extras[run.id] ??= {});
+  for (const [key, , get] of w.extras ?? []) (ex[key] ??= []).push(get(r.result));
+  const rate = w.rate ? `  (${Math.round(1e9 / times[run.id]).toLocaleString('en-US')} ${w.rate.title})` : '';
+  console.log(`  ${w.id.padEnd(8)} ${run.id.padEnd(18)} ${times[run.id].toFixed(1).padStart(10)} ns/op${rate}`);
+}
+
+const browser = await startBrowsers(browserWorkloads, why);
+for (const w of browserWorkloads) {
+  raws[w.id] = { rounds: [], extras: {}, errors: {}, n: {}, skipped: {}, host: {} };
+  for (const run of w.runs) {
+    raws[w.id].n[run.id] = run.n ?? w.n;
+    if (why[run.group]) raws[w.id].skipped[run.id] = why[run.group];
+  }
+}
+/* JSPI's ceiling in W4, once per engine before the rounds: the rounds run JSPI
+ * only at the N that completed. */
+const ceilings = await findCeilings(browser, browserWorkloads, raws);
+
 for (let round = 0; round < opts.rounds; round++) {
   console.log(`=== round ${round + 1}/${opts.rounds} (load ${loadAverage()})`);
   for (const w of workloads) {
@@ -132,25 +173,25 @@ for (let round = 0; round < opts.rounds; round++) {
         console.log(`  SKIP ${w.id} ${run.id}: ${r.skip}`);
         continue;
       }
-      if (!r.ok || !w.expect(r.result, n)) {
-        failures++;
-        (raw.errors[run.id] ??= []).push(r.error ?? `wrong result ${JSON.stringify(r.result)}`);
-        console.log(`  FAIL ${w.id} ${run.id}: ${raw.errors[run.id].at(-1)}`);
-        continue;
-      }
-      times[run.id] = r.result.ns / r.result.ops;
-      if (r.host) raw.host[run.id] = r.host;
-      const ex = (raw.extras[run.id] ??= {});
-      for (const [key, , get] of w.extras ?? []) (ex[key] ??= []).push(get(r.result));
-      const rate = w.rate ? `  (${Math.round(1e9 / times[run.id]).toLocaleString('en-US')} ${w.rate.title})` : '';
-      console.log(`  ${w.id.padEnd(8)} ${run.id.padEnd(18)} ${times[run.id].toFixed(1).padStart(10)} ns/op${rate}`);
+      accept(w, raw, run, n, r, times);
     }
     raw.rounds.push(times);
   }
+  /* Browsers: every run of a workload in one fresh page, in alternating order. */
+  for (const w of browserWorkloads) {
+    const raw = raws[w.id];
+    const times = {};
+    const runs = (round % 2 ? [...w.runs].reverse() : w.runs).filter((run) => !raw.skipped[run.id]);
+    const results = await browser.round(w.browser.engine, w.browser.workload,
+      runs.map((run) => ({ id: run.id, variant: run.variant, n: raw.n[run.id] })));
+    for (const run of runs) accept(w, raw, run, raw.n[run.id], pageResult(results[run.id]), times);
+    raw.rounds.push(times);
+  }
 }
+await browser?.close();
 
 const summaries = {};
-for (const w of workloads) summaries[w.id] = summarize(w, raws[w.id]);
+for (const w of [...workloads, ...browserWorkloads]) summaries[w.id] = summarize(w, raws[w.id]);
 
 /* Profiles where a target was missed: callgrind for the native program (the
  * same C runs in wasm, where no instruction profiler is at hand), Node's
@@ -195,15 +236,15 @@ const md = renderResults({
   },
   machine: describeMachine(),
   workloads, summaries, raws, profiles, w7, label, w7Target,
+  browser: { workloads: browserWorkloads, ceilings, versions: browser?.versions ?? {} },
 });
 writeFileSync(opts.out, md);
 console.log(`=== wrote ${path.relative(process.cwd(), opts.out)} (${minutes.toFixed(1)} min)`);
-for (const w of workloads) {
+for (const w of [...workloads, ...browserWorkloads]) {
   for (const t of summaries[w.id].targets) {
     console.log(`  ${t.met === undefined ? 'n/a   ' : t.met ? 'met   ' : 'MISSED'} ${w.id}: ${t.text}`);
   }
 }
-if (failures) {
-  console.log(`${failures} runs failed; see ${opts.out}`);
-  process.exit(1);
-}
+if (failures) console.log(`${failures} runs failed; see ${opts.out}`);
+/* Exit now: a browser dropped after a time-out can leave a connection open. */
+process.exit(failures ? 1 : 0);

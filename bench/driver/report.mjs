@@ -54,7 +54,7 @@ function workloadSection(w, s, raw, label) {
   const extras = w.extras ?? [];
   const rows = w.runs.map((run) => {
     const n = raw.n[run.id];
-    const scaled = run.n !== undefined && run.n !== w.n ? ' *(scaled)*' : '';
+    const scaled = run.n !== undefined && run.n !== w.n && !w.browser ? ' *(scaled)*' : '';
     const errs = raw.errors[run.id] ?? [];
     const status = raw.skipped[run.id] ? `skipped: ${raw.skipped[run.id]}` : errs.length ? `FAILED: ${errs[0]}` : '';
     const [lo, hi] = s.spread[run.id];
@@ -133,8 +133,62 @@ function w7Section(w7) {
   return out.join('\n');
 }
 
+/* JSPI's ceiling search in W4 (bench/browser/driver.mjs ceiling()). */
+function ceilingTable(c) {
+  const rows = c.steps.map((s) => [s.n.toLocaleString('en-US'),
+    s.error ? `**did not complete**: ${s.error}` : fmt(s.nsPerTask), fmt(s.wallMs),
+    fmt(s.rssPerTask, 0), fmt(s.heapPerTask, 0)]);
+  const verdict = c.failedAt
+    ? `JSPI's ceiling: **N = ${c.ceiling.toLocaleString('en-US')}** (the largest that completed; ` +
+      `N = ${c.failedAt.n.toLocaleString('en-US')} did not within ${c.limitMs / 1000} s).`
+    : `Every N tried completed: JSPI's ceiling is at least N = ${c.ceiling.toLocaleString('en-US')}.`;
+  return [verdict, '', table(['N', 'ns/task', 'wall ms', 'RSS growth/task (bytes)', 'JS heap/task (bytes)'], rows)].join('\n');
+}
+
+/* The browser workloads of issue 13: engines, headline ratios side by side,
+ * JSPI's ceiling, then each workload's own section. */
+function browserSection({ workloads, ceilings, versions }, summaries, raws, label) {
+  const out = ['## In the browsers (issue 13)', ''];
+  out.push('The same workloads in headless browser pages (bench/browser/: `driver.mjs` starts each engine ' +
+    'through puppeteer-core and serves the pages from 127.0.0.1, cross-origin isolated so that ' +
+    '`performance.now()` is as fine as the engine allows). For every workload and every round, a fresh ' +
+    'page runs all its variants back to back (order alternating between rounds); each variant times ' +
+    'itself inside the page and checks its own result (examples/browser/variants.mjs, the code the ' +
+    'comparison demo runs too). tideloop is loaded with the package\'s `load()` from js/src, as a page ' +
+    'would; its modules are the JS host builds of bench/c/. Ratios are taken inside each round, then the ' +
+    'median; below 1, tideloop is faster.', '');
+  out.push(table(['engine', 'version'], Object.entries(versions).map(([e, v]) => [e, v])), '');
+  const engines = Object.keys(versions);
+  const rows = [];
+  const seen = new Set();
+  for (const w of workloads) {
+    const key = w.id.replace(/-[a-z]+$/, '');
+    for (const [a, b] of w.headline ?? w.ratios) {
+      if (seen.has(`${key}:${a}/${b}`)) continue;
+      seen.add(`${key}:${a}/${b}`);
+      rows.push([key, `${label(w, a)} / ${label(w, b)}`, ...engines.map((e) => {
+        const id = `${key}-${e}`;
+        const r = summaries[id]?.ratios.find((x) => x.a === a && x.b === b);
+        return Number.isFinite(r?.median) ? `${fmtRatio(r.median)}x` : 'n/a';
+      })]);
+    }
+  }
+  out.push('Headline ratios (medians of in-round ratios of ns/op; below 1, the first is faster):', '',
+    table(['workload', 'ratio', ...engines], rows), '');
+  for (const [id, c] of Object.entries(ceilings)) {
+    out.push(`### JSPI's ceiling in W4 (${id.replace(/^.*-/, '')})`, '',
+      'N concurrent calls of a `WebAssembly.promising` export, each suspended on a 10 ms sleep through a ' +
+      '`WebAssembly.Suspending` import, for growing N, each N in a fresh page and bounded in time; the ' +
+      'search stops at the first N that does not complete. RSS growth: the resident memory of all the ' +
+      'browser\'s processes, sampled every 20 ms, peak minus before, per task (the suspended stacks are ' +
+      'there, not in the JS heap).', '', ceilingTable(c), '');
+  }
+  for (const w of workloads) out.push(workloadSection(w, summaries[w.id], raws[w.id], label));
+  return out.join('\n');
+}
+
 /** The whole RESULTS.md as a string. */
-export function renderResults({ meta, machine, workloads, summaries, raws, profiles, w7, label, w7Target }) {
+export function renderResults({ meta, machine, workloads, summaries, raws, profiles, w7, label, w7Target, browser }) {
   const out = ['# Benchmark results', ''];
   out.push(`Written by \`npm run bench\` (\`bench/run.sh\`) on ${meta.date}: ${meta.rounds} rounds, ` +
     `${meta.minutes.toFixed(1)} minutes. Load average (1, 5, 15 min) at the start: ${meta.loadStart}; ` +
@@ -190,8 +244,10 @@ export function renderResults({ meta, machine, workloads, summaries, raws, profi
     }
   }
   out.push(w7Section(w7));
+  if (browser?.workloads.length) out.push(browserSection(browser, summaries, raws, label));
   out.push('## Rerun', '', '```sh', 'npm run bench                 # build, 5 rounds of everything, profiles, this file',
     'bash bench/run.sh --smoke     # every benchmark once with a tiny N, checks only (part of npm test)',
-    'bash bench/run.sh --only W1-1,W5   # a subset, to build/bench/RESULTS-partial.md', '```', '');
+    'bash bench/run.sh --only W1-1,W5   # a subset, to build/bench/RESULTS-partial.md',
+    'bash bench/run.sh --only B-W5      # W5 in both browsers (B: every browser workload)', '```', '');
   return out.join('\n');
 }
