@@ -22,10 +22,12 @@ export const KIND_NUMBER = 1;
 const KIND_BLOCK = 2;
 
 /* A completion that waits for the next tick. `bytes` is a one-item value
- * list, or with code < 0 the message. */
+ * list, or with code < 0 the message. `op` is the record's op id when it was
+ * made: a record C is done with may be reused by then. */
 class Pending {
   constructor(rec, code, kind, num, bytes) {
     this.rec = rec;
+    this.op = rec.op;
     this.code = code;
     this.kind = kind;
     this.num = num;
@@ -160,6 +162,10 @@ export class CompletionRing {
     this.#pending = [];
     for (let i = 0; i < pending.length; i++) {
       const c = pending[i];
+      /* C may cancel an operation while this runs (a full ring's take runs C
+       * code): its record went back (and may serve another operation now),
+       * and its completion must not go. */
+      if (c.rec.op !== c.op || c.rec.cancelled) continue;
       if (this.#count === this.#cap) {
         x.tide_js_take(this.#s.loop);
         this.taken(release);
