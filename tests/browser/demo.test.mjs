@@ -27,24 +27,35 @@ forEachEngine((engine) => {
       await h.screenshot(page, 'demo-running.png');
 
       await page.click('#cancel-one');
-      await waitFor(page, () => window.demo.summary().states.cancelled === 1, null,
-        'one job cancelled');
+      /* The job it picked is cancelled (or had just finished: see below). */
+      await waitFor(page, () => {
+        const st = window.demo.summary().states;
+        return (st.cancelled ?? 0) + (st.done ?? 0) >= 1;
+      }, null, 'one job cancelled');
       await page.click('#cancel-all');
-      await waitFor(page, () => window.demo.summary().states.cancelled === 12, null,
-        'all 12 cancelled');
+      /* Every job ends: cancelled, or done if it finished before the cancel
+       * reached it (the result that won the race: a slow machine, a slow
+       * screenshot above, can let a short job finish first). None fails. */
+      await waitFor(page, () => {
+        const st = window.demo.summary().states;
+        return (st.cancelled ?? 0) + (st.done ?? 0) + (st.failed ?? 0) === 12;
+      }, null, 'all 12 ended');
       await waitFor(page, () => window.demo.summary().hostInFlight === 0, null, 'fetches aborted');
-      assert.equal(await text('#s-cancelled'), '12');
+      const first = (await summary()).states;
+      assert.ok(!first.failed, `no job failed: ${JSON.stringify(first)}`);
+      assert.ok(first.cancelled >= 1, `cancelled: ${JSON.stringify(first)}`);
+      assert.equal(await text('#s-cancelled'), String(first.cancelled));
 
       await page.click('#start');
-      await waitFor(page, () => window.demo.summary().states.done === 12, null,
+      await waitFor(page, (n) => window.demo.summary().states.done === n, 24 - first.cancelled,
         '12 more jobs done');
       const d = await summary();
       t.diagnostic(`[${engine}] demo: ${JSON.stringify(d)}`);
-      assert.deepEqual(d.states, { cancelled: 12, done: 12 });
+      assert.deepEqual(d.states, { cancelled: first.cancelled, done: 24 - first.cancelled });
       assert.ok(d.fetched >= 24, `each finished job fetched 2-4 times: ${d.fetched}`);
       assert.ok(d.frames > 10, 'the page kept rendering');
       await sleep(200);
-      assert.equal(await text('#s-done'), '12');
+      assert.equal(await text('#s-done'), String(24 - first.cancelled));
       await h.screenshot(page, 'demo.png');
       assert.ok(!page.log.some((l) => l.startsWith('[pageerror]')), page.log.join('\n'));
     });
