@@ -98,7 +98,8 @@ mapfile -t exports < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*$' "$root/src/backend/js/
 # TIDE_BACKEND=js (the JS host has no fds: I/O is src/io/hostcall).
 lib=("$root"/src/core/*.c "$root"/src/hostops/*.c "$root"/src/common/*.c
      "$root"/src/io/*.c "$root"/src/io/hostcall/*.c "$root/src/main/main_exit.c"
-     "$root/src/backend/default_alloc.c" "$root"/src/backend/js/*.c)
+     "$root/src/backend/default_alloc.c" "$root/src/backend/no_signals.c"
+     "$root"/src/backend/js/*.c)
 
 common=(-std=c11 -DTIDE_HOST_JS "$opt")
 if ((debug)); then

@@ -264,12 +264,7 @@ export class Runtime {
       if (rc === errors.EBUSY) {
         for (const id of callIds) sched.enter((x) => x.tide_js_cancel(s.loop, id));
         for (let i = 0; i < CLOSE_TICKS && rc === errors.EBUSY; i++) {
-          const r = sched.enter((x) => {
-            hostOps.deliver(x);
-            const answer = x.tide_js_tick(s.loop, performance.now());
-            hostOps.taken();
-            return answer;
-          });
+          const r = sched.tickOnce();
           for (const rec of hostOps.unsettled()) hostOps.settle(rec, false, cancelled());
           rc = sched.enter((x) => x.tide_js_loop_free(s.loop));
           /* r: the tick's answer (ABI.md): its timeout is (r >> 1) - 1. */

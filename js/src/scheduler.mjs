@@ -238,6 +238,13 @@ export class Scheduler {
     return r;
   };
 
+  /** One tick now, outside the slices (close() uses it to let cancelled
+   * tasks finish): the tick's answer (ABI.md, "tide_js_tick"). */
+  tickOnce() {
+    this.#now = performance.now();
+    return this.enter(this.#tickBody);
+  }
+
   /* Run ticks for the rest of the slice: while C has work ready now (the
    * answer's timeout is 0) or completions wait for it, tick again, until the
    * slice is spent; then what is left waits for the yield (ensureTick). A

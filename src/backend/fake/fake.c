@@ -154,17 +154,6 @@ void tide__backend_wakeup(tide_loop *loop) {
   __atomic_store_n(&st->wakeup, 1, __ATOMIC_SEQ_CST);
 }
 
-int tide__backend_signal_start(tide_loop *loop, int signum) {
-  (void)loop;
-  (void)signum;
-  return TIDE_ENOSYS;
-}
-
-void tide__backend_signal_stop(tide_loop *loop, int signum) {
-  (void)loop;
-  (void)signum;
-}
-
 void tide__backend_report(tide_loop *loop, const char *line) {
   fake_state *st = loop->priv_backend;
   st->reports++;

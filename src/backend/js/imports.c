@@ -123,17 +123,6 @@ void tide__backend_wakeup(tide_loop *loop) {
   tide__js_schedule(loop);
 }
 
-int tide__backend_signal_start(tide_loop *loop, int signum) {
-  (void)loop;
-  (void)signum;
-  return TIDE_ENOSYS;
-}
-
-void tide__backend_signal_stop(tide_loop *loop, int signum) {
-  (void)loop;
-  (void)signum;
-}
-
 void tide__backend_report(tide_loop *loop, const char *line) {
   tide__js_report(loop, line, (uint32_t)strlen(line));
 }

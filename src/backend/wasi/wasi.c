@@ -165,17 +165,6 @@ int tide__backend_io_update(tide_loop *loop, tide_io *io, unsigned events) {
 
 void tide__backend_wakeup(tide_loop *loop) { state_of(loop)->wakeup_pending = 1; }
 
-int tide__backend_signal_start(tide_loop *loop, int signum) {
-  (void)loop;
-  (void)signum;
-  return TIDE_ENOSYS; /* WASI preview1 has no signals */
-}
-
-void tide__backend_signal_stop(tide_loop *loop, int signum) {
-  (void)loop;
-  (void)signum;
-}
-
 void tide__backend_report(tide_loop *loop, const char *line) {
   (void)loop;
   fprintf(stderr, "%s\n", line);
