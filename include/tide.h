@@ -85,7 +85,9 @@ extern "C" {
   X(EUNKNOWN, -31, "unknown error")                                               \
   X(EMFILE, -32, "too many open files")                                           \
   X(ENOTFOUND, -33, "host name not found")                                        \
-  X(ENOTSOCK, -34, "not a socket")
+  X(ENOTSOCK, -34, "not a socket")                                              \
+  X(ESRCH, -35, "no such process")                                               \
+  X(ENOEXEC, -36, "not an executable format")
 
 /* The codes are dense, -1 down to TIDE__ERR_LAST (tests/c/test-errors.c checks
  * it), so the last one is minus the number of rows: counted, never typed, so a
@@ -966,6 +968,193 @@ int tide_ws_recv(tide_ws *ws, size_t max, int *out_binary, tide_future *future);
  * (may be NULL) completes with INT 0 once the closing handshake is done. The
  * pointer is invalid after this call. */
 void tide_ws_close(tide_ws *ws, tide_future *future);
+
+/* ------------------------------------------------------------------------ */
+/* Subprocesses (native, and the JS host in Node; TIDE_ENOSYS elsewhere)     */
+/* ------------------------------------------------------------------------ */
+
+/* asyncio's create_subprocess_exec and libuv's uv_spawn: start a program from
+ * an argument vector (never through a shell: to run a command line, spawn
+ * {"/bin/sh", "-c", line, NULL}), talk to it through its standard streams, and
+ * await its exit.
+ *
+ *   tide_process_options o = {0};          // every stream inherited
+ *   const char *argv[] = {"sort", "-u", NULL};
+ *   o.argv = argv;
+ *   o.stdio[0].mode = TIDE_STDIO_PIPE;     // tide_process_stdin(p) writes to it
+ *   o.stdio[1].mode = TIDE_STDIO_PIPE;     // tide_process_stdout(p) reads it
+ *   tide_process_spawn(loop, &o, &f->spawned);
+ *   TIDE_AWAIT(t, &f->spawned, f->rc);     // PTR: the tide_process *
+ *
+ * Natively the child is started with posix_spawn (the library's own fds are all
+ * close-on-exec, so the child gets only its three streams and the fds the
+ * program left open without FD_CLOEXEC); every signal the child starts with is
+ * at its default action and none is blocked. Pipes are Unix stream socket pairs
+ * (as in libuv): writing to a child that stopped reading fails with TIDE_EPIPE
+ * and never raises SIGPIPE in this process; the child's stdin can be
+ * half-closed with tide_stream_shutdown (or closed) to give it end of input.
+ * The exit is watched through a pidfd on Linux (epoll- and poll-able), else
+ * through SIGCHLD and waitpid() on that one pid (never waitpid(-1), so a
+ * program's own children are left alone, and a tide_signal on SIGCHLD keeps
+ * working). A child is always reaped: no zombie outlives its exit by more than
+ * a loop iteration while the loop runs. Several loops may each have children.
+ * On the JS host in Node the same calls go to node:child_process (the host
+ * functions "tideloop:process_*" of src/backend/js/ABI.md). In a browser and
+ * under WASI, which have no processes, the spawn future completes with
+ * TIDE_ENOSYS and a message that names the host (under WASI, at once).
+ */
+typedef struct tide_process tide_process;
+
+/* What a child's stdin, stdout or stderr is. */
+enum {
+  TIDE_STDIO_INHERIT = 0, /* this process's own (the default of a zeroed option) */
+  TIDE_STDIO_PIPE = 1,    /* a pipe to a tide_stream of this process */
+  TIDE_STDIO_NULL = 2,    /* /dev/null */
+  TIDE_STDIO_FD = 3       /* the given fd (natively; still the caller's) */
+};
+
+/* How options.env applies. */
+enum {
+  TIDE_ENV_INHERIT = 0, /* this process's environment, env's entries added or
+                           replacing those of the same name */
+  TIDE_ENV_REPLACE = 1  /* env alone (NULL: an empty environment) */
+};
+
+/* POSIX's signal numbers, the same on every host (the JS host's too), so a
+ * portable program needs no <signal.h> (which WASI lacks). */
+enum { TIDE_SIGHUP = 1, TIDE_SIGINT = 2, TIDE_SIGKILL = 9, TIDE_SIGTERM = 15 };
+
+/* Zero-initialise, then set what differs: {0} is "argv with everything
+ * inherited". Strings and arrays are borrowed for the call only. */
+typedef struct tide_process_options {
+  /* argv[0] is the program: with a '/' it is a path (from cwd), without one it
+   * is searched in PATH (the child's PATH when env sets one, as execvpe does).
+   * NULL-terminated, at least argv[0]. */
+  const char *const *argv;
+  /* "NAME=value" entries, NULL-terminated; NULL for none. */
+  const char *const *env;
+  int env_mode; /* TIDE_ENV_INHERIT or TIDE_ENV_REPLACE */
+  const char *cwd; /* the child's working directory; NULL: this process's */
+  struct {
+    int mode; /* TIDE_STDIO_* */
+    int fd;   /* for TIDE_STDIO_FD */
+  } stdio[3];
+} tide_process_options;
+
+/* Start a child. future (initialised by the caller, pending, with no other
+ * producer) completes with PTR, the tide_process * (the caller's: release it
+ * with tide_process_release), or with the reason it could not start:
+ * TIDE_ENOENT (no such program, or cwd does not exist), TIDE_EACCES (not
+ * executable, or cwd not permitted), TIDE_ENOEXEC (not a format the system
+ * runs), TIDE_EMFILE, TIDE_EAGAIN (out of processes), TIDE_ENOMEM,
+ * TIDE_ENOSYS (a browser, WASI), with a message naming the program. Nothing is left
+ * behind by a failed start: no child, no zombie, no fd. Natively the future is
+ * complete when this returns (its done callbacks still run from the loop).
+ * Returns 0 (the outcome is in future), TIDE_EINVAL (no argv[0], a bad mode or
+ * env_mode, a TIDE_STDIO_FD with fd < 0; future untouched), TIDE_ENOMEM
+ * (future untouched). */
+int tide_process_spawn(tide_loop *loop, const tide_process_options *options,
+                       tide_future *future);
+
+/* The child's process id. */
+int tide_process_pid(const tide_process *process);
+/* The streams of the stdio entries set to TIDE_STDIO_PIPE, NULL for the others.
+ * They are the caller's from the spawn on: use and close them (tide_stream_close
+ * or tide_stream_abort) as any stream; they outlive the process handle, and
+ * tide_process_release does not touch them. */
+tide_stream *tide_process_stdin(tide_process *process);
+tide_stream *tide_process_stdout(tide_process *process);
+tide_stream *tide_process_stderr(tide_process *process);
+
+/* Await the exit: future (the caller's, pending, no other producer) completes
+ * with INT, asyncio's returncode: the exit status (0-255), or minus the number
+ * of the signal that ended the child (-9 for SIGKILL). Any number of waits may
+ * be pending; an exited child's completes at once. Cancelling a wait cancels
+ * only the wait: the child runs on (as asyncio). Returns 0, TIDE_EINVAL
+ * (future unusable), TIDE_ENOMEM. */
+int tide_process_wait(tide_process *process, tide_future *future);
+/* 0 and *returncode once the exit has been seen, TIDE_EPENDING before. */
+int tide_process_returncode(const tide_process *process, int *returncode);
+/* Send signum (TIDE_SIGTERM, TIDE_SIGKILL, ...). Returns 0, TIDE_EINVAL (not a
+ * signal number), TIDE_ESRCH (the child has exited: nothing was sent, so a pid
+ * the system reused is never signalled), TIDE_EACCES. */
+int tide_process_kill(tide_process *process, int signum);
+/* Stop a child politely: TIDE_SIGTERM now, TIDE_SIGKILL if it has not exited
+ * grace_ms later. future (as for tide_process_wait; may be NULL) completes with
+ * the returncode. The usual way to end a child that timed out or whose
+ * awaiting task was cancelled:
+ *
+ *   TIDE_AWAIT(t, &f->wait_for, f->rc);   // tide_wait_for(wait, 5000, ...)
+ *   if (f->rc == TIDE_ETIMEDOUT || f->rc == TIDE_ECANCELED) {
+ *     tide_process_stop(f->proc, 2000, &f->stopped);
+ *     TIDE_AWAIT(t, &f->stopped, f->rc2);  // cleanup awaits run normally
+ *   }
+ *
+ * Returns 0, TIDE_EINVAL (future unusable), TIDE_ENOMEM. */
+int tide_process_stop(tide_process *process, uint64_t grace_ms, tide_future *future);
+/* asyncio's communicate(): write input (len bytes, copied; may be 0) to the
+ * child's stdin pipe and close it, and read its stdout and stderr pipes to the
+ * end, both at once, so a child that fills one while this side drains the
+ * other never deadlocks. out and err (each may be NULL; pending, no other
+ * producer) complete with BYTES holding everything read from that pipe (from
+ * the loop's allocator; tide_future_take_bytes then tide_loop_dealloc), or the
+ * first read error. A pipe whose future is NULL is still drained, and what it
+ * gives is dropped. Input the child does not read (it exits first) is dropped
+ * without error. Every pipe communicate uses is closed by it when done: do not
+ * use the process's streams after this call. Await the exit separately
+ * (tide_process_wait). Returns 0, TIDE_EINVAL (input given but stdin is not a
+ * pipe, a future unusable), TIDE_ENOMEM (nothing started). */
+int tide_process_communicate(tide_process *process, const void *input, size_t len,
+                             tide_future *out, tide_future *err);
+/* Let go of the handle. A child that has not exited is killed (TIDE_SIGKILL, as
+ * asyncio's transport close does) and reaped in the background: waits still
+ * pending complete with its returncode, and the loop stays alive until it is
+ * reaped. The pointer is invalid after this call. */
+void tide_process_release(tide_process *process);
+
+/* ------------------------------------------------------------------------ */
+/* The worker pool: blocking work off the loop                               */
+/* ------------------------------------------------------------------------ */
+
+/* asyncio's to_thread / run_in_executor, libuv's uv_queue_work: run a function
+ * that blocks (file I/O, a C library without async, heavy computation) on one
+ * of the process's worker threads, and complete a future on the loop when it
+ * returns. The pool is shared by every loop of the process and by
+ * tide_resolve's lookups (which may hold at most half of the threads, so slow
+ * name servers never starve the work).
+ *
+ * On hosts without threads (WASI, the JS host) fn runs on the loop's thread, from
+ * a loop callback (one job per callback, in submit order), so a program gets the
+ * same results everywhere; the loop does nothing else while fn runs there.
+ * tide_work_pool_size() says which: 0 means "no threads, run on the loop". */
+
+/* Runs on a worker thread (or see above). Store the result in *result (it starts
+ * as NONE; INT, DOUBLE or PTR: anything else is TIDE_EINVAL) and return 0, or
+ * return a negative TIDE_E* code to complete the future with that error. */
+typedef int (*tide_work_fn)(void *arg, tide_value *result);
+/* Runs on the loop's thread once fn will never touch arg again: after fn
+ * returned, or when the job was cancelled before it started. */
+typedef void (*tide_work_done_fn)(void *arg);
+
+/* Queue fn(arg) for the pool. future (initialised by the caller, pending, no
+ * other producer) completes with fn's result or error. Cancelling it before fn
+ * starts removes the job (fn never runs); once fn runs it cannot be stopped:
+ * the future is CANCELLED at once and fn's result is dropped when it returns.
+ * done (may be NULL) runs exactly once, from the loop, when arg is free again:
+ * the place to free it. A queued or running job keeps the loop alive, also
+ * after its future was cancelled (tide_loop_close is TIDE_EBUSY until done has
+ * run). Returns 0, TIDE_EINVAL (fn NULL, future unusable), TIDE_ENOMEM,
+ * TIDE_EAGAIN (no thread could be started at all); on failure nothing runs. */
+int tide_work_submit(tide_loop *loop, tide_work_fn fn, tide_work_done_fn done,
+                     void *arg, tide_future *future);
+/* Threads the pool may run (4 by default, as libuv; the environment variable
+ * TIDE_THREADPOOL_SIZE, read once at first use, changes the default); 0 on
+ * hosts without threads. */
+unsigned tide_work_pool_size(void);
+/* Change the pool's size, process-wide, at any time: more threads start as
+ * work needs them; surplus threads exit once idle. Returns 0, TIDE_EINVAL (0
+ * or more than 1024), TIDE_ENOSYS (no threads on this host). */
+int tide_work_set_pool_size(unsigned threads);
 
 /* ------------------------------------------------------------------------ */
 /* Combinators and task groups                                               */

@@ -165,7 +165,7 @@ export type TideErrorName =
   | 'EPIPE' | 'ECONNRESET' | 'ECONNREFUSED' | 'EADDRINUSE' | 'ENOTCONN'
   | 'EACCES' | 'ERANGE' | 'EOF' | 'ECLOSED' | 'ESTATE' | 'EHOST' | 'EINTR'
   | 'ENOSPC' | 'EMSGSIZE' | 'ENETUNREACH' | 'EHOSTUNREACH' | 'EADDRNOTAVAIL'
-  | 'EUNKNOWN' | 'EMFILE' | 'ENOTFOUND' | 'ENOTSOCK';
+  | 'EUNKNOWN' | 'EMFILE' | 'ENOTFOUND' | 'ENOTSOCK' | 'ESRCH' | 'ENOEXEC';
 
 /** An error from C: `code` the negative TIDE_E* number, `name` its name
  * ("ECANCELED"; not the class name: test with instanceof). */

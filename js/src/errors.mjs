@@ -40,6 +40,8 @@ const TABLE = [
   ['EMFILE', -32, 'too many open files'],
   ['ENOTFOUND', -33, 'host name not found'],
   ['ENOTSOCK', -34, 'not a socket'],
+  ['ESRCH', -35, 'no such process'],
+  ['ENOEXEC', -36, 'not an executable format'],
 ];
 
 const byCode = new Map(TABLE.map(([name, code, msg]) => [code, { name, msg }]));
@@ -121,6 +123,7 @@ export class TideExit extends Error {
 const HOST_CODES = new Map([
   ['ECONNABORTED', 'ECONNRESET'], /* reset while waiting to be accepted */
   ['ENFILE', 'EMFILE'],
+  ['ENOTDIR', 'ENOENT'], /* a path through a file (a bad cwd) */
   ['EPERM', 'EACCES'],
   ['ENOBUFS', 'ENOMEM'],
   ['ESHUTDOWN', 'EPIPE'],

@@ -61,6 +61,9 @@ static const struct {
     {EMFILE, TIDE_EMFILE},
     {ENFILE, TIDE_EMFILE}, /* the same remedy: close descriptors */
     {ENOTSOCK, TIDE_ENOTSOCK},
+    {ESRCH, TIDE_ESRCH},
+    {ENOEXEC, TIDE_ENOEXEC},
+    {ENOTDIR, TIDE_ENOENT}, /* a path through a file: no such entry either */
 };
 
 int tide__errno_code(int err) {

@@ -38,6 +38,8 @@ TEST(err_enum_matches_table) {
   ASSERT_EQ(TIDE_EMFILE, -32);
   ASSERT_EQ(TIDE_ENOTFOUND, -33);
   ASSERT_EQ(TIDE_ENOTSOCK, -34);
+  ASSERT_EQ(TIDE_ESRCH, -35);
+  ASSERT_EQ(TIDE_ENOEXEC, -36);
   ASSERT_EQ(TEST_ARRAY_SIZE(table), -TIDE__ERR_LAST);
   for (size_t i = 0; i < TEST_ARRAY_SIZE(table); i++)
     ASSERT_EQ(table[i].code, -(int)i - 1);
