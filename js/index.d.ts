@@ -153,6 +153,9 @@ export declare class Runtime implements Disposable {
    * bound, datagrams queued for a receive, datagrams dropped at a full queue
    * since it started), for leak tests; null where there are none. */
   readonly _udp: { sockets: number; binding: number; queued: number; dropped: number } | null;
+  /** @internal The runtime's children (Node: spawned and not yet reported to
+   * C by a wait), for leak tests; null where there are none. */
+  readonly _processes: { children: number } | null;
 }
 
 /** Load a tideloop module and make its loop. */

@@ -308,6 +308,12 @@ class NetTable {
     return fd;
   }
 
+  /* A socket Node made elsewhere (a child's pipe, process.mjs): C's from now on,
+   * under a new fd, as a connection. */
+  adoptSocket(socket) {
+    return this.#adopt(new Conn(socket));
+  }
+
   /* An fd handed out that C dropped before taking it: no longer C's. */
   #unadopt(conn) {
     if (conn.fd < 0 || this.sockets.get(conn.fd) !== conn) return false;
@@ -502,6 +508,7 @@ export function createNet({ net } = {}) {
       }],
     ]),
     fds: t.fds,
+    adopt: (socket) => t.adoptSocket(socket),
     counts: () => t.counts(),
     close: () => t.close(),
   };

@@ -13,20 +13,26 @@
 //   udp.mjs) and name resolution (tide_resolve, dns.lookup: dns.mjs), as host
 //   functions built into each runtime (src/backend/js/ABI.md "Sockets"); a browser has
 //   none of them, and C gets ENOSYS;
+// - C has subprocesses (tide_process_*, node:child_process: process.mjs);
 // - C has WebSocket messages (tide_ws_*, ws.mjs) only where this Node has a
 //   global WebSocket (Node 22, or Node 20 with --experimental-websocket);
 //   elsewhere C gets ENOSYS;
 // - load() also takes a file path or a file: URL.
 
 import { Buffer } from 'node:buffer';
+import childProcess from 'node:child_process';
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns';
+import { accessSync, closeSync, constants as fsConstants, openSync, readSync, statSync }
+  from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import process from 'node:process';
 import { loadWith } from './load.mjs';
 import { createNet } from './net.mjs';
+import { createProcesses } from './process.mjs';
 import { createUdp } from './udp.mjs';
 import { dnsFunctions } from './dns.mjs';
 import { createWebSockets, engineWebSocket } from './ws.mjs';
@@ -177,15 +183,26 @@ const nodeAdapter = {
      * keeps node:net's shape. */
     const WebSocket = engineWebSocket();
     const websockets = WebSocket === null ? null : createWebSockets({ WebSocket });
+    const children = createProcesses({
+      childProcess,
+      adopt: sockets.adopt,
+      env: () => process.env,
+      isDir: (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false,
+      signals: os.constants.signals,
+      probe: probeProgram,
+      cwd: () => process.cwd(),
+    });
     const functions = new Map([...sockets.functions, ...datagrams.functions,
-      ...dnsFunctions({ lookup }), ...(websockets?.functions ?? [])]);
+      ...dnsFunctions({ lookup }), ...children.functions, ...(websockets?.functions ?? [])]);
     return {
       functions,
       fds: sockets.fds,
       counts: sockets.counts,
       udpCounts: datagrams.counts,
+      processCounts: children.counts,
       close: () => {
         try {
+          children.close();
           sockets.close();
         } finally {
           try {
@@ -210,6 +227,28 @@ const nodeAdapter = {
     return undefined;
   },
 };
+
+/* Whether path is a program the system runs, as execve would answer: 'ok',
+ * 'ENOENT' (nothing there, or not a file), 'EACCES' (not executable) or
+ * 'ENOEXEC' (neither a script with "#!" nor an ELF binary). */
+function probeProgram(path) {
+  try {
+    if (!statSync(path).isFile()) return 'ENOENT';
+    accessSync(path, fsConstants.X_OK);
+    const head = Buffer.alloc(4);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, head, 0, 4, 0);
+    } finally {
+      closeSync(fd);
+    }
+    const script = head[0] === 0x23 && head[1] === 0x21; /* "#!" */
+    const elf = head[0] === 0x7f && head.toString('latin1', 1, 4) === 'ELF';
+    return script || elf ? 'ok' : 'ENOEXEC';
+  } catch (e) {
+    return e?.code === 'EACCES' || e?.code === 'EPERM' ? 'EACCES' : 'ENOENT';
+  }
+}
 
 /**
  * Load a tideloop module: a file path, a URL (file: read from disk, others

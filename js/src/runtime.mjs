@@ -332,4 +332,10 @@ export class Runtime {
   get _udp() {
     return this.#extra?.udpCounts?.() ?? null;
   }
+
+  /** Low-level: the adapter's children (Node: spawned and not yet reported to
+   * C by a wait), for leak tests; null where there are none (a browser). */
+  get _processes() {
+    return this.#extra?.processCounts?.() ?? null;
+  }
 }

@@ -5,7 +5,7 @@
  * the environment, cwd and stdio modes, release of a running child, and no
  * zombie and no fd left behind, through pidfds and through the SIGCHLD
  * fallback, on one loop and on several.
- * wasi-skip: WASI preview1 has no processes (tide_process_spawn fails with TIDE_ENOSYS there; test-process.c checks that).
+ * wasi-skip: WASI preview1 has no processes (tide_process_spawn fails with TIDE_ENOSYS there: test-real-process.c checks it).
  */
 #define _GNU_SOURCE
 
