@@ -681,7 +681,7 @@ TEST(process_spawn_failures_are_clear_and_leave_nothing) {
 
 /* Out of memory at every allocation a spawn makes: TIDE_ENOMEM (the future
  * untouched) or a completed spawn, and never a child, zombie or fd left. */
-TEST(process_spawn_out_of_memory_at_each_allocation) {
+static void spawn_out_of_memory(void) {
   signal(SIGPIPE, SIG_DFL);
   int fds_before = count_fds();
   for (size_t n = 1;; n++) {
@@ -728,6 +728,16 @@ TEST(process_spawn_out_of_memory_at_each_allocation) {
     ASSERT_EQ(count_fds(), fds_before);
     if (!failed) break; /* every allocation has failed once */
   }
+}
+
+TEST(process_spawn_out_of_memory_at_each_allocation) {
+  spawn_out_of_memory();
+}
+
+TEST(process_spawn_out_of_memory_through_sigchld) {
+  tide__process_force_sigchld(1);
+  spawn_out_of_memory();
+  tide__process_force_sigchld(0);
 }
 
 /* --- stopping ------------------------------------------------------------------------ */

@@ -284,8 +284,10 @@ int tide__process_host_start(tide_process *p, const tide_process_options *o,
     tide_future_set_ptr(spawned, p);
     return 0;
   }
-  if (rc == TIDE_ENOMEM && pl.message[0] == '\0') {
-    /* Nothing started, nothing to explain: the caller's future is untouched. */
+  if (rc == TIDE_ENOMEM && pl.message[0] == '\0' && p->holds == 1) {
+    /* Nothing started, nothing to explain, and nothing (no SIGCHLD watcher
+     * being closed) still points at p: the caller's future is untouched and
+     * the front frees p. */
     for (int i = 0; i < 3; i++)
       if (p->stdio[i] != NULL) tide_stream_close(p->stdio[i], NULL);
     return TIDE_ENOMEM;
