@@ -999,7 +999,8 @@ void tide_ws_close(tide_ws *ws, tide_future *future);
  * working). A child is always reaped: no zombie outlives its exit by more than
  * a loop iteration while the loop runs. Several loops may each have children.
  * On the JS host in Node the same calls go to node:child_process (the host
- * functions "tideloop:process_*" of src/backend/js/ABI.md). In a browser and
+ * functions "tideloop:process_*" of src/backend/js/ABI.md), and "this process"
+ * below is the Node process (its environment, working directory and stdio). In a browser and
  * under WASI, which have no processes, the spawn future completes with
  * TIDE_ENOSYS and a message that names the host (under WASI, at once).
  */
@@ -1010,7 +1011,7 @@ enum {
   TIDE_STDIO_INHERIT = 0, /* this process's own (the default of a zeroed option) */
   TIDE_STDIO_PIPE = 1,    /* a pipe to a tide_stream of this process */
   TIDE_STDIO_NULL = 2,    /* /dev/null */
-  TIDE_STDIO_FD = 3       /* the given fd (natively; still the caller's) */
+  TIDE_STDIO_FD = 3       /* the given fd, still the caller's (JS host: 0-2) */
 };
 
 /* How options.env applies. */
