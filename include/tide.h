@@ -1125,36 +1125,45 @@ void tide_process_release(tide_process *process);
  * name servers never starve the work).
  *
  * On hosts without threads (WASI, the JS host) fn runs on the loop's thread, from
- * a loop callback (one job per callback, in submit order), so a program gets the
- * same results everywhere; the loop does nothing else while fn runs there.
+ * a loop callback (one job per callback, in submit order, interleaved with other
+ * callbacks as they were scheduled), so a program gets the same results
+ * everywhere; the loop does nothing else while fn runs there. A job cancelled
+ * before its callback never runs fn; its done still runs, from that callback.
  * tide_work_pool_size() says which: 0 means "no threads, run on the loop". */
 
 /* Runs on a worker thread (or see above). Store the result in *result (it starts
- * as NONE; INT, DOUBLE or PTR: anything else is TIDE_EINVAL) and return 0, or
- * return a negative TIDE_E* code to complete the future with that error. */
+ * as NONE; INT, DOUBLE or PTR: anything else is TIDE_EINVAL, and bytes such a
+ * result owns are freed through its priv_free) and return 0, or return a
+ * negative TIDE_E* code to complete the future with that error (a positive
+ * return is TIDE_EINVAL). */
 typedef int (*tide_work_fn)(void *arg, tide_value *result);
 /* Runs on the loop's thread once fn will never touch arg again: after fn
  * returned, or when the job was cancelled before it started. */
 typedef void (*tide_work_done_fn)(void *arg);
 
-/* Queue fn(arg) for the pool. future (initialised by the caller, pending, no
- * other producer) completes with fn's result or error. Cancelling it before fn
- * starts removes the job (fn never runs); once fn runs it cannot be stopped:
- * the future is CANCELLED at once and fn's result is dropped when it returns.
- * done (may be NULL) runs exactly once, from the loop, when arg is free again:
- * the place to free it. A queued or running job keeps the loop alive, also
- * after its future was cancelled (tide_loop_close is TIDE_EBUSY until done has
- * run). Returns 0, TIDE_EINVAL (fn NULL, future unusable), TIDE_ENOMEM,
- * TIDE_EAGAIN (no thread could be started at all); on failure nothing runs. */
+/* Queue fn(arg) for the pool. future (initialised by the caller, pending, of
+ * this loop, not a task's, no other producer) completes with fn's result or
+ * error, from the loop. Cancelling it before fn starts removes the job (fn
+ * never runs); once fn runs it cannot be stopped: the future is CANCELLED at
+ * once and fn's result is dropped when it returns. done (may be NULL) runs
+ * exactly once, from the loop (never inside tide_future_cancel), when arg is
+ * free again: the place to free it. A queued or running job keeps the loop
+ * alive, also after its future was cancelled (tide_loop_close is TIDE_EBUSY
+ * until done has run). Returns 0, TIDE_EINVAL (fn or future NULL, future
+ * already done; the other conditions on future are not checked: breaking them
+ * is misuse), TIDE_ENOMEM, TIDE_EAGAIN (natively: no thread could be started
+ * at all); on failure nothing runs. */
 int tide_work_submit(tide_loop *loop, tide_work_fn fn, tide_work_done_fn done,
                      void *arg, tide_future *future);
 /* Threads the pool may run (4 by default, as libuv; the environment variable
- * TIDE_THREADPOOL_SIZE, read once at first use, changes the default); 0 on
- * hosts without threads. */
+ * TIDE_THREADPOOL_SIZE, read once at first use, changes the default: a decimal
+ * number from 1 to 1024, anything else is ignored); 0 on hosts without
+ * threads. Threads start only as work needs them. */
 unsigned tide_work_pool_size(void);
 /* Change the pool's size, process-wide, at any time: more threads start as
- * work needs them; surplus threads exit once idle. Returns 0, TIDE_EINVAL (0
- * or more than 1024), TIDE_ENOSYS (no threads on this host). */
+ * work needs them; surplus threads exit once idle (a running job finishes
+ * first). Returns 0, TIDE_EINVAL (0 or more than 1024), TIDE_ENOSYS (no
+ * threads on this host, whatever the argument). */
 int tide_work_set_pool_size(unsigned threads);
 
 /* ------------------------------------------------------------------------ */

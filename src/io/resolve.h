@@ -2,7 +2,7 @@
  *
  * resolve.c is the portable front: argument checks, numeric addresses, and the
  * result array that every host delivers alike. A name it cannot answer goes to
- * the host's tide__resolve_lookup: the resolver threads natively
+ * the host's tide__resolve_lookup: the worker pool natively
  * (posix/resolve_threads.c), the host function "tideloop:dns_lookup" on the JS
  * host (hostcall/host_resolve.c), and under WASI, whose preview1 has no
  * resolver, "localhost" or TIDE_ENOSYS (enosys/no_resolver.c).
