@@ -33,6 +33,7 @@ function run(args, input) {
     p.on('close', (code, signal) => resolve({
       code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(),
     }));
+    p.stdin.on('error', () => {}); /* a usage error exits before reading its input */
     p.stdin.end(input);
   });
 }
