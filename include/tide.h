@@ -244,7 +244,9 @@ int tide_call_soon(tide_loop *loop, tide_call_fn fn, void *ud, tide_call *out_ca
  * deadlines run in the order they were scheduled. */
 int tide_call_later(tide_loop *loop, uint64_t delay_ms, tide_call_fn fn, void *ud,
                     tide_call *out_call);
-/* Run fn at the absolute loop time when_ms (a time in the past means "now"). */
+/* Run fn at the absolute loop time when_ms. A time in the past means "now":
+ * it counts as tide_loop_now(), so the call runs after the calls already due
+ * (a past time never jumps ahead of them), in the order they were scheduled. */
 int tide_call_at(tide_loop *loop, uint64_t when_ms, tide_call_fn fn, void *ud,
                  tide_call *out_call);
 /* Cancel a scheduled call. Returns 0 if it will not run, TIDE_EALREADY if it
