@@ -470,7 +470,20 @@ int tide_task_cancelling(const tide_task *task);
  * cleared, so the task may await again and end normally (for a coroutine that
  * deliberately handles it). With requests left it stays cancelled: a timeout
  * scope or task group withdrawing its own request never swallows another one.
- * Returns 0 (and does nothing) if there were none. */
+ * Returns 0 (and does nothing) if there were none.
+ * What the task's awaits return around a cancellation:
+ * - An await, sleep or wait_for/gather/... that the request interrupted (a sleep
+ *   cut short, an awaited future or child task cancelled) returns
+ *   TIDE_ECANCELED, also when the request is withdrawn before the task
+ *   resumes (as asyncio's uncancel() does not un-raise the CancelledError);
+ *   or the outcome that won the race (a child task that handled the
+ *   cancellation and returned a result gives that result).
+ * - A request withdrawn before it interrupted anything (the task was ready:
+ *   its first step, a yield, a sleep that had come due) is as if never made.
+ * - Once TIDE_ECANCELED was delivered, later awaits work normally, so
+ *   cleanup may await (a new tide_task_cancel is delivered at the next one).
+ *   The task then ends CANCELLED whatever it returns, unless the last
+ *   request was withdrawn: then it ends with what its coroutine returns. */
 int tide_task_uncancel(tide_task *task);
 
 /* --- Coroutine macros ------------------------------------------------------

@@ -231,7 +231,13 @@ int tide_task_cancel(tide_task *t) {
     (void)tide_future_cancel(t->awaiting);
   } else if (t->flags & TIDE__T_SLEEP_ARMED) {
     tide_loop *loop = t->future.priv_loop;
-    /* Cut short: it did not win. */
+    /* Cut short: it did not win. The sleep's outcome is TIDE_ECANCELED from
+     * here on, even if the request is withdrawn (tide_task_uncancel) before
+     * the task resumes: the sleep did not happen, so it must not report 0 (as
+     * asyncio, where the cancelled sleep's future raises CancelledError into
+     * the coroutine after uncancel() too). An awaited future needs no such
+     * care: it is cancelled itself, and its outcome says so. */
+    t->rc = TIDE_ECANCELED;
     t->flags &= ~(unsigned)(TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED);
     tide__task_timer_sync(t);
     loop->priv_active_refs--;
