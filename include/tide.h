@@ -436,7 +436,11 @@ typedef void (*tide_frame_cleanup_fn)(void *frame);
 int tide_task_spawn(tide_loop *loop, tide_task_fn fn, const void *init_frame,
                     size_t frame_size, tide_task **out_task);
 /* Drop the caller's reference. A finished task is freed now (its unobserved
- * error, if any, is reported); a running one when it finishes. */
+ * error, if any, is reported then), unless done callbacks or tasks awaiting it
+ * have not been told yet: they still run, from the loop, whatever the tick
+ * budget, and the task is freed right after them. A running one is freed when
+ * it finishes (likewise after its waiters were told). Either way the pointer is
+ * the caller's no more. */
 void tide_task_release(tide_task *task);
 /* The task's future: await it, read its result, add done callbacks. */
 tide_future *tide_task_future(tide_task *task);

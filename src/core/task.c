@@ -191,6 +191,17 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
 void tide_task_release(tide_task *t) {
   assert((t->flags & OWNER_REF) && "task released twice or detached");
   t->flags &= ~(unsigned)OWNER_REF;
+  /* Finished, but done callbacks or awaiting tasks are still to be told (its
+   * dispatch is queued or running): the reference goes to the dispatch, which
+   * drops it once they were (tide__task_dispatched). Freeing now would drop
+   * callbacks added after the end and keep those added before, depending on
+   * whether the tick budget let the dispatch run before this call. */
+  tide_future *f = &t->future;
+  if ((t->flags & TIDE__T_FINISHED) && !(t->flags & DISPATCH_REF) &&
+      (tide__q_linked(&f->priv_dispatch.link) || f->priv_loop->priv_dispatching == f)) {
+    t->flags |= DISPATCH_REF;
+    return;
+  }
   unref(t);
 }
 
