@@ -1000,13 +1000,21 @@ void tide_ws_close(tide_ws *ws, tide_future *future);
  *   other producer. Otherwise the call returns TIDE_EINVAL and changes nothing.
  *   Await it (TIDE_AWAIT(t, &f->out, rc)) or add a done callback. out belongs to
  *   the combinator until it completes: never complete it yourself. Release it as
- *   usual (tide_future_release) when done with it.
+ *   usual (tide_future_release) when done with it; to use the storage for
+ *   another call, tide_future_init() it again first (a released future is not
+ *   pending any more, so a call refuses it and leaves its old outcome there).
+ * - A call that fails for any other reason (a bad input or flag, TIDE_ENOMEM,
+ *   TIDE_EBUSY, ...) returns the error and also completes that usable out with
+ *   it ("tide_gather refused the call"; the table's message for TIDE_ENOMEM),
+ *   starting nothing and touching no input: so a task that awaits out without
+ *   checking the return value gets the error at its await, rather than
+ *   waiting forever on an out nobody would complete. To retry, init a fresh out.
  * - Inputs are borrowed: each input future, and a task behind one, must stay
  *   valid (not released) until out has completed (as_completed: until the
  *   iterator is released). The array of pointers is copied during the call.
  * - gather, wait, wait_for and shield allocate their state in one block from
- *   the loop's allocator when they start (TIDE_ENOMEM, changing nothing, if that
- *   fails) and free it when out completes; as_completed allocates one block at
+ *   the loop's allocator when they start (TIDE_ENOMEM if that fails: nothing
+ *   started, and out holds the error, as above) and free it when out completes; as_completed allocates one block at
  *   init and frees it at release; nothing allocates later. Timeout scopes and
  *   task groups live in caller storage (a group's spawn allocates the task).
  * - out completes from the loop, not inside the call that started it, even when
@@ -1194,9 +1202,9 @@ int tide_as_completed_init(tide_loop *loop, tide_as_completed *it,
 /* out completes with a PTR value, the next input to finish (in completion
  * order; inputs already done come first, in input order): read its outcome from
  * it. If one has finished already and not been handed out, out completes at
- * once. Returns 0; TIDE_ENOENT when every input has been handed out (out is left
- * untouched); TIDE_EBUSY while the out of the previous call is pending;
- * TIDE_EINVAL (out unusable). Cancelling out ends it CANCELLED at once, and the
+ * once. Returns 0; TIDE_ENOENT when every input has been handed out;
+ * TIDE_EBUSY while the out of the previous call is pending; TIDE_EINVAL (out
+ * unusable). On ENOENT and EBUSY, out completes with that error (see above). Cancelling out ends it CANCELLED at once, and the
  * input it would have received goes to the next call: none is lost. */
 int tide_as_completed_next(tide_as_completed *it, tide_future *out);
 /* Inputs not handed out yet (as_completed's remaining iterations). */
