@@ -1690,7 +1690,17 @@ void tide_task_args(const tide_task *task, const tide_value **out_args,
  * tide_main_exit() (0 by default; 1 if setup fails or the loop cannot close).
  * Built for the JS host (TIDE_HOST_JS defined), the same source exports the
  * setup for the host's rt.main(argv), which drives the loop without blocking and
- * resolves with the exit code. So one C program runs unchanged on every host. */
+ * resolves with the exit code. So one C program runs unchanged on every host.
+ * At the end, stdout and stderr are flushed on every host: natively and under
+ * WASI by returning from main(); on the JS host when rt.main() resolves (C's
+ * stdio buffers, and a last line without its newline).
+ * tide_loop_stop() ends the run early: natively and under WASI the loop is then
+ * closed at once, so with anything still registered (the task that called
+ * stop, until it returns; a sleeping task; an open handle) the close fails and
+ * the program exits 1 with a line on stderr saying work was left; stop only
+ * where the program is done, or have every task end instead. On the JS host
+ * the host keeps driving the loop, and rt.main() resolves once nothing
+ * referenced is left. */
 typedef int (*tide_main_fn)(tide_loop *loop, int argc, char **argv);
 /* Set the program's exit code (the last call wins). */
 void tide_main_exit(tide_loop *loop, int code);
