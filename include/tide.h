@@ -22,7 +22,11 @@
  * - All callbacks run on the loop's thread, from inside tide_loop_run(), never
  *   inline inside the call that caused them (except where a function says so).
  * - Time is in milliseconds of a monotonic clock, as cached by the loop at the
- *   start of each iteration (tide_loop_now()).
+ *   start of each iteration (tide_loop_now()). Every delay counts from that
+ *   cached time, not from the clock when the call is made: timers, call_later,
+ *   TIDE_SLEEP, the timeouts of tide_wait and tide_wait_for, and timeout
+ *   scopes. A callback that ran long makes them fire that much earlier than
+ *   "now + delay"; tide_loop_update_time() refreshes the cache first.
  * - Objects that live in caller storage are complete types, so they can be
  *   declared on the stack or embedded in a structure of your own. Their layouts
  *   are in tide/private.h, which this header includes at its end (include only
@@ -240,7 +244,9 @@ typedef struct tide_call tide_call;
  * scheduled. out_call may be NULL. Returns 0 or TIDE_ENOMEM (only when the
  * loop's pool of call records must grow and the allocator fails). */
 int tide_call_soon(tide_loop *loop, tide_call_fn fn, void *ud, tide_call *out_call);
-/* Run fn after delay_ms (measured from tide_loop_now()). Calls with equal
+/* Run fn after delay_ms (measured from tide_loop_now(), the time the loop
+ * cached when its iteration began, not the clock now: after a long callback,
+ * call tide_loop_update_time() first to count from now). Calls with equal
  * deadlines run in the order they were scheduled. */
 int tide_call_later(tide_loop *loop, uint64_t delay_ms, tide_call_fn fn, void *ud,
                     tide_call *out_call);
@@ -395,6 +401,8 @@ int tide_future_cancel(tide_future *future);
 void tide_future_set_cancel_hook(tide_future *future, tide_future_cancel_hook hook,
                                  void *ud);
 
+/* The loop the future belongs to (the one given to tide_future_init). */
+tide_loop *tide_future_loop(const tide_future *future);
 tide_future_state tide_future_state_get(const tide_future *future);
 int tide_future_done(const tide_future *future);
 /* The outcome: 0 and *out_value (borrowed: bytes stay owned by the future) for a
@@ -547,7 +555,8 @@ int tide__task_finish_error(tide_task *task, int code, const char *message);
     if (tide__task_await((t), (future))) TIDE__SUSPEND(t);                       \
     (rc) = tide__task_rc(t);                                                     \
   } while (0)
-/* Sleep ms milliseconds (0: yield). rc is 0 or TIDE_ECANCELED. */
+/* Sleep ms milliseconds (0: yield), counted from tide_loop_now(), the loop's
+ * cached time, as every timeout is. rc is 0 or TIDE_ECANCELED. */
 #define TIDE_SLEEP(t, ms, rc)                                                    \
   do {                                                                           \
     if (tide__task_sleep((t), (ms))) TIDE__SUSPEND(t);                           \
@@ -601,7 +610,13 @@ int tide__task_finish_error(tide_task *task, int code, const char *message);
     tide__v_.priv_free_ud = (free_ud_);                                          \
     return tide__task_finish((t), &tide__v_);                                    \
   } while (0)
-/* Finish with an error (TIDE_ECANCELED finishes the task cancelled). */
+/* Finish with an error (TIDE_ECANCELED finishes the task cancelled). code must
+ * be a negative TIDE_E*: 0 or a positive number is misuse, caught by assert()
+ * in debug builds (with NDEBUG the task fails with TIDE_EINVAL), so test rc
+ * before returning it: if (rc) TIDE_RETURN_ERROR(t, rc, ...). message may be
+ * NULL (then tide_strerror(code)); it is copied, so a buffer in the frame or on
+ * the stack is fine (if the copy cannot be allocated, a fixed message stands
+ * in). */
 #define TIDE_RETURN_ERROR(t, code, message)                                      \
   return tide__task_finish_error((t), (code), (message))
 

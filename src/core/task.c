@@ -358,6 +358,9 @@ int tide__task_finish(tide_task *t, const tide_value *value) {
  * TIDE_ECANCELED ends the task cancelled. */
 int tide__task_finish_error(tide_task *t, int code, const char *message) {
   assert(!(t->flags & TIDE__T_FINISHED));
+  /* 0 (often an rc that turned out fine) would silently become a TIDE_EINVAL
+   * failure: misuse, caught in debug builds (tide.h, TIDE_RETURN_ERROR). */
+  assert(code < 0 && "TIDE_RETURN_ERROR needs a negative TIDE_E* code");
   if (t->timeouts != NULL) tide__task_timeouts_close(t);
   t->flags |= TIDE__T_FINISHED;
   tide__future_fail(&t->future, code, message);
