@@ -20,7 +20,8 @@ const timer = setTimeout(() => {
 }, 30000);
 
 const long = 'x'.repeat(5000);
-const manyHeaders = Array.from({ length: 70 }, (_, i) => `X-H${i}: v\r\n`).join('');
+const headers = (n) => Array.from({ length: n }, (_, i) => `X-H${i}: v\r\n`).join('');
+const manyHeaders = headers(70);
 // [name, bytes to send (null: send nothing), expected status line, expected body,
 //  how the client ends: 'end' (half-close after sending), 'stay' (keep open),
 //  'reset' (destroy right after sending, expecting nothing)]
@@ -38,6 +39,11 @@ const cases = [
   ['header without colon', 'GET / HTTP/1.0\r\nNoColonHere\r\n\r\n', 'HTTP/1.0 400 Bad Request', '', 'end'],
   ['request line too long', `GET /${long} HTTP/1.0\r\n\r\n`, 'HTTP/1.0 431 Request Header Fields Too Large', '', 'stay'],
   ['too many headers', `GET / HTTP/1.0\r\n${manyHeaders}\r\n`, 'HTTP/1.0 431 Request Header Fields Too Large', '', 'stay'],
+  /* The limit is 64 header lines: 64 are served, 65 are too many. */
+  ['64 headers: the most allowed', `GET / HTTP/1.0\r\n${headers(64)}\r\n`, 'HTTP/1.0 200 OK',
+    'hello from tideloop\n', 'end'],
+  ['65 headers: one too many', `GET / HTTP/1.0\r\n${headers(65)}\r\n`,
+    'HTTP/1.0 431 Request Header Fields Too Large', '', 'stay'],
   ['slowloris', 'GET / HTTP/1.0\r\nHost: x\r\n', 'HTTP/1.0 408 Request Timeout', '', 'stay'],
   ['silent client', null, 'HTTP/1.0 408 Request Timeout', '', 'stay'],
   ['vanishes mid-request', 'GET / HTT', null, null, 'reset'],

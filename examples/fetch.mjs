@@ -18,8 +18,8 @@
 import http from 'node:http';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-// In your own project: import { load } from 'tideloop';
-import { load } from '../js/src/node.mjs';
+// In your own project: import { load, TideError, errorCodeOf, errors } from 'tideloop';
+import { load, TideError, errorCodeOf, errors } from '../js/src/node.mjs';
 
 const wasm = process.argv[2] ??
   fileURLToPath(new URL('../build/js/examples/fetch.wasm', import.meta.url));
@@ -83,8 +83,9 @@ const rt = await load(wasm, { args: ['fetch'] });
 
 /* http_get(url) -> {status, body}. C's deadline aborts `signal`; fetch() then
  * rejects, but that outcome is dropped: C already saw TIDE_ECANCELED. A network
- * error is thrown with a `code` from tideloop's error table, so C gets it as
- * that TIDE_E* number. */
+ * error is thrown as a TideError whose code errorCodeOf() read from the error,
+ * wherever this runtime put it (Node and Deno: on e.cause; Bun: on e itself),
+ * so C gets TIDE_ECONNRESET for a reset on each of them; EIO if none says. */
 rt.register('http_get', async (url, { signal }) => {
   const path = new URL(url).pathname;
   signal.addEventListener('abort', () => {
@@ -95,14 +96,10 @@ rt.register('http_get', async (url, { signal }) => {
     return { status: res.status, body: await res.text() };
   } catch (e) {
     if (signal.aborted) throw e;
-    const code = e.cause?.code;
-    if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') {
-      throw Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' });
-    }
-    if (code === 'ECONNREFUSED') {
-      throw Object.assign(new Error('nothing listens there'), { code: 'ECONNREFUSED' });
-    }
-    throw Object.assign(new Error(`${e.message}${code ? ` (${code})` : ''}`), { code: 'EIO' });
+    const code = errorCodeOf(e, errors.EIO);
+    if (code === errors.ECONNRESET) throw new TideError(code, 'the server closed the connection');
+    if (code === errors.ECONNREFUSED) throw new TideError(code, 'nothing listens there');
+    throw new TideError(code, e.message);
   }
 });
 

@@ -162,10 +162,6 @@ static int conn_main(tide_task *t, void *frame) {
   TIDE_BEGIN(t);
   tide_task_timeout_begin(t, &c->scope, header_timeout_ms);
   for (c->lines = 0;; c->lines++) {
-    if (c->lines > MAX_HEADERS) {
-      c->rq.status = 431;
-      break;
-    }
     tide_future_init(loop, &c->f);
     c->rc = tide_stream_read_line(c->s, MAX_LINE, &c->f);
     if (c->rc == 0) {
@@ -181,6 +177,12 @@ static int conn_main(tide_task *t, void *frame) {
     }
     /* EOF or a reset: the client is gone; or the timeout cancelled the read. */
     if (c->rc != 0 || c->end_of_head) break;
+    /* Line n > 0 was header line n and not the empty last one: n past
+     * MAX_HEADERS is one header too many (exactly MAX_HEADERS are fine). */
+    if (c->lines >= MAX_HEADERS + 1) {
+      c->rq.status = 431;
+      break;
+    }
   }
   tide_task_timeout_end(t, &c->scope, &c->rc);
   if (c->rc == TIDE_ETIMEDOUT)

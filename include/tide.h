@@ -22,7 +22,11 @@
  * - All callbacks run on the loop's thread, from inside tide_loop_run(), never
  *   inline inside the call that caused them (except where a function says so).
  * - Time is in milliseconds of a monotonic clock, as cached by the loop at the
- *   start of each iteration (tide_loop_now()).
+ *   start of each iteration (tide_loop_now()). Every delay counts from that
+ *   cached time, not from the clock when the call is made: timers, call_later,
+ *   TIDE_SLEEP, the timeouts of tide_wait and tide_wait_for, and timeout
+ *   scopes. A callback that ran long makes them fire that much earlier than
+ *   "now + delay"; tide_loop_update_time() refreshes the cache first.
  * - Objects that live in caller storage are complete types, so they can be
  *   declared on the stack or embedded in a structure of your own. Their layouts
  *   are in tide/private.h, which this header includes at its end (include only
@@ -242,11 +246,15 @@ typedef struct tide_call tide_call;
  * scheduled. out_call may be NULL. Returns 0 or TIDE_ENOMEM (only when the
  * loop's pool of call records must grow and the allocator fails). */
 int tide_call_soon(tide_loop *loop, tide_call_fn fn, void *ud, tide_call *out_call);
-/* Run fn after delay_ms (measured from tide_loop_now()). Calls with equal
+/* Run fn after delay_ms (measured from tide_loop_now(), the time the loop
+ * cached when its iteration began, not the clock now: after a long callback,
+ * call tide_loop_update_time() first to count from now). Calls with equal
  * deadlines run in the order they were scheduled. */
 int tide_call_later(tide_loop *loop, uint64_t delay_ms, tide_call_fn fn, void *ud,
                     tide_call *out_call);
-/* Run fn at the absolute loop time when_ms (a time in the past means "now"). */
+/* Run fn at the absolute loop time when_ms. A time in the past means "now":
+ * it counts as tide_loop_now(), so the call runs after the calls already due
+ * (a past time never jumps ahead of them), in the order they were scheduled. */
 int tide_call_at(tide_loop *loop, uint64_t when_ms, tide_call_fn fn, void *ud,
                  tide_call *out_call);
 /* Cancel a scheduled call. Returns 0 if it will not run, TIDE_EALREADY if it
@@ -395,6 +403,8 @@ int tide_future_cancel(tide_future *future);
 void tide_future_set_cancel_hook(tide_future *future, tide_future_cancel_hook hook,
                                  void *ud);
 
+/* The loop the future belongs to (the one given to tide_future_init). */
+tide_loop *tide_future_loop(const tide_future *future);
 tide_future_state tide_future_state_get(const tide_future *future);
 int tide_future_done(const tide_future *future);
 /* The outcome: 0 and *out_value (borrowed: bytes stay owned by the future) for a
@@ -436,7 +446,11 @@ typedef void (*tide_frame_cleanup_fn)(void *frame);
 int tide_task_spawn(tide_loop *loop, tide_task_fn fn, const void *init_frame,
                     size_t frame_size, tide_task **out_task);
 /* Drop the caller's reference. A finished task is freed now (its unobserved
- * error, if any, is reported); a running one when it finishes. */
+ * error, if any, is reported then), unless done callbacks or tasks awaiting it
+ * have not been told yet: they still run, from the loop, whatever the tick
+ * budget, and the task is freed right after them. A running one is freed when
+ * it finishes (likewise after its waiters were told). Either way the pointer is
+ * the caller's no more. */
 void tide_task_release(tide_task *task);
 /* The task's future: await it, read its result, add done callbacks. */
 tide_future *tide_task_future(tide_task *task);
@@ -470,7 +484,20 @@ int tide_task_cancelling(const tide_task *task);
  * cleared, so the task may await again and end normally (for a coroutine that
  * deliberately handles it). With requests left it stays cancelled: a timeout
  * scope or task group withdrawing its own request never swallows another one.
- * Returns 0 (and does nothing) if there were none. */
+ * Returns 0 (and does nothing) if there were none.
+ * What the task's awaits return around a cancellation:
+ * - An await, sleep or wait_for/gather/... that the request interrupted (a sleep
+ *   cut short, an awaited future or child task cancelled) returns
+ *   TIDE_ECANCELED, also when the request is withdrawn before the task
+ *   resumes (as asyncio's uncancel() does not un-raise the CancelledError);
+ *   or the outcome that won the race (a child task that handled the
+ *   cancellation and returned a result gives that result).
+ * - A request withdrawn before it interrupted anything (the task was ready:
+ *   its first step, a yield, a sleep that had come due) is as if never made.
+ * - Once TIDE_ECANCELED was delivered, later awaits work normally, so
+ *   cleanup may await (a new tide_task_cancel is delivered at the next one).
+ *   The task then ends CANCELLED whatever it returns, unless the last
+ *   request was withdrawn: then it ends with what its coroutine returns. */
 int tide_task_uncancel(tide_task *task);
 
 /* --- Coroutine macros ------------------------------------------------------
@@ -530,7 +557,8 @@ int tide__task_finish_error(tide_task *task, int code, const char *message);
     if (tide__task_await((t), (future))) TIDE__SUSPEND(t);                       \
     (rc) = tide__task_rc(t);                                                     \
   } while (0)
-/* Sleep ms milliseconds (0: yield). rc is 0 or TIDE_ECANCELED. */
+/* Sleep ms milliseconds (0: yield), counted from tide_loop_now(), the loop's
+ * cached time, as every timeout is. rc is 0 or TIDE_ECANCELED. */
 #define TIDE_SLEEP(t, ms, rc)                                                    \
   do {                                                                           \
     if (tide__task_sleep((t), (ms))) TIDE__SUSPEND(t);                           \
@@ -584,7 +612,13 @@ int tide__task_finish_error(tide_task *task, int code, const char *message);
     tide__v_.priv_free_ud = (free_ud_);                                          \
     return tide__task_finish((t), &tide__v_);                                    \
   } while (0)
-/* Finish with an error (TIDE_ECANCELED finishes the task cancelled). */
+/* Finish with an error (TIDE_ECANCELED finishes the task cancelled). code must
+ * be a negative TIDE_E*: 0 or a positive number is misuse, caught by assert()
+ * in debug builds (with NDEBUG the task fails with TIDE_EINVAL), so test rc
+ * before returning it: if (rc) TIDE_RETURN_ERROR(t, rc, ...). message may be
+ * NULL (then tide_strerror(code)); it is copied, so a buffer in the frame or on
+ * the stack is fine (if the copy cannot be allocated, a fixed message stands
+ * in). */
 #define TIDE_RETURN_ERROR(t, code, message)                                      \
   return tide__task_finish_error((t), (code), (message))
 
@@ -1180,13 +1214,21 @@ int tide_work_set_pool_size(unsigned threads);
  *   other producer. Otherwise the call returns TIDE_EINVAL and changes nothing.
  *   Await it (TIDE_AWAIT(t, &f->out, rc)) or add a done callback. out belongs to
  *   the combinator until it completes: never complete it yourself. Release it as
- *   usual (tide_future_release) when done with it.
+ *   usual (tide_future_release) when done with it; to use the storage for
+ *   another call, tide_future_init() it again first (a released future is not
+ *   pending any more, so a call refuses it and leaves its old outcome there).
+ * - A call that fails for any other reason (a bad input or flag, TIDE_ENOMEM,
+ *   TIDE_EBUSY, ...) returns the error and also completes that usable out with
+ *   it ("tide_gather refused the call"; the table's message for TIDE_ENOMEM),
+ *   starting nothing and touching no input: so a task that awaits out without
+ *   checking the return value gets the error at its await, rather than
+ *   waiting forever on an out nobody would complete. To retry, init a fresh out.
  * - Inputs are borrowed: each input future, and a task behind one, must stay
  *   valid (not released) until out has completed (as_completed: until the
  *   iterator is released). The array of pointers is copied during the call.
  * - gather, wait, wait_for and shield allocate their state in one block from
- *   the loop's allocator when they start (TIDE_ENOMEM, changing nothing, if that
- *   fails) and free it when out completes; as_completed allocates one block at
+ *   the loop's allocator when they start (TIDE_ENOMEM if that fails: nothing
+ *   started, and out holds the error, as above) and free it when out completes; as_completed allocates one block at
  *   init and frees it at release; nothing allocates later. Timeout scopes and
  *   task groups live in caller storage (a group's spawn allocates the task).
  * - out completes from the loop, not inside the call that started it, even when
@@ -1374,9 +1416,9 @@ int tide_as_completed_init(tide_loop *loop, tide_as_completed *it,
 /* out completes with a PTR value, the next input to finish (in completion
  * order; inputs already done come first, in input order): read its outcome from
  * it. If one has finished already and not been handed out, out completes at
- * once. Returns 0; TIDE_ENOENT when every input has been handed out (out is left
- * untouched); TIDE_EBUSY while the out of the previous call is pending;
- * TIDE_EINVAL (out unusable). Cancelling out ends it CANCELLED at once, and the
+ * once. Returns 0; TIDE_ENOENT when every input has been handed out;
+ * TIDE_EBUSY while the out of the previous call is pending; TIDE_EINVAL (out
+ * unusable). On ENOENT and EBUSY, out completes with that error (see above). Cancelling out ends it CANCELLED at once, and the
  * input it would have received goes to the next call: none is lost. */
 int tide_as_completed_next(tide_as_completed *it, tide_future *out);
 /* Inputs not handed out yet (as_completed's remaining iterations). */
@@ -1862,7 +1904,17 @@ void tide_task_args(const tide_task *task, const tide_value **out_args,
  * tide_main_exit() (0 by default; 1 if setup fails or the loop cannot close).
  * Built for the JS host (TIDE_HOST_JS defined), the same source exports the
  * setup for the host's rt.main(argv), which drives the loop without blocking and
- * resolves with the exit code. So one C program runs unchanged on every host. */
+ * resolves with the exit code. So one C program runs unchanged on every host.
+ * At the end, stdout and stderr are flushed on every host: natively and under
+ * WASI by returning from main(); on the JS host when rt.main() resolves (C's
+ * stdio buffers, and a last line without its newline).
+ * tide_loop_stop() ends the run early: natively and under WASI the loop is then
+ * closed at once, so with anything still registered (the task that called
+ * stop, until it returns; a sleeping task; an open handle) the close fails and
+ * the program exits 1 with a line on stderr saying work was left; stop only
+ * where the program is done, or have every task end instead. On the JS host
+ * the host keeps driving the loop, and rt.main() resolves once nothing
+ * referenced is left. */
 typedef int (*tide_main_fn)(tide_loop *loop, int argc, char **argv);
 /* Set the program's exit code (the last call wins). */
 void tide_main_exit(tide_loop *loop, int code);

@@ -192,3 +192,9 @@ export declare const errorTable: ReadonlyArray<readonly [TideErrorName, number, 
 export declare function errorName(code: number): TideErrorName;
 /** The table's message; "unknown error" outside it (as tide_strerror). */
 export declare function strerror(code: number): string;
+/** The TIDE_E* code for an error a host threw, wherever its runtime put the
+ * code: `err.code` (Node's system errors, Bun), else `err.cause.code` (fetch()
+ * under Node and Deno), else an AggregateError's last error's; host aliases
+ * map too ('UND_ERR_SOCKET', 'ConnectionRefused', 'EAI_AGAIN', ...). No code
+ * that means an entry: `fallback` (default errors.EHOST). */
+export declare function errorCodeOf(err: unknown, fallback?: number): number;

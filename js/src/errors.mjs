@@ -140,24 +140,56 @@ const HOST_CODES = new Map([
   ['ERR_INVALID_IP_ADDRESS', 'EINVAL'],
   ['ERR_INVALID_ADDRESS_FAMILY', 'EINVAL'],
   ['ERR_SOCKET_DGRAM_NOT_RUNNING', 'ECLOSED'], /* a send on a closed dgram socket */
+  /* fetch() under Node (undici): on the TypeError's cause. */
+  ['UND_ERR_SOCKET', 'ECONNRESET'], /* the server closed or reset the connection */
+  ['UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'],
+  ['UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT'],
+  ['UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'],
+  /* fetch() under Bun: on the error itself, besides Node-style names. */
+  ['ConnectionRefused', 'ECONNREFUSED'],
+  ['ConnectionClosed', 'ECONNRESET'],
 ]);
 
+/* The table's code for one host code (a name, a host alias, or a number). */
+function mapCode(code) {
+  return errorCode(code) ?? (typeof code === 'string' ? errorCode(HOST_CODES.get(code)) : undefined);
+}
+
+function isObject(v) {
+  return v !== null && (typeof v === 'object' || typeof v === 'function');
+}
+
 /**
- * The TIDE_E* code for something a host function threw: `err.code` naming an
- * entry of the table (a string like "ETIMEDOUT", which also covers Node's system
- * errors such as "ENOENT", or a number in the table) gives that code, as do the
- * host codes that mean one (HOST_CODES: "ECONNABORTED", "EAI_AGAIN",
- * "ERR_STREAM_DESTROYED", ...); an AggregateError without a code of its own
- * (Node's connect after trying every address) takes its last error's; anything
- * else is TIDE_EHOST.
+ * The TIDE_E* code for an error a host (Node, Deno, Bun, a browser) threw or
+ * rejected with, wherever its runtime put the code: `err.code` (Node's system
+ * errors, Bun's fetch), else `err.cause.code` (fetch() under Node and Deno
+ * wraps the network error in a TypeError), else, for an AggregateError without
+ * one (Node's connect after trying every address), its last error's. A code
+ * naming an entry of the table ("ETIMEDOUT", "ENOENT", or a number in it)
+ * gives that entry, as do the host codes that mean one ("ECONNABORTED",
+ * "EAI_AGAIN", "ERR_STREAM_DESTROYED", undici's "UND_ERR_SOCKET", Bun's
+ * "ConnectionRefused", ...). Anything else, a code nowhere included, gives
+ * `fallback` (default errors.EHOST).
+ * @param {unknown} err
+ * @param {number} [fallback]
+ * @returns {number}
  */
-export function codeOfThrown(err) {
-  if (err === null || (typeof err !== 'object' && typeof err !== 'function')) return errors.EHOST;
-  let code = err.code;
-  if (code === undefined && Array.isArray(err.errors) && err.errors.length > 0) {
-    code = err.errors[err.errors.length - 1]?.code;
+export function errorCodeOf(err, fallback = errors.EHOST) {
+  if (!isObject(err)) return fallback;
+  const places = [err.code, isObject(err.cause) ? err.cause.code : undefined];
+  if (Array.isArray(err.errors) && err.errors.length > 0) {
+    places.push(err.errors[err.errors.length - 1]?.code);
   }
-  return errorCode(code) ?? errorCode(HOST_CODES.get(code)) ?? errors.EHOST;
+  for (const code of places) {
+    const mapped = code === undefined ? undefined : mapCode(code);
+    if (mapped !== undefined) return mapped;
+  }
+  return fallback;
+}
+
+/** The code C sees for something a host function threw (ring.mjs). */
+export function codeOfThrown(err) {
+  return errorCodeOf(err, errors.EHOST);
 }
 
 /** The message for something a host function threw. */

@@ -20,7 +20,9 @@
 import { loadWith } from './load.mjs';
 import { createWebSockets, engineWebSocket } from './ws.mjs';
 
-export { TideError, TideExit, errors, errorTable, errorName, strerror } from './errors.mjs';
+export {
+  TideError, TideExit, errors, errorTable, errorName, strerror, errorCodeOf,
+} from './errors.mjs';
 export { Runtime } from './runtime.mjs';
 
 /* How long tasks may follow each other before a visible page gets a frame. */

@@ -22,10 +22,13 @@
 //   kernel), so C's one write in flight per stream is real backpressure.
 // - allowHalfOpen: the peer's shutdown is end of input while C can still write;
 //   C's shutdown (fd_shutdown) is socket.end(), resolved once the FIN is sent.
-// - Keep-alive as natively: a socket or server keeps Node alive only while C
-//   waits on it for input (a read or an accept: the handle is ref'd then, and
-//   unref'd otherwise); writes, shutdowns and connects keep it alive by their
-//   own pending requests in libuv.
+// - Keep-alive as natively: a socket or server keeps the process alive only
+//   while C waits on it: for input (a read or an accept) or for a write or a
+//   shutdown to go out. The handle is ref'd then, and unref'd otherwise. Node
+//   would keep the process alive for a pending write by its libuv request
+//   alone, but Deno's node:net does not (it exits with the write pending), so
+//   the ref says it for every runtime. Connects keep it alive by their own
+//   pending request.
 // - Node accepts eagerly (there is no way to leave connections in the kernel's
 //   backlog): connections nobody has accepted yet wait here, paused (no byte is
 //   read from them: pauseOnConnect), at most `backlog` of them (511 if the C
@@ -66,6 +69,7 @@ class Conn {
   gone = false; /* 'close' came: nothing more will arrive */
   #reader = null; /* the waiting fd_read: {max, resolve, reject, signal, onAbort} */
   #watching = false;
+  #sending = 0; /* writes and shutdowns whose callback has not come yet */
 
   constructor(socket) {
     this.socket = socket;
@@ -150,14 +154,24 @@ class Conn {
 
   write(bytes) {
     if (bytes.length === 0) return 0;
-    return new Promise((resolve, reject) => {
-      this.socket.write(bytes, (err) => (err ? reject(this.#why(err)) : resolve(bytes.length)));
-    });
+    return this.#send((done) => this.socket.write(bytes, done), bytes.length);
   }
 
   shutdown() {
+    return this.#send((done) => this.socket.end(done), undefined);
+  }
+
+  /* Start a write or an end, holding a ref until its callback (keepAlive). */
+  #send(start, value) {
     return new Promise((resolve, reject) => {
-      this.socket.end((err) => (err ? reject(this.#why(err)) : resolve(undefined)));
+      this.#sending++;
+      this.keepAlive();
+      start((err) => {
+        this.#sending--;
+        this.keepAlive();
+        if (err) reject(this.#why(err));
+        else resolve(value);
+      });
     });
   }
 
@@ -170,7 +184,7 @@ class Conn {
   }
 
   keepAlive() {
-    if (this.#reader !== null) this.socket.ref();
+    if (this.#reader !== null || this.#sending > 0) this.socket.ref();
     else this.socket.unref();
   }
 

@@ -37,7 +37,9 @@ import { createUdp } from './udp.mjs';
 import { dnsFunctions } from './dns.mjs';
 import { createWebSockets, engineWebSocket } from './ws.mjs';
 
-export { TideError, TideExit, errors, errorTable, errorName, strerror } from './errors.mjs';
+export {
+  TideError, TideExit, errors, errorTable, errorName, strerror, errorCodeOf,
+} from './errors.mjs';
 export { Runtime } from './runtime.mjs';
 
 /* "http:", "https:", "data:", "blob:", "file:" and the like; not "C:" (a

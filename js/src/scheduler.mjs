@@ -299,11 +299,15 @@ export class Scheduler {
       s.main = null;
       let code;
       try {
+        /* Also flushes C's stdio buffers: the program has ended. */
         code = this.enter((x) => x.tide_js_exit_code(s.loop));
       } catch (e) {
         main.reject(e);
         return;
       }
+      /* As at a native exit, a last line without its newline is written now. */
+      s.stdout.flush();
+      s.stderr.flush();
       main.resolve(code);
     }
   }

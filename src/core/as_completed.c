@@ -75,7 +75,7 @@ int tide_as_completed_init(tide_loop *loop, tide_as_completed *it,
 
 /* One next at a time: a second pending out would make "the next input" mean
  * two things, and the order of completion is the whole point. */
-int tide_as_completed_next(tide_as_completed *it, tide_future *out) {
+static int next(tide_as_completed *it, tide_future *out) {
   if (it->priv_left == 0) return TIDE_ENOENT;
   if (it->priv_next != NULL) return TIDE_EBUSY;
   int rc = tide__out_usable(it->priv_loop, out);
@@ -89,6 +89,11 @@ int tide_as_completed_next(tide_as_completed *it, tide_future *out) {
   it->priv_next = out;
   tide_future_set_cancel_hook(out, on_next_cancel, it);
   return 0;
+}
+
+int tide_as_completed_next(tide_as_completed *it, tide_future *out) {
+  return tide__out_refused(it->priv_loop, out, next(it, out),
+                           "tide_as_completed_next refused the call");
 }
 
 size_t tide_as_completed_left(const tide_as_completed *it) { return it->priv_left; }

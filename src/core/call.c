@@ -126,6 +126,10 @@ int tide_call_later(tide_loop *loop, uint64_t delay_ms, tide_call_fn fn, void *u
 
 int tide_call_at(tide_loop *loop, uint64_t when_ms, tide_call_fn fn, void *ud,
                  tide_call *out_call) {
+  /* A time in the past means now: clamped to the cached time, so it takes its
+   * turn after the calls already due (a raw past deadline would sort before
+   * them in the (deadline, seq) heap and jump the queue). */
+  if (when_ms < loop->priv_now) when_ms = loop->priv_now;
   return schedule(loop, 1, when_ms, fn, ud, out_call);
 }
 

@@ -13,6 +13,16 @@ int tide__out_usable(const tide_loop *loop, const tide_future *out) {
   return 0;
 }
 
+/* A task awaiting an out that the call refused would wait forever (and the
+ * loop end under it): a usable out completes with the call's error instead,
+ * so the await returns it. The message names the call; not under ENOMEM,
+ * where copying it would fail too. An unusable out is not ours to touch. */
+int tide__out_refused(tide_loop *loop, tide_future *out, int rc, const char *message) {
+  if (rc != 0 && tide__out_usable(loop, out) == 0)
+    (void)tide__future_fail(out, rc, rc == TIDE_ENOMEM ? NULL : message);
+  return rc;
+}
+
 /* An input that is out itself would never complete; one of another loop would
  * be notified from that loop's thread. */
 int tide__inputs_usable(const tide_loop *loop, tide_future *const *futures, size_t n,

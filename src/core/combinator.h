@@ -13,6 +13,10 @@
 /* 0 if out can be a combinator's output: pending, of loop, not a task's, with
  * no producer yet (no cancel hook); else TIDE_EINVAL. */
 int tide__out_usable(const tide_loop *loop, const tide_future *out);
+/* Return rc; if it is an error and out is usable, complete out with it first
+ * (message, copied, says which call refused). Every public combinator call
+ * ends its failures through this. */
+int tide__out_refused(tide_loop *loop, tide_future *out, int rc, const char *message);
 /* 0 if every input is a future of loop other than out; else TIDE_EINVAL. */
 int tide__inputs_usable(const tide_loop *loop, tide_future *const *futures, size_t n,
                         const tide_future *out);

@@ -253,6 +253,8 @@ void tide_future_set_cancel_hook(tide_future *f, tide_future_cancel_hook hook, v
   f->priv_cancel_ud = ud;
 }
 
+tide_loop *tide_future_loop(const tide_future *f) { return f->priv_loop; }
+
 tide_future_state tide_future_state_get(const tide_future *f) {
   return (tide_future_state)f->priv_state;
 }

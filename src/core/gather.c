@@ -82,8 +82,8 @@ static void on_out_cancel(tide_future *out, void *ud) {
   }
 }
 
-int tide_gather(tide_loop *loop, tide_future *const *futures, size_t n, unsigned flags,
-                tide_future *out) {
+static int start(tide_loop *loop, tide_future *const *futures, size_t n, unsigned flags,
+                 tide_future *out) {
   int rc = tide__out_usable(loop, out);
   if (rc == 0) rc = tide__inputs_usable(loop, futures, n, out);
   if (rc != 0) return rc;
@@ -109,4 +109,10 @@ int tide_gather(tide_loop *loop, tide_future *const *futures, size_t n, unsigned
     tide__future_add_waiter(futures[i], &s->waiter);
   }
   return 0;
+}
+
+int tide_gather(tide_loop *loop, tide_future *const *futures, size_t n, unsigned flags,
+                tide_future *out) {
+  return tide__out_refused(loop, out, start(loop, futures, n, flags, out),
+                           "tide_gather refused the call");
 }

@@ -26,7 +26,7 @@ static void on_out_cancel(tide_future *out, void *ud) {
   tide__combinator_free(s->loop, s);
 }
 
-int tide_shield(tide_loop *loop, tide_future *inner, tide_future *out) {
+static int start(tide_loop *loop, tide_future *inner, tide_future *out) {
   int rc = tide__out_usable(loop, out);
   if (rc == 0) rc = tide__inputs_usable(loop, &inner, 1, out);
   if (rc != 0) return rc;
@@ -38,4 +38,8 @@ int tide_shield(tide_loop *loop, tide_future *inner, tide_future *out) {
   tide_future_set_cancel_hook(out, on_out_cancel, s);
   tide__future_add_waiter(inner, &s->waiter);
   return 0;
+}
+
+int tide_shield(tide_loop *loop, tide_future *inner, tide_future *out) {
+  return tide__out_refused(loop, out, start(loop, inner, out), "tide_shield refused the call");
 }

@@ -191,6 +191,17 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
 void tide_task_release(tide_task *t) {
   assert((t->flags & OWNER_REF) && "task released twice or detached");
   t->flags &= ~(unsigned)OWNER_REF;
+  /* Finished, but done callbacks or awaiting tasks are still to be told (its
+   * dispatch is queued or running): the reference goes to the dispatch, which
+   * drops it once they were (tide__task_dispatched). Freeing now would drop
+   * callbacks added after the end and keep those added before, depending on
+   * whether the tick budget let the dispatch run before this call. */
+  tide_future *f = &t->future;
+  if ((t->flags & TIDE__T_FINISHED) && !(t->flags & DISPATCH_REF) &&
+      (tide__q_linked(&f->priv_dispatch.link) || f->priv_loop->priv_dispatching == f)) {
+    t->flags |= DISPATCH_REF;
+    return;
+  }
   unref(t);
 }
 
@@ -231,7 +242,13 @@ int tide_task_cancel(tide_task *t) {
     (void)tide_future_cancel(t->awaiting);
   } else if (t->flags & TIDE__T_SLEEP_ARMED) {
     tide_loop *loop = t->future.priv_loop;
-    /* Cut short: it did not win. */
+    /* Cut short: it did not win. The sleep's outcome is TIDE_ECANCELED from
+     * here on, even if the request is withdrawn (tide_task_uncancel) before
+     * the task resumes: the sleep did not happen, so it must not report 0 (as
+     * asyncio, where the cancelled sleep's future raises CancelledError into
+     * the coroutine after uncancel() too). An awaited future needs no such
+     * care: it is cancelled itself, and its outcome says so. */
+    t->rc = TIDE_ECANCELED;
     t->flags &= ~(unsigned)(TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED);
     tide__task_timer_sync(t);
     loop->priv_active_refs--;
@@ -341,6 +358,9 @@ int tide__task_finish(tide_task *t, const tide_value *value) {
  * TIDE_ECANCELED ends the task cancelled. */
 int tide__task_finish_error(tide_task *t, int code, const char *message) {
   assert(!(t->flags & TIDE__T_FINISHED));
+  /* 0 (often an rc that turned out fine) would silently become a TIDE_EINVAL
+   * failure: misuse, caught in debug builds (tide.h, TIDE_RETURN_ERROR). */
+  assert(code < 0 && "TIDE_RETURN_ERROR needs a negative TIDE_E* code");
   if (t->timeouts != NULL) tide__task_timeouts_close(t);
   t->flags |= TIDE__T_FINISHED;
   tide__future_fail(&t->future, code, message);

@@ -186,7 +186,7 @@ int tide_task_group_spawn(tide_task_group *g, tide_task_fn fn, const void *init_
   return 0;
 }
 
-int tide_task_group_wait(tide_task_group *g, tide_future *out) {
+static int start_wait(tide_task_group *g, tide_future *out) {
   if (g->priv_state & G_WAITING) return TIDE_ESTATE;
   int rc = tide__out_usable(g->priv_loop, out);
   if (rc != 0) return rc;
@@ -205,6 +205,11 @@ int tide_task_group_wait(tide_task_group *g, tide_future *out) {
   }
   if (g->priv_running_count == 0) complete_out(g);
   return 0;
+}
+
+int tide_task_group_wait(tide_task_group *g, tide_future *out) {
+  return tide__out_refused(g->priv_loop, out, start_wait(g, out),
+                           "tide_task_group_wait refused the call");
 }
 
 size_t tide_task_group_error_count(const tide_task_group *g) { return g->priv_failed_count; }

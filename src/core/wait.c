@@ -64,8 +64,8 @@ static void on_out_cancel(tide_future *out, void *ud) {
   detach(ud);
 }
 
-int tide_wait(tide_loop *loop, tide_future *const *futures, size_t n, tide_wait_mode mode,
-              int64_t timeout_ms, tide_future *out) {
+static int start(tide_loop *loop, tide_future *const *futures, size_t n,
+                 tide_wait_mode mode, int64_t timeout_ms, tide_future *out) {
   int rc = tide__out_usable(loop, out);
   if (rc == 0) rc = tide__inputs_usable(loop, futures, n, out);
   if (rc != 0) return rc;
@@ -98,4 +98,10 @@ int tide_wait(tide_loop *loop, tide_future *const *futures, size_t n, tide_wait_
   else if (timeout_ms >= 0)
     tide__deadline_arm(loop, &w->entry, &w->fire, (uint64_t)timeout_ms);
   return 0;
+}
+
+int tide_wait(tide_loop *loop, tide_future *const *futures, size_t n, tide_wait_mode mode,
+              int64_t timeout_ms, tide_future *out) {
+  return tide__out_refused(loop, out, start(loop, futures, n, mode, timeout_ms, out),
+                           "tide_wait refused the call");
 }

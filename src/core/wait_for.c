@@ -62,7 +62,7 @@ static void on_out_cancel(tide_future *out, void *ud) {
   (void)tide_future_cancel(w->fut);
 }
 
-int tide_wait_for(tide_loop *loop, tide_future *fut, int64_t timeout_ms, tide_future *out) {
+static int start(tide_loop *loop, tide_future *fut, int64_t timeout_ms, tide_future *out) {
   int rc = tide__out_usable(loop, out);
   if (rc == 0) rc = tide__inputs_usable(loop, &fut, 1, out);
   if (rc != 0) return rc;
@@ -84,4 +84,9 @@ int tide_wait_for(tide_loop *loop, tide_future *fut, int64_t timeout_ms, tide_fu
   if (timeout_ms >= 0 && !tide_future_done(fut))
     tide__deadline_arm(loop, &w->entry, &w->fire, (uint64_t)timeout_ms);
   return 0;
+}
+
+int tide_wait_for(tide_loop *loop, tide_future *fut, int64_t timeout_ms, tide_future *out) {
+  return tide__out_refused(loop, out, start(loop, fut, timeout_ms, out),
+                           "tide_wait_for refused the call");
 }

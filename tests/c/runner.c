@@ -8,8 +8,10 @@
  *   --no-fork                    run in process even where fork exists
  *   --timeout SECONDS            per-test limit for forked runs (default 30)
  *
- * Prints one "ok"/"not ok" line per test and "N passed, N failed" at the end;
- * the exit code is 0 only if every test passed. fork, signals and clocks are
+ * Prints one "ok"/"not ok" line per test ("ok ... # SKIP" for a test that
+ * skipped itself, TEST_SKIP) and "N passed, N failed, N skipped" at the end;
+ * the exit code is 0 only if no test failed (a single test run in process
+ * exits with TEST_SKIP_CODE when it skips). fork, signals and clocks are
  * guarded so the same file builds for wasm32-wasi, where a failed assertion
  * aborts the run (ctest runs each test by name there, so each still gets a line).
  */
@@ -65,6 +67,18 @@ void test__fail(const char *file, int line, const char *fmt, ...) {
   abort();
 }
 
+void test__skip(const char *fmt, ...) {
+  va_list ap;
+  fflush(stdout);
+  fprintf(stderr, "SKIPPED %s: ", current_name);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  fflush(stderr);
+  exit(TEST_SKIP_CODE);
+}
+
 static double now_ms(void) {
 #if defined(CLOCK_MONOTONIC)
   struct timespec ts;
@@ -117,7 +131,10 @@ static void run_in_process(test_entry *e) {
   current_name = "(none)";
 }
 
-/* Runs e; returns 1 if it passed. `why` gets a reason on failure. */
+enum { RUN_FAILED = 0, RUN_PASSED = 1, RUN_SKIPPED = 2 };
+
+/* Runs e; returns RUN_PASSED, RUN_SKIPPED or RUN_FAILED. `why` gets a reason on
+ * failure. */
 static int run_one(test_entry *e, int use_fork, int timeout_s, char *why,
                    size_t why_len) {
   why[0] = '\0';
@@ -128,7 +145,7 @@ static int run_one(test_entry *e, int use_fork, int timeout_s, char *why,
     pid_t pid = fork();
     if (pid < 0) {
       snprintf(why, why_len, "fork failed: %s", strerror(errno));
-      return 0;
+      return RUN_FAILED;
     }
     if (pid == 0) {
       run_in_process(e);
@@ -142,7 +159,8 @@ static int run_one(test_entry *e, int use_fork, int timeout_s, char *why,
       int status;
       pid_t r = waitpid(pid, &status, WNOHANG);
       if (r == pid) {
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 1;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return RUN_PASSED;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_SKIP_CODE) return RUN_SKIPPED;
         if (WIFEXITED(status))
           snprintf(why, why_len, "exited with status %d", WEXITSTATUS(status));
         else if (WIFSIGNALED(status))
@@ -150,17 +168,17 @@ static int run_one(test_entry *e, int use_fork, int timeout_s, char *why,
                    strsignal(WTERMSIG(status)));
         else
           snprintf(why, why_len, "ended abnormally");
-        return 0;
+        return RUN_FAILED;
       }
       if (r < 0 && errno != EINTR) {
         snprintf(why, why_len, "waitpid failed: %s", strerror(errno));
-        return 0;
+        return RUN_FAILED;
       }
       if (now_ms() - start > timeout_s * 1000.0) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
         snprintf(why, why_len, "timed out after %d s", timeout_s);
-        return 0;
+        return RUN_FAILED;
       }
       struct timespec ts = {0, sleep_ns};
       nanosleep(&ts, NULL);
@@ -172,8 +190,8 @@ static int run_one(test_entry *e, int use_fork, int timeout_s, char *why,
   (void)why_len;
 #endif
   (void)use_fork;
-  run_in_process(e); /* a failure aborts the process */
-  return 1;
+  run_in_process(e); /* a failure aborts the process, a skip exits it */
+  return RUN_PASSED;
 }
 
 static void usage(FILE *f) {
@@ -246,22 +264,25 @@ int main(int argc, char **argv) {
   /* One exact name: in process, so a debugger or ctest sees the test itself. */
   int use_fork = TEST_HAVE_FORK && !no_fork &&
                  !(npatterns == 1 && nchosen == 1 && strchr(patterns[0], '*') == NULL);
-  int passed = 0, failed = 0;
+  int passed = 0, failed = 0, skipped = 0;
   for (size_t i = 0; i < nchosen; i++) {
     char why[256];
     double t0 = now_ms();
-    int ok = run_one(chosen[i], use_fork, timeout_s, why, sizeof why);
+    int outcome = run_one(chosen[i], use_fork, timeout_s, why, sizeof why);
     double ms = now_ms() - t0;
-    if (ok) {
+    if (outcome == RUN_PASSED) {
       passed++;
       printf("ok %zu - %s (%.0f ms)\n", i + 1, chosen[i]->name, ms);
+    } else if (outcome == RUN_SKIPPED) {
+      skipped++; /* TAP's skip directive: the reason is on stderr */
+      printf("ok %zu - %s # SKIP\n", i + 1, chosen[i]->name);
     } else {
       failed++;
       printf("not ok %zu - %s: %s (%s:%d)\n", i + 1, chosen[i]->name, why,
              chosen[i]->file, chosen[i]->line);
     }
   }
-  printf("%d passed, %d failed\n", passed, failed);
+  printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
   status = failed ? 1 : 0;
 done:
   free(chosen);

@@ -495,3 +495,142 @@ TEST(cancel_twice_before_delivery) {
   tide_task_release(t);
   CLOSE_LOOP(&loop);
 }
+
+/* Cancel, then uncancel before the task resumed: the await the cancellation
+ * cut short reports TIDE_ECANCELED (as asyncio, where the cancelled sleep or
+ * future raises CancelledError into the coroutine even after uncancel()),
+ * never success for work that did not happen; and since the request was
+ * withdrawn, later awaits work normally and the task ends with its result.
+ * One kind of await per round: each must be interrupted and report it. */
+enum {
+  CUT_SLEEP,
+  CUT_FUTURE,
+  CUT_CHILD,
+  CUT_GATHER,
+  CUT_WAIT_FOR,
+  CUT_EVENT,
+  CUT_LOCK,
+  CUT_QUEUE,
+  CUT_CONDITION,
+  CUT_KINDS
+};
+
+struct cut_frame {
+  int kind;
+  tide_future *fut;   /* CUT_FUTURE */
+  tide_task *child;   /* CUT_CHILD, CUT_GATHER, CUT_WAIT_FOR */
+  tide_event *event;
+  tide_lock *lock;    /* held by the test (CUT_LOCK) or the task (CUT_CONDITION) */
+  tide_queue *queue;
+  tide_condition *cond;
+  tide_future out;    /* the combinator's or primitive's future */
+  int waiting;
+  int rc;
+  int cancelling_after;
+  int rc_cleanup;
+};
+
+static int cut_child_main(tide_task *t, void *frame) {
+  int *rc = frame;
+  TIDE_BEGIN(t);
+  TIDE_SLEEP(t, HOUR_MS, *rc);
+  if (*rc) TIDE_RETURN_ERROR(t, *rc, NULL);
+  TIDE_END(t);
+}
+
+static int cut_main(tide_task *t, void *frame) {
+  struct cut_frame *f = frame;
+  tide_loop *loop = tide_task_loop(t);
+  TIDE_BEGIN(t);
+  tide_future_init(loop, &f->out);
+  f->waiting = 1;
+  if (f->kind == CUT_SLEEP) {
+    TIDE_SLEEP(t, HOUR_MS, f->rc);
+  } else if (f->kind == CUT_FUTURE) {
+    TIDE_AWAIT(t, f->fut, f->rc);
+  } else if (f->kind == CUT_CHILD) {
+    TIDE_AWAIT(t, tide_task_future(f->child), f->rc);
+  } else {
+    if (f->kind == CUT_GATHER) {
+      tide_future *in = tide_task_future(f->child);
+      ASSERT_OK(tide_gather(loop, &in, 1, 0, &f->out));
+    } else if (f->kind == CUT_WAIT_FOR) {
+      ASSERT_OK(tide_wait_for(loop, tide_task_future(f->child), -1, &f->out));
+    } else if (f->kind == CUT_EVENT) {
+      ASSERT_OK(tide_event_wait(f->event, &f->out));
+    } else if (f->kind == CUT_LOCK) {
+      ASSERT_OK(tide_lock_acquire(f->lock, &f->out));
+    } else if (f->kind == CUT_QUEUE) {
+      ASSERT_OK(tide_queue_get(f->queue, &f->out));
+    } else {
+      ASSERT_OK(tide_lock_try_acquire(f->lock));
+      ASSERT_OK(tide_condition_wait(f->cond, &f->out));
+    }
+    TIDE_AWAIT(t, &f->out, f->rc);
+  }
+  f->cancelling_after = tide_task_cancelling(t);
+  if (f->kind == CUT_CONDITION) ASSERT_OK(tide_lock_release(f->lock)); /* held again */
+  tide_future_release(&f->out);
+  TIDE_SLEEP(t, 1, f->rc_cleanup); /* a cleanup await: nothing cancels it */
+  TIDE_RETURN_INT(t, 7);
+  TIDE_END(t);
+}
+
+TEST(uncancel_after_cut_await_reports_canceled) {
+  for (int kind = 0; kind < CUT_KINDS; kind++) {
+    tide_loop loop;
+    tide_future fut;
+    tide_event event;
+    tide_lock lock;
+    tide_queue queue;
+    tide_condition cond;
+    tide_task *t;
+    tide_task *child = NULL;
+    tide_value v;
+    struct cut_frame init;
+    ASSERT_OK(tide_loop_init(&loop, NULL));
+    tide_future_init(&loop, &fut);
+    tide_event_init(&loop, &event);
+    tide_lock_init(&loop, &lock);
+    ASSERT_OK(tide_queue_init(&loop, &queue, TIDE_QUEUE_FIFO, 0));
+    tide_condition_init(&loop, &cond, &lock);
+    if (kind == CUT_LOCK) ASSERT_OK(tide_lock_try_acquire(&lock));
+    if (kind == CUT_CHILD || kind == CUT_GATHER || kind == CUT_WAIT_FOR)
+      ASSERT_OK(tide_task_spawn(&loop, cut_child_main, NULL, sizeof(int), &child));
+    memset(&init, 0, sizeof init);
+    init.kind = kind;
+    init.fut = &fut;
+    init.child = child;
+    init.event = &event;
+    init.lock = &lock;
+    init.queue = &queue;
+    init.cond = &cond;
+    init.rc = init.rc_cleanup = -99;
+    ASSERT_OK(tide_task_spawn(&loop, cut_main, &init, sizeof init, &t));
+    struct cut_frame *f = tide_task_frame(t);
+    for (int i = 0; i < 3; i++) (void)tide_loop_run(&loop, TIDE_RUN_NOWAIT);
+    ASSERT_EQ(f->waiting, 1);
+    ASSERT_EQ(tide_task_done(t), 0);
+    ASSERT_OK(tide_task_cancel(t));
+    ASSERT_EQ(tide_task_uncancel(t), 0); /* withdrawn before the task resumed */
+    ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+    if (f->rc != TIDE_ECANCELED)
+      test__fail(__FILE__, __LINE__, "kind %d: the cut await returned %d (%s)", kind,
+                 f->rc, tide_err_name(f->rc));
+    ASSERT_EQ(f->cancelling_after, 0);
+    ASSERT_EQ(f->rc_cleanup, 0);
+    ASSERT_EQ(tide_future_state_get(tide_task_future(t)), TIDE_FUTURE_RESULT);
+    ASSERT_OK(tide_future_result(tide_task_future(t), &v));
+    ASSERT_EQ(v.as.i, 7);
+    ASSERT_EQ(tide_lock_locked(&lock), kind == CUT_LOCK);
+    if (kind == CUT_LOCK) ASSERT_OK(tide_lock_release(&lock));
+    tide_task_release(t);
+    if (child != NULL) tide_task_release(child);
+    tide_condition_destroy(&cond);
+    tide_queue_destroy(&queue);
+    tide_lock_destroy(&lock);
+    tide_event_destroy(&event);
+    tide_future_release(&fut);
+    RUN_AND_CLOSE_LOOP(&loop);
+  }
+}

@@ -413,6 +413,7 @@ TEST(combinators_refuse_unusable_arguments) {
   tide_future_set_cancel_hook(&hooked, noop_hook, NULL);
   t = spawn_worker(&loop, &w);
   tide_future *bad_outs[] = {NULL, &done, &foreign, &hooked, tide_task_future(t)};
+  /* An unusable out is not the call's to complete: each stays as it was. */
   for (size_t i = 0; i < TEST_ARRAY_SIZE(bad_outs); i++) {
     ASSERT_ERR(tide_gather(&loop, in, 1, 0, bad_outs[i]), TIDE_EINVAL);
     ASSERT_ERR(tide_wait(&loop, in, 1, TIDE_WAIT_ALL_COMPLETED, -1, bad_outs[i]),
@@ -420,19 +421,35 @@ TEST(combinators_refuse_unusable_arguments) {
     ASSERT_ERR(tide_wait_for(&loop, &f, -1, bad_outs[i]), TIDE_EINVAL);
     ASSERT_ERR(tide_shield(&loop, &f, bad_outs[i]), TIDE_EINVAL);
   }
-  ASSERT_ERR(tide_gather(&loop, in, 2, 0, &out), TIDE_EINVAL);   /* NULL input */
-  ASSERT_ERR(tide_gather(&loop, NULL, 1, 0, &out), TIDE_EINVAL); /* NULL array */
+  ASSERT_EQ(tide_future_state_get(&done), TIDE_FUTURE_RESULT);
+  ASSERT_EQ(tide_future_state_get(&hooked), TIDE_FUTURE_PENDING);
+  ASSERT_EQ(tide_future_state_get(&foreign), TIDE_FUTURE_PENDING);
+  ASSERT_EQ(tide_task_done(t), 0);
+  /* A usable out of a refused call completes with the call's error, so a task
+     awaiting it sees the error instead of waiting forever. */
+#define REFUSED(call)                                                                  \
+  do {                                                                                 \
+    tide_future_init(&loop, &out);                                                     \
+    ASSERT_ERR(call, TIDE_EINVAL);                                                     \
+    ASSERT_ERR(tide_future_result(&out, NULL), TIDE_EINVAL);                           \
+    ASSERT_NOT_NULL(strstr(tide_future_error_message(&out), "refused the call"));      \
+    tide_future_release(&out);                                                         \
+  } while (0)
+  REFUSED(tide_gather(&loop, in, 2, 0, &out));   /* NULL input */
+  REFUSED(tide_gather(&loop, NULL, 1, 0, &out)); /* NULL array */
   in[1] = &out;
-  ASSERT_ERR(tide_gather(&loop, in, 2, 0, &out), TIDE_EINVAL); /* out as its input */
+  REFUSED(tide_gather(&loop, in, 2, 0, &out)); /* out as its input */
   in[1] = &foreign;
-  ASSERT_ERR(tide_gather(&loop, in, 2, 0, &out), TIDE_EINVAL); /* another loop */
+  REFUSED(tide_gather(&loop, in, 2, 0, &out)); /* another loop */
   ASSERT_ERR(tide_as_completed_init(&loop, &it, in, 2), TIDE_EINVAL);
-  ASSERT_ERR(tide_gather(&loop, in, 1, 4, &out), TIDE_EINVAL); /* unknown flag */
-  ASSERT_ERR(tide_wait(&loop, in, 1, (tide_wait_mode)0, -1, &out), TIDE_EINVAL);
-  ASSERT_ERR(tide_wait_for(&loop, NULL, -1, &out), TIDE_EINVAL);
-  ASSERT_ERR(tide_wait_for(&loop, &out, -1, &out), TIDE_EINVAL);
-  ASSERT_ERR(tide_shield(&loop, &foreign, &out), TIDE_EINVAL);
-  /* Nothing was taken: out is still free for a real call. */
+  REFUSED(tide_gather(&loop, in, 1, 4, &out)); /* unknown flag */
+  REFUSED(tide_wait(&loop, in, 1, (tide_wait_mode)0, -1, &out));
+  REFUSED(tide_wait_for(&loop, NULL, -1, &out));
+  REFUSED(tide_wait_for(&loop, &out, -1, &out));
+  REFUSED(tide_shield(&loop, &foreign, &out));
+#undef REFUSED
+  /* Nothing else was taken: f is still free for a real call. */
+  tide_future_init(&loop, &out);
   ASSERT_OK(tide_shield(&loop, &f, &out));
   ASSERT_OK(tide_future_set_int(&f, 5));
   ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
@@ -1183,9 +1200,16 @@ static int oom_combinator(test_alloc *a, size_t n, int which) {
   }
   if (rc == TIDE_ENOMEM) {
     seen++;
-    ASSERT_EQ(tide_future_done(&out), 0); /* untouched, still usable */
     test_alloc_disarm(a);
-    ASSERT_OK(tide_future_set_none(&out));
+    if (which == COMB_AS_COMPLETED) {
+      ASSERT_EQ(tide_future_done(&out), 0); /* init takes no out: untouched */
+      ASSERT_OK(tide_future_set_none(&out));
+    } else {
+      /* Refused: out holds the error, so an awaiting task would see it; its
+       * message is the table's (nothing more was allocated for it). */
+      ASSERT_ERR(tide_future_result(&out, NULL), TIDE_ENOMEM);
+      ASSERT_STR_EQ(tide_future_error_message(&out), tide_strerror(TIDE_ENOMEM));
+    }
   } else {
     ASSERT_OK(rc);
     ASSERT_OK(tide_future_set_error(&f[0], TIDE_EIO, "an error message to copy"));
@@ -1222,3 +1246,43 @@ TEST(alloc_fail_wait) { oom_walk(oom_wait); }
 TEST(alloc_fail_wait_for) { oom_walk(oom_wait_for); }
 TEST(alloc_fail_shield) { oom_walk(oom_shield); }
 TEST(alloc_fail_as_completed) { oom_walk(oom_as_completed); }
+
+/* A task awaiting the out of a call that was refused (here: a gather with an
+ * unknown flag, as a typo would give) gets the call's error at its await; it
+ * used to wait forever on an out nobody would complete, and the loop ended
+ * under it. */
+struct refused_frame {
+  tide_future *in;
+  tide_future out;
+  int call_rc;
+  int rc;
+};
+
+static int refused_main(tide_task *t, void *frame) {
+  struct refused_frame *f = frame;
+  TIDE_BEGIN(t);
+  tide_future_init(tide_task_loop(t), &f->out);
+  f->call_rc = tide_gather(tide_task_loop(t), &f->in, 1, 0x80, &f->out);
+  TIDE_AWAIT(t, &f->out, f->rc);
+  tide_future_release(&f->out);
+  TIDE_END(t);
+}
+
+TEST(combinator_refused_call_completes_out_with_its_error) {
+  tide_loop loop;
+  tide_future in;
+  tide_task *t;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  tide_future_init(&loop, &in);
+  struct refused_frame init = {&in, {0}, 0, -99};
+  ASSERT_OK(tide_task_spawn(&loop, refused_main, &init, sizeof init, &t));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  struct refused_frame *f = tide_task_frame(t);
+  ASSERT_EQ(f->call_rc, TIDE_EINVAL);
+  ASSERT_EQ(tide_task_done(t), 1); /* not stuck on out */
+  ASSERT_EQ(f->rc, TIDE_EINVAL);
+  ASSERT_EQ(tide_future_state_get(&in), TIDE_FUTURE_PENDING); /* inputs untouched */
+  tide_task_release(t);
+  tide_future_release(&in);
+  CLOSE_LOOP(&loop);
+}

@@ -97,6 +97,37 @@ TEST(fake_call_later_and_call_at_exact) {
   CLOSE_LOOP(&loop);
 }
 
+/* A past time means now: at loop time 3, call_later(0) (due at 3) and then
+ * call_at(1) are both due now and run in the order they were scheduled; the
+ * earlier raw deadline must not jump ahead. Nor ahead of call_at(3) or of a
+ * due timer started before it. */
+TEST(fake_call_at_in_the_past_runs_in_schedule_order) {
+  tide_loop loop;
+  stamp_log log;
+  stamp s[4];
+  tide_timer timer;
+  memset(&log, 0, sizeof log);
+  for (int i = 0; i < 4; i++) {
+    s[i].log = &log;
+    s[i].item = i;
+  }
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  tide_fake_advance(&loop, 3);
+  tide_loop_update_time(&loop);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 3);
+  ASSERT_OK(tide_timer_init(&loop, &timer));
+  timer.handle.data = &s[0];
+  ASSERT_OK(tide_timer_start(&timer, stamp_timer_cb, 0, 0));
+  ASSERT_OK(tide_call_later(&loop, 0, stamp_call_cb, &s[1], NULL));
+  ASSERT_OK(tide_call_at(&loop, 1, stamp_call_cb, &s[2], NULL));
+  ASSERT_OK(tide_call_at(&loop, 0, stamp_call_cb, &s[3], NULL));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_LOG(&log.items, 0, 1, 2, 3);
+  ASSERT_LOG(&log.times, 3, 3, 3, 3);
+  tide_handle_close(&timer.handle, NULL);
+  RUN_AND_CLOSE_LOOP(&loop);
+}
+
 TEST(fake_run_once_blocks_for_next_timer) {
   tide_loop loop;
   int a = 0, b = 0;

@@ -560,3 +560,27 @@ TEST(future_done_callback_adds_another) {
   tide_future_release(&f);
   CLOSE_LOOP(&loop);
 }
+
+static int future_loop_task(tide_task *t, void *frame) {
+  (void)frame;
+  TIDE_RETURN(t);
+}
+
+TEST(future_loop_is_its_loop) {
+  tide_loop loop, other;
+  tide_future f, g;
+  tide_task *t;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_loop_init(&other, NULL));
+  tide_future_init(&loop, &f);
+  tide_future_init(&other, &g);
+  ASSERT_PTR_EQ(tide_future_loop(&f), &loop);
+  ASSERT_PTR_EQ(tide_future_loop(&g), &other);
+  ASSERT_OK(tide_task_spawn(&loop, future_loop_task, NULL, 0, &t));
+  ASSERT_PTR_EQ(tide_future_loop(tide_task_future(t)), &loop);
+  tide_task_release(t);
+  tide_future_release(&f);
+  tide_future_release(&g);
+  RUN_AND_CLOSE_LOOP(&loop);
+  CLOSE_LOOP(&other);
+}

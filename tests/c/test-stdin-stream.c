@@ -3,14 +3,16 @@
  * stdin must be tests/c/data/stdin-lines.txt: tests/c/CMakeLists.txt registers
  * these tests (stdin.<name>: redirected from the file; stdin-pipe.<name>: piped
  * through cat) and keeps them out of the generic registration. No pipe(), no
- * threads: the same tests run natively and under a WASI runtime. Run by hand
- * with a terminal on stdin, they skip instead of waiting for typing.
+ * threads: the same tests run natively and under a WASI runtime. Each test
+ * reads stdin from its start: ctest gives each its own (a fresh redirect or
+ * pipe); nothing rewinds it, as a pipe and WAMR's stdin cannot seek. Run by
+ * hand with a terminal on stdin, they skip (TEST_SKIP: reported as skipped,
+ * never as passed) instead of waiting for typing.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "test.h"
 #include "util.h"
@@ -32,17 +34,12 @@ static char long_char(size_t i) {
   return "0123456789abcdefghijklmnopqrstuvwxyz"[i % 36];
 }
 
-/* Is fd 0 the data file (or a pipe from it)? A terminal or /dev/null is not:
- * then the test skips. A file is rewound, so several tests may share it. */
-static int stdin_ready(void) {
+/* Fd 0 must be the data file (or a pipe from it). A terminal or /dev/null is
+ * not: then the test skips. */
+static void require_stdin(void) {
   struct stat st;
-  if (fstat(0, &st) != 0 || S_ISCHR(st.st_mode)) {
-    fprintf(stderr, "%s: skipped: stdin is not tests/c/data/stdin-lines.txt\n",
-            test__current_name());
-    return 0;
-  }
-  if (S_ISREG(st.st_mode)) ASSERT_EQ(lseek(0, 0, SEEK_SET), 0);
-  return 1;
+  if (fstat(0, &st) != 0 || S_ISCHR(st.st_mode))
+    TEST_SKIP("stdin is not tests/c/data/stdin-lines.txt (a terminal or a device)");
 }
 
 static void expect_line(int i, const void *data, size_t len) {
@@ -118,7 +115,7 @@ TEST(stdin_read_lines) {
   tide_loop loop;
   tide_timer dog;
   tide_stream *s;
-  if (!stdin_ready()) return;
+  require_stdin();
   ASSERT_OK(tide_loop_init(&loop, NULL));
   test_watchdog_start(&loop, &dog, WATCHDOG_MS);
   ASSERT_OK(tide_stream_open(&loop, 0, 0, &s)); /* stdin stays open */
@@ -148,7 +145,7 @@ TEST(stdin_lines_while_timer_ticks) {
   tide_timer dog, ticker;
   tide_stream *s;
   int ticks = 0;
-  if (!stdin_ready()) return;
+  require_stdin();
   ASSERT_OK(tide_loop_init(&loop, NULL));
   test_watchdog_start(&loop, &dog, WATCHDOG_MS);
   ASSERT_OK(tide_timer_init(&loop, &ticker));
@@ -175,7 +172,7 @@ TEST(stdin_long_line_refused) {
   tide_loop loop;
   tide_timer dog;
   tide_stream *s;
-  if (!stdin_ready()) return;
+  require_stdin();
   ASSERT_OK(tide_loop_init(&loop, NULL));
   test_watchdog_start(&loop, &dog, WATCHDOG_MS);
   ASSERT_OK(tide_stream_open(&loop, 0, 0, &s));
@@ -200,7 +197,7 @@ TEST(stdin_read_chunks_to_eof) {
   tide_timer dog;
   tide_stream *s;
   tide_future f;
-  if (!stdin_ready()) return;
+  require_stdin();
   size_t cap = 2 * LONG_LEN, have = 0;
   char *got = malloc(cap), *want = malloc(cap);
   ASSERT_NOT_NULL(got);

@@ -527,6 +527,54 @@ TEST(task_released_before_done_finishes_and_frees) {
   ASSERT_NO_LEAKS(&a);
 }
 
+/* Releasing a finished task whose done callbacks have not run yet (its
+ * dispatch is queued): they still run, with the task's future still readable,
+ * and the task is freed right after them. Whether they were added before or
+ * after it finished, and whatever the tick budget (1: the dispatch is still
+ * queued when the run returns; the default: the callbacks added before the
+ * end already ran), the same callbacks run. */
+struct done_seen {
+  test_log log;
+  int item;
+};
+
+static void record_done_cb(tide_future *f, void *ud) {
+  struct done_seen *seen = ud;
+  tide_value v;
+  ASSERT_OK(tide_future_result(f, &v)); /* not freed under its callbacks */
+  ASSERT_EQ(v.as.i, 42);
+  test_log_push(&seen->log, ++seen->item);
+}
+
+TEST(task_release_runs_pending_done_callbacks_then_frees) {
+  static const unsigned budgets[] = {1, 0};
+  for (size_t b = 0; b < TEST_ARRAY_SIZE(budgets); b++) {
+    test_alloc a;
+    test_alloc_init(&a);
+    tide_loop_options opts = test_alloc_options(&a);
+    opts.tick_budget = budgets[b];
+    tide_loop loop;
+    tide_task *t;
+    struct ret_frame init;
+    struct done_seen seen;
+    memset(&init, 0, sizeof init);
+    memset(&seen, 0, sizeof seen);
+    ASSERT_OK(tide_loop_init(&loop, &opts));
+    ASSERT_OK(tide_task_spawn(&loop, ret_main, &init, sizeof init, &t));
+    ASSERT_OK(tide_future_add_done_callback(tide_task_future(t), record_done_cb, &seen));
+    ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), budgets[b] == 1);
+    ASSERT_EQ(tide_task_done(t), 1);
+    /* Added after the end: its dispatch is queued now in either case. */
+    ASSERT_OK(tide_future_add_done_callback(tide_task_future(t), record_done_cb, &seen));
+    tide_task_release(t);
+    ASSERT_ERR(tide_loop_close(&loop), TIDE_EBUSY); /* not freed under them */
+    ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+    ASSERT_LOG(&seen.log, 1, 2);
+    CLOSE_LOOP(&loop);
+    ASSERT_NO_LEAKS(&a);
+  }
+}
+
 /* --- current task, names, frames, cleanup ----------------------------------- */
 
 struct current_frame {

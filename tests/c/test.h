@@ -42,6 +42,19 @@ void test__fail(const char *file, int line, const char *fmt, ...)
 /* The name of the test running now (for messages). */
 const char *test__current_name(void);
 
+/* A test that cannot run here says so and ends its process with this status,
+ * which ctest counts as skipped (SKIP_RETURN_CODE in tests/c/CMakeLists.txt)
+ * and the runner's forked runs print as "# SKIP": never as a pass. */
+#define TEST_SKIP_CODE 77
+/* Print "SKIPPED <test>: <reason>" and exit with TEST_SKIP_CODE. In a run of
+ * several tests in one process (no fork: WASI, --no-fork) this ends the run. */
+void test__skip(const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 1, 2), noreturn))
+#endif
+    ;
+#define TEST_SKIP(...) test__skip(__VA_ARGS__)
+
 /* Define and register a test: TEST(timer_order) { ... }. Names are unique across
  * all files (the runner refuses duplicates) and are [A-Za-z0-9_]+ so ctest can
  * parse them. */

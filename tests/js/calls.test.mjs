@@ -2,8 +2,8 @@
 // ways, C errors as TideError, and what the host refuses before reaching C.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { TideError, errors } from '../../js/src/node.mjs';
-import { loadTest } from './helpers.mjs';
+import { TideError, errors, load } from '../../js/src/node.mjs';
+import { loadTest, requireModule } from './helpers.mjs';
 
 let rt;
 before(async () => {
@@ -120,4 +120,17 @@ test('register validates its arguments', () => {
 test('main() runs once per runtime', async () => {
   await assert.rejects(rt.main(['again']), isTide('ESTATE'));
   await assert.rejects(rt.main('nope'), TypeError);
+});
+
+test('the end of rt.main() flushes C stdio and a last partial line, as exit() natively', async () => {
+  const out = [];
+  const rt = await load(requireModule(), { stdout: (l) => out.push(l), stderr() {} });
+  try {
+    /* C printed "3\n" and "no newline, no fflush" into stdio's buffer only. */
+    assert.equal(await rt.main(['t', '3', 'unflushed']), 3);
+    assert.deepEqual(out, ['3', 'no newline, no fflush'], 'written when main resolved');
+  } finally {
+    rt.close();
+  }
+  assert.deepEqual(out, ['3', 'no newline, no fflush'], 'and only once');
 });

@@ -68,3 +68,31 @@ test('TideError carries code, name and message', () => {
   assert.equal(x.code, 3);
   assert.equal(x.name, 'TideExit');
 });
+
+test('errorCodeOf reads the code where each runtime puts it', () => {
+  const { errorCodeOf, errors } = tide;
+  assert.equal(web.errorCodeOf, errorCodeOf);
+  const withCode = (code, cause) => Object.assign(new Error('x', cause && { cause }), { code });
+  /* Node's fetch(): a TypeError whose cause has the code (undici's or the system's). */
+  const nodeReset = new TypeError('fetch failed', { cause: withCode('UND_ERR_SOCKET') });
+  assert.equal(errorCodeOf(nodeReset), errors.ECONNRESET);
+  const nodeRefused = new TypeError('fetch failed', { cause: withCode('ECONNREFUSED') });
+  assert.equal(errorCodeOf(nodeRefused), errors.ECONNREFUSED);
+  /* Bun's fetch(): the code on the error itself, Node-style or Bun's own. */
+  assert.equal(errorCodeOf(withCode('ECONNRESET')), errors.ECONNRESET);
+  assert.equal(errorCodeOf(withCode('ConnectionRefused')), errors.ECONNREFUSED);
+  assert.equal(errorCodeOf(withCode('ConnectionClosed')), errors.ECONNRESET);
+  /* Its own code wins over its cause's; a code that means nothing falls
+   * through to the cause. */
+  assert.equal(errorCodeOf(withCode('ETIMEDOUT', withCode('ECONNRESET'))), errors.ETIMEDOUT);
+  assert.equal(errorCodeOf(withCode('ERR_WHATEVER', withCode('ECONNRESET'))), errors.ECONNRESET);
+  /* Numbers in the table, an AggregateError's last error. */
+  assert.equal(errorCodeOf({ code: errors.EPIPE }), errors.EPIPE);
+  assert.equal(errorCodeOf(new AggregateError([withCode('EACCES'), withCode('ECONNREFUSED')])),
+    errors.ECONNREFUSED);
+  /* Nowhere (Deno's fetch() can say nothing): the fallback, EHOST by default. */
+  assert.equal(errorCodeOf(new TypeError('error sending request')), errors.EHOST);
+  assert.equal(errorCodeOf(new TypeError('error sending request'), errors.EIO), errors.EIO);
+  assert.equal(errorCodeOf('a string'), errors.EHOST);
+  assert.equal(errorCodeOf(null, errors.EIO), errors.EIO);
+});

@@ -588,3 +588,42 @@ test('a host function\'s signal aborts when C drops the value it already returne
     rt.close();
   }
 });
+
+test('net.mjs: a pending write or shutdown keeps the socket referenced', async (t) => {
+  /* Node alone would stay alive for a pending write (libuv's request), Deno
+   * does not: the socket's own ref must say it. node:net's handle reports it
+   * (hasRef); the socket is the one net.mjs made, caught at connect. */
+  const made = [];
+  const n = createNet({
+    net: {
+      isIP: net.isIP,
+      createServer: net.createServer,
+      connect: (...args) => {
+        const s = net.connect(...args);
+        made.push(s);
+        return s;
+      },
+    },
+  });
+  t.after(() => n.close());
+  let peer;
+  const { port } = await nodeServer(t, (s) => {
+    peer = s;
+    s.pause(); /* read nothing: a large write stays pending */
+  });
+  t.after(() => peer?.destroy());
+  const fd = await n.functions.get('tideloop:tcp_connect')(LOCAL, port, {});
+  await until(() => peer !== undefined, 'the server to accept');
+  const socket = made[0];
+  assert.equal(socket._handle.hasRef(), false, 'idle: unref\'d');
+  const write = n.fds.write(fd, new Uint8Array(32 << 20));
+  assert.equal(socket._handle.hasRef(), true, 'a write is pending: ref\'d');
+  peer.resume(); /* drain it */
+  assert.equal(await write, 32 << 20);
+  assert.equal(socket._handle.hasRef(), false, 'written: unref\'d again');
+  const shutdown = n.fds.shutdown(fd);
+  assert.equal(socket._handle.hasRef(), true, 'a shutdown is pending: ref\'d');
+  await shutdown;
+  assert.equal(socket._handle.hasRef(), false, 'shut down: unref\'d again');
+  n.fds.close(fd);
+});

@@ -30,7 +30,8 @@
  *                           ticks; returns the number that ran (n). The browser
  *                           suite counts frames while it runs (tests/browser)
  * With argv[1] given, setup also starts a main task that writes each argument
- * to stdout on its own line after 1 ms and sets the exit code to argv[1].
+ * to stdout on its own line after 1 ms and sets the exit code to argv[1]
+ * (argv[2] "unflushed": argv[1], then a last line without newline, unflushed).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -536,9 +537,15 @@ static int program_main(tide_task *t, void *frame) {
   main_frame *f = frame;
   TIDE_BEGIN(t);
   TIDE_SLEEP(t, 1, f->rc);
-  for (int i = 1; i < f->argc; i++)
-    printf("%s\n", f->argv[i]);
-  fflush(stdout);
+  if (f->argc == 3 && strcmp(f->argv[2], "unflushed") == 0) {
+    /* Left in stdio's buffer (no fflush, and a last line without newline):
+     * only the program's end writes it, as exit() does natively. */
+    printf("%s\nno newline, no fflush", f->argv[1]);
+  } else {
+    for (int i = 1; i < f->argc; i++)
+      printf("%s\n", f->argv[i]);
+    fflush(stdout);
+  }
   tide_main_exit(tide_task_loop(t), atoi(f->argv[1]));
   TIDE_END(t);
 }

@@ -6,6 +6,7 @@
  * was. The names are exported by the link (exports.txt, one --export each), so
  * nothing here needs an export attribute.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,8 +196,13 @@ int tide_js_has_ref(tide_loop *loop) {
   return tide_loop_alive(loop);
 }
 
+/* Read when rt.main() ends, which is the program's exit: its C stdio buffers
+ * are flushed first, as exit() flushes them natively (printf to a pipe is
+ * fully buffered, and nothing else ever flushes them on this host). With no
+ * FILE in use, fflush(NULL) writes nothing and imports nothing. */
 int tide_js_exit_code(tide_loop *loop) {
   if (loop_of(loop) == NULL) return TIDE_EINVAL;
+  (void)fflush(NULL);
   return tide_main_exit_code(loop);
 }
 

@@ -28,6 +28,14 @@ typedef struct wasi_state {
   unsigned *revents;
   int wakeup_pending;           /* no threads here: a flag is enough */
   unsigned zero_polls;          /* consecutive non-blocking polls with fds */
+  /* The clock-only poll's storage until the arrays above exist (no watcher
+   * has started yet): polling must not allocate, and `in` and `out` must be
+   * separate, valid memory. With NULL arrays the subscription went to address
+   * 0 and poll_oneoff got 0 for both, which WAMR, writing its event before it
+   * has read the subscription, turned into a zero timeout: timer-only waits
+   * spun, and TIDE_RUN_ONCE returned before its timer was due. */
+  __wasi_subscription_t clock_sub;
+  __wasi_event_t clock_event;
 } wasi_state;
 
 static wasi_state *state_of(tide_loop *loop) { return loop->priv_backend; }
@@ -207,17 +215,20 @@ int tide__backend_poll(tide_loop *loop, int64_t timeout_ms) {
     s->zero_polls = 0;
   }
   if (timeout_ms != 0 || nsubs > 0) {
+    /* No arrays means no watcher, so nsubs is 0 and the clock fits alone. */
+    __wasi_subscription_t *subs = s->subs != NULL ? s->subs : &s->clock_sub;
+    __wasi_event_t *events = s->events != NULL ? s->events : &s->clock_event;
     /* One relative clock; "no limit" becomes a long one, as a call needs at least
      * one subscription and some runtimes block forever on an empty list. */
     uint64_t ms = timeout_ms < 0 ? 24u * 3600u * 1000u : (uint64_t)timeout_ms;
-    clock_subscription(&s->subs[nsubs++], ms * 1000000u);
+    clock_subscription(&subs[nsubs++], ms * 1000000u);
     __wasi_size_t nevents = 0;
-    __wasi_errno_t err = __wasi_poll_oneoff(s->subs, s->events, (__wasi_size_t)nsubs, &nevents);
+    __wasi_errno_t err = __wasi_poll_oneoff(subs, events, (__wasi_size_t)nsubs, &nevents);
     if (err == __WASI_ERRNO_INTR) return 0;
     /* wasi-libc's errno values are WASI's error numbers. */
     if (err != 0) return tide__errno_code((int)err);
     for (__wasi_size_t i = 0; i < nevents; i++) {
-      const __wasi_event_t *ev = &s->events[i];
+      const __wasi_event_t *ev = &events[i];
       if (ev->type == __WASI_EVENTTYPE_CLOCK || ev->userdata >= nios) continue;
       unsigned got = ev->type == __WASI_EVENTTYPE_FD_READ ? TIDE_READABLE : TIDE_WRITABLE;
       if (ev->error != 0) got |= TIDE_IOERROR;
