@@ -223,19 +223,21 @@ static int job_main(tide_task *t, void *frame) {
   f->rc = tide_process_wait(f->proc, &f->wait);
   if (f->rc == 0 && app->opt.timeout_ms > 0)
     f->rc = tide_wait_for(app->loop, &f->wait, (int64_t)app->opt.timeout_ms, &f->timed);
-  if (f->rc != 0) { /* out of memory: stop the command rather than lose it */
-    app->fatal = 1;
-    tide_future_set_error(&f->timed, TIDE_ETIMEDOUT, NULL);
-  }
-  TIDE_AWAIT(t, app->opt.timeout_ms > 0 || f->rc != 0 ? &f->timed : &f->wait, f->rc);
-  if (f->rc == TIDE_ETIMEDOUT) {
-    /* asyncio's way: terminate, then kill if it will not go. */
-    f->job->timed_out = 1;
+  if (f->rc == 0) TIDE_AWAIT(t, app->opt.timeout_ms > 0 ? &f->timed : &f->wait, f->rc);
+  if (f->rc != 0) {
+    /* Timed out (or out of memory to wait at all: then pmap has failed, and
+     * the command is stopped rather than left behind). asyncio's way:
+     * terminate, then kill if it will not go. */
+    if (f->rc == TIDE_ETIMEDOUT)
+      f->job->timed_out = 1;
+    else
+      app->fatal = 1;
     tide_future_init(app->loop, &f->stopped);
     f->rc = tide_process_stop(f->proc, app->opt.grace_ms, &f->stopped);
     if (f->rc == 0) TIDE_AWAIT(t, &f->stopped, f->rc);
     tide_future_release(&f->stopped);
   }
+  f->job->returncode = 255; /* unknown, if even the stop failed (out of memory) */
   tide_process_returncode(f->proc, &f->job->returncode);
   tide_future_release(&f->timed);
   tide_future_release(&f->wait);
