@@ -39,7 +39,8 @@ static int slot_main(tide_task *t, void *frame) {
       tide_process_options o;
       memset(&o, 0, sizeof o);
       o.argv = argv;
-      for (int k = 0; k < 3; k++) o.stdio[k].mode = TIDE_STDIO_NULL;
+      for (int k = 0; k < 3; k++)
+        o.stdio[k].mode = TIDE_STDIO_NULL;
       tide_future_init(tide_task_loop(t), &s->spawned);
       s->rc = tide_process_spawn(tide_task_loop(t), &o, &s->spawned);
       BENCH_CHECK(s->rc == 0, "tide_process_spawn: %s", tide_strerror(s->rc));
@@ -47,8 +48,8 @@ static int slot_main(tide_task *t, void *frame) {
     TIDE_AWAIT(t, &s->spawned, s->rc);
     {
       const char *msg = tide_future_error_message(&s->spawned);
-      BENCH_CHECK(s->rc == 0, "spawn %ld of %s: %s (%s)", s->i, w8.program, tide_strerror(s->rc),
-                  msg != NULL ? msg : "");
+      BENCH_CHECK(s->rc == 0, "spawn %ld of %s: %s (%s)", s->i, w8.program,
+                  tide_strerror(s->rc), msg != NULL ? msg : "");
       tide_value v;
       BENCH_CHECK(tide_future_result(&s->spawned, &v) == 0 && v.type == TIDE_VALUE_PTR,
                   "spawn %ld: no process", s->i);
@@ -64,8 +65,8 @@ static int slot_main(tide_task *t, void *frame) {
       BENCH_CHECK(s->rc == 0 && tide_future_result(&s->exited, &v) == 0 &&
                       v.type == TIDE_VALUE_INT,
                   "wait %ld: %s", s->i, tide_strerror(s->rc));
-      BENCH_CHECK(v.as.i == 0, "child %ld (%s): returncode %lld, expected 0", s->i, w8.program,
-                  (long long)v.as.i);
+      BENCH_CHECK(v.as.i == 0, "child %ld (%s): returncode %lld, expected 0", s->i,
+                  w8.program, (long long)v.as.i);
     }
     tide_future_release(&s->exited);
     tide_process_release(s->proc);

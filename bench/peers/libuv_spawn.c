@@ -27,8 +27,9 @@ static void on_closed(uv_handle_t *h) {
 }
 
 static void on_child_exit(uv_process_t *proc, int64_t status, int signal) {
-  BENCH_CHECK(status == 0 && signal == 0, "child of %s: exit status %lld, signal %d, expected 0",
-              w8.program, (long long)status, signal);
+  BENCH_CHECK(status == 0 && signal == 0,
+              "child of %s: exit status %lld, signal %d, expected 0", w8.program,
+              (long long)status, signal);
   w8.ok++;
   if (++w8.done == w8.n) w8.end = bench_now_ns();
   uv_close((uv_handle_t *)proc, on_closed);
@@ -39,7 +40,8 @@ static void start_next(uv_process_t *proc) {
   long i = w8.started++;
   char *args[] = {(char *)w8.program, NULL};
   uv_stdio_container_t stdio[3];
-  for (int k = 0; k < 3; k++) stdio[k].flags = UV_IGNORE;
+  for (int k = 0; k < 3; k++)
+    stdio[k].flags = UV_IGNORE;
   uv_process_options_t o;
   memset(&o, 0, sizeof o);
   o.file = w8.program;
@@ -61,7 +63,8 @@ int main(int argc, char **argv) {
   uv_process_t *procs = calloc((size_t)k, sizeof *procs);
   BENCH_CHECK(procs != NULL, "out of memory");
   w8.start = bench_now_ns();
-  for (long i = 0; i < k; i++) start_next(&procs[i]);
+  for (long i = 0; i < k; i++)
+    start_next(&procs[i]);
   uv_run(&w8.loop, UV_RUN_DEFAULT);
   BENCH_CHECK(w8.done == w8.n, "%ld exits seen, expected %ld", w8.done, w8.n);
   printf("{\"ops\": %ld, \"ns\": %llu, \"check\": %ld}\n", w8.n,
