@@ -372,7 +372,51 @@ const W6 = {
   expect: (r, n) => r.ops === n && r.check === n && r.bytes === n * W6_SIZE,
 };
 
-export const WORKLOADS = [chains(1), chains(1000), W2, W3_DONE, W3_YIELD, W4, W5, W6];
+/* W8 (issue 15): subprocesses. Every program takes `N K`; the child is
+ * /bin/true (an absolute path: no PATH search anywhere). */
+const W8_K = 8;
+const W8 = {
+  id: 'W8',
+  title: `W8: spawn-and-wait of /bin/true, ${W8_K} at a time (ns per child = total time / N)`,
+  unit: 'ns/child',
+  n: 1000,
+  smokeN: 16,
+  notes: [
+    `N children of \`/bin/true\` in all, at most ${W8_K} running at once: each of ${W8_K} slots starts a`,
+    'child, awaits its exit, checks that it exited 0, and starts the next, so a new child starts as soon',
+    'as one is reaped. The clock runs from the first spawn to the last exit seen; ns per child is that',
+    'over N (with 8 in flight, not one spawn\'s latency). All three standard streams of every child are',
+    '/dev/null in every program, so all do the same work. tideloop (`bench/c/w8_spawn.c`): one task per',
+    'slot, `tide_process_spawn` (every stdio `TIDE_STDIO_NULL`), `tide_process_wait`,',
+    '`tide_process_release`; natively posix_spawn (glibc: a vfork-style clone) with the exit seen through',
+    'a pidfd watched by epoll; on the JS host the same module calls node:child_process. libuv',
+    '(`bench/peers/libuv_spawn.c`): `uv_spawn` with `UV_IGNORE` streams (libuv opens /dev/null in the',
+    'child), the slot\'s next spawn from the close callback of the exited handle; libuv (1.44, and',
+    "Node 20's) calls plain fork(), which copies the parent's page tables, waits on a pipe for the exec,",
+    'and reaps on SIGCHLD. Node (`bench/peers/node_spawn.mjs`): `child_process.spawn` with',
+    "`stdio: 'ignore'`, the next spawn on 'exit' (Node's child_process is libuv's uv_spawn underneath).",
+    'The machine is shared and a spawn is mostly the kernel\'s and the dynamic loader\'s work, so the',
+    'spread between rounds is wide; only the in-round ratios compare loops.',
+  ].join(' '),
+  runs: [
+    { id: 'tide-native', label: 'tideloop native (tide_process_spawn)', group: TIDE,
+      argv: (n) => native('w8_spawn', n, W8_K) },
+    { id: 'libuv', label: 'libuv uv_spawn', group: C_PEERS, argv: (n) => native('libuv_spawn', n, W8_K) },
+    { id: 'tide-js', label: 'tideloop JS host (Node, node:child_process)', group: TIDE,
+      argv: (n) => jsHost('w8_spawn', n, W8_K) },
+    { id: 'node', label: 'Node child_process.spawn', group: NODE,
+      argv: (n) => nodePeer('peers/node_spawn.mjs', n, W8_K) },
+  ],
+  ratios: [
+    ['tide-native', 'libuv'], ['tide-native', 'node'], ['tide-js', 'node'], ['tide-js', 'tide-native'],
+  ],
+  /* Issue 15 names the comparison but no figure. */
+  headline: [['tide-native', 'libuv'], ['tide-native', 'node'], ['tide-js', 'node']],
+  profile: [{ argv: native('w8_spawn', '200', String(W8_K)), ops: 200 }],
+  expect: (r, n) => r.ops === n && r.check === n,
+};
+
+export const WORKLOADS = [chains(1), chains(1000), W2, W3_DONE, W3_YIELD, W4, W5, W6, W8];
 export const GROUPS = {
   TIDE, C_PEERS, NODE, ASYNCIO, UVLOOP, EMCC, ECHO_TIDE, ECHO_TIDE_JS, ECHO_LIBUV, ECHO_NODE,
 };
