@@ -209,9 +209,52 @@ int tide_loop_alive(const tide_loop *loop);
 uint64_t tide_loop_now(const tide_loop *loop);
 /* Refresh the cached time now (costs a clock read). */
 void tide_loop_update_time(tide_loop *loop);
+/* --- Virtual time: testing code with timeouts in milliseconds ----------------
+ *
+ * A loop can run on a virtual clock instead of the host's, so that a test of
+ * code full of sleeps, timeouts and retries runs in milliseconds and gives the
+ * same times on every run and every host (Trio's MockClock):
+ *
+ *   tide_loop_set_clock(&loop, TIDE_CLOCK_AUTOJUMP);
+ *   tide_task_spawn(&loop, retry_with_backoff, ...);  // sleeps 1 s, 2 s, 4 s...
+ *   tide_loop_run(&loop, TIDE_RUN_DEFAULT);           // returns at once, having
+ *                                                     // "waited" 7 s of loop time
+ *
+ * Time starts where the loop's clock was and moves only as below; everything
+ * that reads time (sleeps, timers, call_later, wait_for, timeout scopes, the
+ * diagnostics' ms) reads the virtual clock. Ordering is unchanged: timers fire
+ * in (deadline, start order), each at exactly its deadline.
+ * - TIDE_CLOCK_AUTOJUMP: whenever the loop has referenced work but nothing to
+ *   run and nothing from the host (no I/O ready when it polls without
+ *   waiting), time jumps to the next timer's deadline at once. It does not
+ *   jump while a host operation (tide_host_call, JS-host I/O) is in flight:
+ *   its answer might come first. Natively, fds, threads (tide_work_submit,
+ *   tide_resolve) and child processes are not waited for: a test on this clock
+ *   should fake them, or use TIDE_CLOCK_VIRTUAL and advance by hand.
+ * - TIDE_CLOCK_VIRTUAL: time moves only with tide_loop_advance. A run never
+ *   blocks for a timer: once only timers are left, tide_loop_run(DEFAULT or
+ *   ONCE) returns 1, and the caller advances the clock and runs again.
+ * On the JS host: load(source, {clock: 'autojump' | 'virtual'}) and
+ * rt.advance(ms) (js/README.md). */
+typedef enum tide_clock_mode {
+  TIDE_CLOCK_REAL = 0,     /* the host's monotonic clock (the default) */
+  TIDE_CLOCK_VIRTUAL = 1,  /* moved by tide_loop_advance only */
+  TIDE_CLOCK_AUTOJUMP = 2  /* virtual, and jumps to the next timer when idle */
+} tide_clock_mode;
+
+/* Switch the loop's clock, at any time (not from virtual back to real: that is
+ * TIDE_ESTATE). Returns 0, TIDE_EINVAL, TIDE_ESTATE. */
+int tide_loop_set_clock(tide_loop *loop, tide_clock_mode mode);
+tide_clock_mode tide_loop_clock(const tide_loop *loop);
+/* Move a virtual clock forward by ms. What becomes due runs on the next
+ * iteration (tide_loop_run), in deadline order, never inside this call.
+ * Returns 0, or TIDE_ESTATE on the real clock. */
+int tide_loop_advance(tide_loop *loop, uint64_t ms);
+
 /* For an embedding host: how long it may wait, in ms, before it must run the loop
  * again. 0 if work is ready, -1 if no timer is pending (wait for I/O only), else
- * the time to the nearest timer (saturated at INT32_MAX). */
+ * the time to the nearest timer (saturated at INT32_MAX). On a virtual clock a
+ * timer is never waited for: 0 if the autojump will jump to it, else -1. */
 int64_t tide_loop_next_timeout(const tide_loop *loop);
 /* Replace the error handler; NULL restores the default. */
 void tide_loop_set_error_handler(tide_loop *loop, tide_error_handler handler, void *ud);

@@ -81,6 +81,11 @@ export interface LoadOptions {
   args?: string[];
   /** The WASI environment: an object or "KEY=value" strings. Default: empty. */
   env?: Record<string, string> | string[];
+  /** The loop's clock (tide.h, "Virtual time"): 'real' (the default);
+   * 'autojump', virtual time that jumps to the next timer whenever C has
+   * nothing else to do and no host function is pending, so code full of
+   * sleeps and timeouts runs at once; 'virtual', moved only by rt.advance(). */
+  clock?: 'real' | 'virtual' | 'autojump';
 }
 
 export interface CallOptions {
@@ -123,6 +128,11 @@ export declare class Runtime implements Disposable {
    * default: options.args); resolves with the exit code once the loop has no
    * referenced work left (1 if the setup failed; exit()'s status if C exited). */
   main(argv?: string[]): Promise<number>;
+  /** Move a virtual clock (load({clock})) forward by ms; what becomes due runs
+   * on the next tick. Throws TideError ESTATE on the real clock. */
+  advance(ms: number): void;
+  /** The loop's time in ms (tide_loop_now): the virtual clock's on one. */
+  now(): number;
   /** Free the loop: pending calls and main() reject with ECANCELED, host
    * functions in flight see their signal abort, C tasks are cancelled. Returns 0,
    * TIDE_EBUSY (-3) if C work would not finish, or TIDE_ESTATE (-23) if called

@@ -79,6 +79,8 @@ struct tide_loop {
   tide_error_handler priv_error_handler;
   void *priv_error_ud;
   void *priv_host; /* host operations and exported tasks (src/hostops) */
+  unsigned priv_host_ops; /* host operations in flight (autojump waits for them) */
+  int priv_clock;         /* tide_clock_mode: where priv_now comes from */
   void (*priv_host_close)(tide_loop *loop); /* frees priv_host at close */
   int priv_exit_code;
   /* Diagnostics (diag.c, trace.c): TIDE__DIAG_* bits tested on the hot paths,

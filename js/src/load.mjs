@@ -46,11 +46,14 @@ export async function compileSource(source, adapter) {
   );
 }
 
+/* options.clock -> tide_clock_mode (tide.h, "Virtual time"). */
+const CLOCKS = new Map([['real', 0], ['virtual', 1], ['autojump', 2]]);
+
 function checkOptions(options) {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('tideloop: options must be an object');
   }
-  const { stdout, stderr, stdin, args, env } = options;
+  const { stdout, stderr, stdin, args, env, clock } = options;
   for (const [k, v] of [['stdout', stdout], ['stderr', stderr]]) {
     if (v !== undefined && typeof v !== 'function') {
       throw new TypeError(`tideloop: options.${k} must be a function (one line per call)`);
@@ -69,7 +72,11 @@ function checkOptions(options) {
     if (typeof env !== 'object') throw new TypeError('tideloop: options.env must be an object');
     envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   }
-  return { stdout, stderr, stdin, args: args ?? ['tideloop'], env: envList };
+  if (clock !== undefined && !CLOCKS.has(clock)) {
+    throw new TypeError("tideloop: options.clock must be 'real', 'virtual' or 'autojump'");
+  }
+  return { stdout, stderr, stdin, args: args ?? ['tideloop'], env: envList,
+    clock: CLOCKS.get(clock ?? 'real') };
 }
 
 /**

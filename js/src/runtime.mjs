@@ -88,6 +88,7 @@ export class Runtime {
     const s = (this.#s = new RuntimeState(this.stats, stdout, stderr));
     this.#args = opts.args;
     this.#env = opts.env;
+    this.#clock = opts.clock ?? 0;
     this.#extra = typeof adapter.builtins === 'function' ? adapter.builtins() : null;
     /* The runtime's own host functions (see HostOps): C streams on fds 0-2,
      * and the adapter's. */
@@ -144,6 +145,46 @@ export class Runtime {
     if (loop === 0) throw new TideError(errors.ENOMEM, 'tideloop: cannot allocate the loop');
     s.loop = loop;
     this.#hostOps.attachRing(this.#sched.enter((e) => e.tide_js_ring(loop)));
+    if (this.#clock !== 0) {
+      this.#virtualTime('options.clock');
+      const rc = this.#sched.enter((e) => e.tide_js_set_clock(loop, this.#clock));
+      if (rc !== 0) throw new TideError(rc, 'tideloop: cannot set the loop\'s clock');
+    }
+  }
+
+  #clock; /* tide_clock_mode, from options.clock */
+
+  /* Virtual time needs exports a module built before it does not have. */
+  #virtualTime(what) {
+    const x = this.#s.exports;
+    if (typeof x?.tide_js_set_clock !== 'function' || typeof x.tide_js_advance !== 'function') {
+      throw new TypeError(`tideloop: ${what}: this module was built without virtual time ` +
+        '(tide_js_set_clock): rebuild it with this version of tideloop');
+    }
+  }
+
+  /**
+   * Move the loop's virtual clock forward by ms (load({clock: 'virtual' or
+   * 'autojump'})): what becomes due runs on the next tick, never inside this
+   * call. A TideError ESTATE on the real clock.
+   */
+  advance(ms) {
+    if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) {
+      throw new TypeError('tideloop: advance(ms): ms must be a finite number >= 0');
+    }
+    const s = this.#s;
+    if (s.closed || s.dead || s.loop === 0) throw new TideError(errors.ECLOSED, 'the runtime is closed');
+    this.#virtualTime('advance()');
+    const rc = this.#sched.enter((x) => x.tide_js_advance(s.loop, ms));
+    if (rc !== 0) throw new TideError(rc, 'advance(): the loop runs on the real clock');
+    this.#sched.ensureTick();
+  }
+
+  /** The loop's time in ms (tide_loop_now): the virtual clock's on one. */
+  now() {
+    const s = this.#s;
+    if (s.closed || s.dead || s.loop === 0) throw new TideError(errors.ECLOSED, 'the runtime is closed');
+    return this.#sched.enter((x) => x.tide_js_now(s.loop));
   }
 
   /* A trap or exit() unwound through wasm (Scheduler enter): the instance's

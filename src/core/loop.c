@@ -88,7 +88,45 @@ int tide_loop_alive(const tide_loop *loop) {
 
 uint64_t tide_loop_now(const tide_loop *loop) { return loop->priv_now; }
 
-void tide_loop_update_time(tide_loop *loop) { loop->priv_now = tide__backend_now(loop); }
+void tide_loop_update_time(tide_loop *loop) {
+  /* On a virtual clock only tide_loop_advance and the autojump move time. */
+  if (loop->priv_clock == TIDE_CLOCK_REAL) loop->priv_now = tide__backend_now(loop);
+}
+
+int tide_loop_set_clock(tide_loop *loop, tide_clock_mode mode) {
+  assert(loop != NULL);
+  if (mode != TIDE_CLOCK_REAL && mode != TIDE_CLOCK_VIRTUAL && mode != TIDE_CLOCK_AUTOJUMP)
+    return TIDE_EINVAL;
+  /* Back to the host's clock would move time backwards or leap forwards under
+   * the timers already set on the virtual one. */
+  if (mode == TIDE_CLOCK_REAL && loop->priv_clock != TIDE_CLOCK_REAL) return TIDE_ESTATE;
+  loop->priv_clock = (int)mode;
+  return 0;
+}
+
+tide_clock_mode tide_loop_clock(const tide_loop *loop) {
+  return (tide_clock_mode)loop->priv_clock;
+}
+
+int tide_loop_advance(tide_loop *loop, uint64_t ms) {
+  assert(loop != NULL);
+  if (loop->priv_clock == TIDE_CLOCK_REAL) return TIDE_ESTATE;
+  loop->priv_now = ms > UINT64_MAX - loop->priv_now ? UINT64_MAX : loop->priv_now + ms;
+  return 0;
+}
+
+/* The autojump's rule: the loop has referenced work but nothing to run now,
+ * the next thing it waits for is a timer, and no host operation is on its way
+ * back (its answer could come before that timer is due). Then time may jump
+ * to the timer's deadline at once. */
+static const tide__heap_slot *jumpable_timer(const tide_loop *loop) {
+  if (loop->priv_clock != TIDE_CLOCK_AUTOJUMP || loop->priv_stop ||
+      loop->priv_host_ops > 0 || loop->priv_active_refs == 0 ||
+      !tide__q_empty(&loop->priv_ready) || !tide__q_empty(&loop->priv_tick))
+    return NULL;
+  const tide__heap_slot *top = tide__heap_top(loop);
+  return top != NULL && top->deadline > loop->priv_now ? top : NULL;
+}
 
 void tide_loop_stop(tide_loop *loop) { loop->priv_stop = 1; }
 
@@ -109,6 +147,10 @@ int64_t tide_loop_next_timeout(const tide_loop *loop) {
   const tide__heap_slot *top = tide__heap_top(loop);
   if (top == NULL) return -1;
   if (top->deadline <= loop->priv_now) return 0;
+  /* On a virtual clock a timer is never reached by waiting: the next
+   * iteration jumps to it (autojump), or only tide_loop_advance does (then
+   * wait for I/O alone). */
+  if (loop->priv_clock != TIDE_CLOCK_REAL) return jumpable_timer(loop) != NULL ? 0 : -1;
   uint64_t delta = top->deadline - loop->priv_now;
   return delta > INT32_MAX ? INT32_MAX : (int64_t)delta;
 }
@@ -142,12 +184,25 @@ static void run_ticks(tide_loop *loop) {
   }
 }
 
+/* A loop on the manual virtual clock whose only referenced work is timers
+ * cannot progress until its caller advances time: a run returns then rather
+ * than wait for a time that never comes. */
+static int waits_for_advance(const tide_loop *loop) {
+  if (loop->priv_clock != TIDE_CLOCK_VIRTUAL || has_ready(loop)) return 0;
+  const tide__heap_slot *top = tide__heap_top(loop);
+  return top != NULL && top->deadline > loop->priv_now;
+}
+
 static int iterate(tide_loop *loop, tide_run_mode mode) {
   int64_t timeout = 0;
-  if (mode != TIDE_RUN_NOWAIT && !loop->priv_stop && tide_loop_alive(loop))
+  if (mode != TIDE_RUN_NOWAIT && !loop->priv_stop && tide_loop_alive(loop) &&
+      !waits_for_advance(loop))
     timeout = tide_loop_next_timeout(loop);
   int rc = tide__backend_poll(loop, timeout);
   tide_loop_update_time(loop);
+  /* Nothing came from the poll either: a virtual clock jumps to the timer. */
+  const tide__heap_slot *top = jumpable_timer(loop);
+  if (top != NULL) loop->priv_now = top->deadline;
   run_ticks(loop);
   return rc;
 }
@@ -159,7 +214,8 @@ int tide_loop_run(tide_loop *loop, tide_run_mode mode) {
   int rc;
   do {
     rc = iterate(loop, mode);
-  } while (rc == 0 && mode == TIDE_RUN_DEFAULT && !loop->priv_stop && tide_loop_alive(loop));
+  } while (rc == 0 && mode == TIDE_RUN_DEFAULT && !loop->priv_stop && tide_loop_alive(loop) &&
+           !waits_for_advance(loop));
   loop->priv_stop = 0;
   loop->priv_running = 0;
   if (rc != 0) return rc;

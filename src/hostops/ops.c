@@ -31,6 +31,7 @@ static void op_end(tide_loop *loop, tide__host *h, uint32_t op) {
   assert(loop->priv_active_refs > 0 && loop->priv_registered > 0);
   loop->priv_active_refs--;
   loop->priv_registered--;
+  loop->priv_host_ops--;
 }
 
 /* The future was cancelled (or released) while the host still had the
@@ -79,6 +80,7 @@ int tide_host_call(tide_loop *loop, const char *name, const tide_value *args,
      * the rule and completed it from inside the call would find it whole. */
     loop->priv_active_refs++;
     loop->priv_registered++;
+    loop->priv_host_ops++;
     tide_future_set_cancel_hook(future, on_cancel, id_to_ud(op));
     rc = tide__backend_host_call(loop, op, name, strlen(name), len > 0 ? buf : NULL,
                                  len);

@@ -179,6 +179,24 @@ int tide_js_tick(tide_loop *loop, double now_ms) {
   return (int)(((t + 1) << 1) | (tide_loop_alive(loop) ? 1 : 0));
 }
 
+/* The virtual clock (tide.h, "Virtual time"), for load({clock}) and
+ * rt.advance(): mode is a tide_clock_mode; ms a non-negative number of
+ * milliseconds (fractions dropped). */
+int tide_js_set_clock(tide_loop *loop, int mode) {
+  if (loop_of(loop) == NULL) return TIDE_EINVAL;
+  return tide_loop_set_clock(loop, (tide_clock_mode)mode);
+}
+
+int tide_js_advance(tide_loop *loop, double ms) {
+  if (loop_of(loop) == NULL || !(ms >= 0.0 && ms <= 9007199254740992.0)) return TIDE_EINVAL;
+  return tide_loop_advance(loop, (uint64_t)ms);
+}
+
+double tide_js_now(tide_loop *loop) {
+  if (loop_of(loop) == NULL) return -1;
+  return (double)tide_loop_now(loop);
+}
+
 uint32_t tide_js_ring(tide_loop *loop) {
   js_loop *l = js_loop_of(loop);
   return l != NULL ? (uint32_t)(uintptr_t)&l->ring : 0;
