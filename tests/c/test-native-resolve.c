@@ -4,7 +4,7 @@
  * at once, cancellation before the thread answers, several loops on several
  * threads sharing the pool, a child process after fork, and out of memory at
  * every allocation.
- * wasi-skip: WASI preview1 has no resolver; test-real-resolve.c covers what it answers.
+ * wasi-skip: WASI preview1 has no resolver (test-real-resolve.c covers what it answers).
  */
 #define _POSIX_C_SOURCE 200809L
 

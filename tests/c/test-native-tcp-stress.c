@@ -5,7 +5,7 @@
  * reader is slow or a peer never reads, connects that fail (refused on v4 and
  * v6, out of descriptors, cancelled while the backlog is full), and 200 peers
  * resetting in the middle of a line.
- * wasi-skip: WASI preview1 cannot make sockets; tide_tcp_* return TIDE_ENOSYS there.
+ * wasi-skip: WASI preview1 cannot make sockets: tide_tcp_* return TIDE_ENOSYS there.
  */
 #define _POSIX_C_SOURCE 200809L
 

@@ -2,7 +2,7 @@
  * connect on 127.0.0.1 and ::1: echo between tasks of one loop, many concurrent
  * clients, refused connects, peers that vanish, ports in use, cancellation
  * without leaked fds, bad addresses, and out-of-memory at every allocation.
- * wasi-skip: WASI preview1 cannot make sockets; tide_tcp_* return TIDE_ENOSYS there.
+ * wasi-skip: WASI preview1 cannot make sockets: tide_tcp_* return TIDE_ENOSYS there.
  */
 #define _POSIX_C_SOURCE 200809L
 

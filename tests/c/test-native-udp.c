@@ -3,7 +3,7 @@
  * over-long datagrams, bad addresses, ports in use, cancellation, close with
  * work pending, errors reported, fd leaks, and out-of-memory at every
  * allocation.
- * wasi-skip: WASI preview1 has no datagram sockets; tide_udp_* return TIDE_ENOSYS
+ * wasi-skip: WASI preview1 has no datagram sockets: tide_udp_* return TIDE_ENOSYS
  * there.
  */
 #define _POSIX_C_SOURCE 200809L

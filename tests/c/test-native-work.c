@@ -9,7 +9,7 @@
  * variable) until the test opens it, so "running" and "queued" are facts, not
  * timing guesses. Each test is its own process (ctest), so setting the pool's
  * size affects that test alone.
- * wasi-skip: WASI preview1 has no threads; test-work.c covers the loop's version.
+ * wasi-skip: WASI preview1 has no threads (test-work.c covers the loop's version).
  */
 #define _POSIX_C_SOURCE 200809L
 
