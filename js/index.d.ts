@@ -168,10 +168,11 @@ export declare class Runtime {
  * ESNext, esnext.disposable, @types/node), else never. */
 type DisposeSymbol = SymbolConstructor extends { readonly dispose: infer S extends symbol } ? S : never;
 
-/** `rt[Symbol.dispose]()`: close(), for `using rt = await load(...)`. The method
- * exists in every engine (the runtime keys it by Symbol.for('Symbol.dispose')
- * where Symbol.dispose is missing), but it is typed only where the lib has
- * Symbol.dispose: there Runtime is a `Disposable`; elsewhere this is `{}`. */
+/** `rt[Symbol.dispose]()`: close(), for `using rt = await load(...)`. The
+ * method exists in every engine (where Symbol.dispose is missing, the runtime
+ * keys it by Symbol.for('Symbol.dispose'), where Babel's `using` looks), but
+ * it is typed only where the lib has Symbol.dispose: there Runtime is a
+ * `Disposable`; elsewhere this is `{}`. */
 export type RuntimeDisposer = { [K in DisposeSymbol]: () => void };
 
 export interface Runtime extends RuntimeDisposer {}
