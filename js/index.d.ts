@@ -1,6 +1,7 @@
 // index.d.ts: hand-written types of the `tideloop` package (both entries: the
 // default/browser one and the Node one export the same names).
-// tests/js/dts.test.mjs checks this file against the real exports.
+// tests/js/package.test.mjs checks this file against the real exports, and
+// tests/bundlers/types.test.mjs compiles it under each lib setting users have.
 
 /** A value that crosses between JS and C (src/backend/js/ABI.md "Values on the wire"). */
 export type TideValue =
@@ -38,11 +39,11 @@ export interface HostCallContext {
 export type ModuleSource =
   | ArrayBuffer
   | ArrayBufferView
-  | WebAssembly.Module
+  | WasmModule
   | Response
   | URL
   | string
-  | PromiseLike<ArrayBuffer | ArrayBufferView | WebAssembly.Module | Response | URL | string>;
+  | PromiseLike<ArrayBuffer | ArrayBufferView | WasmModule | Response | URL | string>;
 
 /** One piece of input for fd 0: bytes or UTF-8 text. From a function, null,
  * undefined or an empty chunk means end of input; in an iterable, empty chunks
@@ -108,8 +109,9 @@ export interface RuntimeStats {
   timers: number;
 }
 
-/** One loaded module and the one C loop it runs. */
-export declare class Runtime implements Disposable {
+/** One loaded module and the one C loop it runs. `rt[Symbol.dispose]()` (see
+ * RuntimeDisposer, merged in below) is close() for `using`. */
+export declare class Runtime {
   private constructor();
   /** Register (or replace) the host function `name`, called from C through
    * tide_host_call(). Returns the runtime. The runtime's own functions behind
@@ -138,7 +140,6 @@ export declare class Runtime implements Disposable {
    * TIDE_EBUSY (-3) if C work would not finish, or TIDE_ESTATE (-23) if called
    * from inside a C call (an output sink). Idempotent. */
   close(): number;
-  [Symbol.dispose](): void;
   /** True once close() was called. */
   readonly closed: boolean;
   readonly stats: RuntimeStats;
@@ -147,7 +148,7 @@ export declare class Runtime implements Disposable {
   /** The status C passed to exit(), once it did. */
   readonly exitCode: number | undefined;
   /** @internal Raw wasm exports (tests and debugging only; no stability promise). */
-  readonly _exports: WebAssembly.Exports & Record<string, any>;
+  readonly _exports: WasmExports & Record<string, any>;
   /** @internal The C loop pointer, 0 once freed. */
   readonly _loop: number;
   /** @internal Test hook: called with (op id, name) when C starts a host
@@ -166,6 +167,43 @@ export declare class Runtime implements Disposable {
   /** @internal The runtime's children (Node: spawned and not yet reported to
    * C by a wait), for leak tests; null where there are none. */
   readonly _processes: { children: number } | null;
+}
+
+/* This file must compile in a strict project whatever its `lib`: ES2020 or
+ * ES2022 with DOM (a browser project: no esnext.disposable, no @types/node),
+ * ESNext, or Node's types (tests/bundlers/types.test.mjs checks each). So it
+ * names no global that only some libs declare: */
+
+/** The type of `Symbol.dispose` where the project's lib declares it (ES2025 or
+ * ESNext, esnext.disposable, @types/node), else never. */
+type DisposeSymbol = SymbolConstructor extends { readonly dispose: infer S extends symbol } ? S : never;
+
+/** `rt[Symbol.dispose]()`: close(), for `using rt = await load(...)`. The
+ * method exists in every engine (where Symbol.dispose is missing, the runtime
+ * keys it by Symbol.for('Symbol.dispose'), where Babel's `using` looks), but
+ * it is typed only where the lib has Symbol.dispose: there Runtime is a
+ * `Disposable`; elsewhere this is `{}`. */
+export type RuntimeDisposer = { [K in DisposeSymbol]: () => void };
+
+export interface Runtime extends RuntimeDisposer {}
+
+/** `WebAssembly.Module` where the lib declares WebAssembly (DOM, WebWorker),
+ * else never: a Node project with @types/node and no DOM lib has no
+ * WebAssembly types (@types/node declares none), and has no typed way to make
+ * a Module either. */
+type WasmModule = typeof globalThis extends {
+  WebAssembly: { Module: abstract new (...args: any[]) => infer M };
+} ? M : never;
+
+/** `WebAssembly.Exports` where the lib declares it, else unknown. */
+type WasmExports = typeof globalThis extends {
+  WebAssembly: { Instance: abstract new (...args: any[]) => { readonly exports: infer E } };
+} ? E : unknown;
+
+/** ErrorOptions (`{cause}`, TideError's constructor) is lib ES2022's; this
+ * shadows it with the same shape so that an ES2020 lib compiles too. */
+interface ErrorOptions {
+  cause?: unknown;
 }
 
 /** Load a tideloop module and make its loop. */
@@ -208,3 +246,7 @@ export declare function strerror(code: number): string;
  * map too ('UND_ERR_SOCKET', 'ConnectionRefused', 'EAI_AGAIN', ...). No code
  * that means an entry: `fallback` (default errors.EHOST). */
 export declare function errorCodeOf(err: unknown, fallback?: number): number;
+
+/* Only what is marked `export` above is the package's (without this, every
+ * top-level declaration of a .d.ts module is exported, helpers included). */
+export {};

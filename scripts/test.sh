@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: build and test every configuration; what `npm test` runs.
 #
-#   scripts/test.sh [config...]     configs: default poll asan wasi js browser bench (default: all)
+#   scripts/test.sh [config...]     configs: default poll asan wasi js browser bundlers bench
+#                                   (default: all)
 #
 # Each configuration is configured, built and tested with ctest in its own tree
 # under build/ (build/default, build/poll, build/asan), so reruns are
@@ -21,7 +22,7 @@ bash scripts/ensure-deps.sh || exit 1
 werror=${TIDE_WERROR:-ON}
 jobs=${TIDE_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
 
-all_configs=(default poll asan wasi js browser bench)
+all_configs=(default poll asan wasi js browser bundlers bench)
 
 # Sets `args` to the extra cmake arguments of configuration $1 (1 if unknown).
 # The poll build is what a user's Release build is (-O3 -DNDEBUG, warnings as
@@ -52,6 +53,13 @@ config_args() {
     # missing): node --test tests/browser/, every suite once per engine;
     # screenshots in build/browser-artifacts/<engine>/.
     browser) args=() ;;
+    # The package as a web app gets it: `npm pack` in js/ (its prepack builds
+    # the shipped modules in build/js-pack), installed into a fresh project,
+    # built with Vite and with esbuild and as a plain page with an import map,
+    # each served on 127.0.0.1 and run in headless Chromium; and tsc on
+    # index.d.ts under several lib settings (node --test tests/bundlers/, tools
+    # from tests/bundlers/package-lock.json).
+    bundlers) args=() ;;
     *) return 1 ;;
   esac
 }
@@ -74,6 +82,10 @@ for c in "${configs[@]}"; do
   fi
   # The JS host's tests also build modules with emcc (build-routes.test.mjs).
   if [[ $c == js ]]; then bash scripts/ensure-deps.sh emscripten || exit 1; fi
+  if [[ $c == bundlers ]]; then
+    bash scripts/ensure-deps.sh chromium clang-14 lld-14 llvm-14 wasi-libc \
+      libclang-rt-14-dev-wasm32 || exit 1
+  fi
   if [[ $c == browser ]]; then
     bash scripts/ensure-deps.sh chromium firefox-esr clang-14 lld-14 llvm-14 wasi-libc \
       libclang-rt-14-dev-wasm32 || exit 1
@@ -92,6 +104,7 @@ run_config() {
   local name=$1 dir="build/$1" log="build/$1.configure.log" args
   if [[ $name == bench ]]; then bash bench/run.sh --smoke; return; fi
   if [[ $name == browser ]]; then run_browser_tests; return; fi
+  if [[ $name == bundlers ]]; then run_bundler_tests; return; fi
   config_args "$name"
   echo
   echo "=== [$name] configure: ${args[*]}"
@@ -139,6 +152,18 @@ run_browser_tests() {
   fi
   echo "=== [browser] test (engines: ${TIDE_BROWSERS:-chromium,firefox})"
   TIDE_JS_BUILD="$root/build/js" node --test tests/browser/
+}
+
+# Vite, esbuild, puppeteer-core, typescript and @types/node from the suite's
+# lockfile (installed again when the lockfile is newer than node_modules), then
+# node --test tests/bundlers/ (it packs js/ itself; a missing chromium fails).
+run_bundler_tests() {
+  echo
+  if [[ tests/bundlers/package-lock.json -nt tests/bundlers/node_modules/.package-lock.json ]]; then
+    npm ci --prefix tests/bundlers --no-audit --no-fund --loglevel=error || return 1
+  fi
+  echo "=== [bundlers] test"
+  node --test tests/bundlers/
 }
 
 mkdir -p build
