@@ -92,12 +92,16 @@ test('Runtime\'s declared members exist on a real runtime, and its public ones a
 
 test('TideError and TideExit members are declared', () => {
   const e = declaredMembers('TideError');
-  assert.ok(e.props.has('code') && e.props.has('name'));
+  assert.deepEqual([...e.props].sort(), ['code', 'errno', 'name']);
   const x = declaredMembers('TideExit');
   assert.ok(x.props.has('code'));
   const err = new nodeEntry.TideError(-4);
-  assert.equal(typeof err.code, 'number');
-  assert.equal(typeof err.name, 'string');
+  assert.equal(typeof err.code, 'string');
+  assert.equal(typeof err.errno, 'number');
+  assert.equal(err.name, 'TideError');
+  /* The declared literal types are the values. */
+  assert.match(code, /class TideError[^}]*\bname: 'TideError';/);
+  assert.match(code, /class TideError[^}]*\bcode: TideErrorName;/);
 });
 
 test('the error names in index.d.ts are the table', () => {
