@@ -152,3 +152,24 @@ test('examples/pmap.c on the JS host: the same stdout, stderr and status as nati
   assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
   assert.match(r.stdout, /^ok - outcomes in input order$/m);
 });
+
+test('a spawn error Node names outside the table is EUNKNOWN, never read by its errno', async () => {
+  /* Node's errno is libuv's number: E2BIG is -7 on Linux, which is the
+   * table's EPENDING, and EPERM is -1, its EINVAL. By name: EPERM means
+   * EACCES; E2BIG means nothing in the table. */
+  const { createProcesses } = await import('../../js/src/process.mjs');
+  const cases = [[{ code: 'E2BIG', errno: -7 }, 'EUNKNOWN'], [{ code: 'EPERM', errno: -1 }, 'EACCES']];
+  for (const [fields, want] of cases) {
+    const procs = createProcesses({
+      childProcess: { spawn: () => { throw Object.assign(new Error(fields.code), fields); } },
+      adopt: () => -1, env: () => ({}), isDir: () => true, signals: {}, probe: () => 'ok',
+      cwd: () => '/',
+    });
+    const spawn = procs.functions.get('tideloop:process_spawn');
+    await assert.rejects(
+      Promise.resolve().then(() => spawn(new TextEncoder().encode('/bin/x\0'), new Uint8Array(0), 0,
+        undefined, 0, 0, 0, {})),
+      (e) => e.code === want && e.errno === errors[want]);
+    procs.close();
+  }
+});
