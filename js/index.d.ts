@@ -26,7 +26,8 @@ export type TideResult = undefined | number | string | Uint8Array | TideJson;
 /** A host function: the arguments C passed, then `{signal}`, aborted when C
  * cancels the operation. Sync or async. Its value completes the C future; a
  * thrown error completes it with `err.code` (a TIDE_E* name such as "ETIMEDOUT",
- * or its number; anything else is EHOST) and `err.message`. */
+ * or its number; a TideError's errno; anything else is EHOST) and
+ * `err.message`. */
 export type HostFunction = (...args: any[]) => TideValue | void | PromiseLike<TideValue | void>;
 
 /** The last argument every host function receives. */
@@ -87,11 +88,22 @@ export interface LoadOptions {
    * nothing else to do and no host function is pending, so code full of
    * sleeps and timeouts runs at once; 'virtual', moved only by rt.advance(). */
   clock?: 'real' | 'virtual' | 'autojump';
+  /** Aborting it stops the load: load() rejects with `signal.reason`, and a
+   * runtime made meanwhile is closed. */
+  signal?: AbortSignal;
 }
 
 export interface CallOptions {
-  /** Aborting it cancels the C task; the promise then rejects with
-   * TideError ECANCELED (unless the task ends otherwise first). */
+  /** Aborting it cancels the C task; once the task has ended cancelled, the
+   * promise rejects with `signal.reason` (an AbortError, or a TimeoutError
+   * from AbortSignal.timeout(); unless the task handled the cancellation and
+   * ended otherwise). */
+  signal?: AbortSignal;
+}
+
+export interface MainOptions {
+  /** Aborting it stops the program: the runtime closes (as close()) and
+   * main() rejects with `signal.reason`. */
   signal?: AbortSignal;
 }
 
@@ -129,7 +141,7 @@ export declare class Runtime {
   /** Run the module's TIDE_MAIN setup with argv (argv[0] is the program name;
    * default: options.args); resolves with the exit code once the loop has no
    * referenced work left (1 if the setup failed; exit()'s status if C exited). */
-  main(argv?: string[]): Promise<number>;
+  main(argv?: string[], options?: MainOptions): Promise<number>;
   /** Move a virtual clock (load({clock})) forward by ms; what becomes due runs
    * on the next tick. Throws TideError ESTATE on the real clock. */
   advance(ms: number): void;
@@ -138,7 +150,8 @@ export declare class Runtime {
   /** Free the loop: pending calls and main() reject with ECANCELED, host
    * functions in flight see their signal abort, C tasks are cancelled. Returns 0,
    * TIDE_EBUSY (-3) if C work would not finish, or TIDE_ESTATE (-23) if called
-   * from inside a C call (an output sink). Idempotent. */
+   * from inside a C call (an output sink). Idempotent. The form that works
+   * in every engine. */
   close(): number;
   /** True once close() was called. */
   readonly closed: boolean;
@@ -218,12 +231,16 @@ export type TideErrorName =
   | 'ENOSPC' | 'EMSGSIZE' | 'ENETUNREACH' | 'EHOSTUNREACH' | 'EADDRNOTAVAIL'
   | 'EUNKNOWN' | 'EMFILE' | 'ENOTFOUND' | 'ENOTSOCK' | 'ESRCH' | 'ENOEXEC';
 
-/** An error from C: `code` the negative TIDE_E* number, `name` its name
- * ("ECANCELED"; not the class name: test with instanceof). */
+/** An error from C, shaped as Node's system errors: `name` "TideError",
+ * `code` the TIDE_E* name ("ECANCELED"), `errno` its number (-4, the same on
+ * every host; compare it with `errors.ECANCELED`), and the standard `cause`. */
 export declare class TideError extends Error {
-  constructor(code: number, message?: string, options?: ErrorOptions);
-  code: number;
-  name: TideErrorName | string;
+  /** `codeOrName`: a TIDE_E* number or name; the message defaults to the
+   * table's text. */
+  constructor(codeOrName: number | TideErrorName, message?: string, options?: ErrorOptions);
+  name: 'TideError';
+  code: TideErrorName;
+  errno: number;
 }
 
 /** Thrown when C calls exit(): `code` is the status. The runtime is finished. */

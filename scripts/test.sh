@@ -123,11 +123,17 @@ run_config() {
 }
 
 # The package's own dev dependencies (typescript, for the .d.ts check) come from
-# js/package-lock.json; then node's test runner runs every suite in tests/js,
-# with the test module and the build tree (examples/*.wasm) of build dir $1.
+# js/package-lock.json, and the WebSocket echo server the Node and browser
+# suites share (tests/shared/ws-server.mjs, on the `ws` package) from the
+# browser suite's lockfile; then node's test runner runs every suite in
+# tests/js, with the test module and the build tree (examples/*.wasm) of build
+# dir $1.
 run_js_tests() {
   if [[ ! -d js/node_modules ]]; then
     npm ci --prefix js --no-audit --no-fund --loglevel=error || return 1
+  fi
+  if [[ ! -d tests/browser/node_modules/ws ]]; then
+    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error || return 1
   fi
   TIDE_TEST_MODULE="$root/$1/tests/modules/tide-test-module.wasm" TIDE_JS_BUILD="$root/$1" \
     node --test tests/js/
@@ -147,7 +153,7 @@ run_browser_tests() {
       { cat build/js.configure.log; return 1; }
   fi
   cmake --build build/js --parallel "$jobs" || return 1
-  if [[ ! -d tests/browser/node_modules/puppeteer-core ]]; then
+  if [[ ! -d tests/browser/node_modules/puppeteer-core || ! -d tests/browser/node_modules/ws ]]; then
     npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error || return 1
   fi
   echo "=== [browser] test (engines: ${TIDE_BROWSERS:-chromium,firefox})"

@@ -4,7 +4,7 @@
 // draws a live timeline: one row per job, coloured by the state C reports
 // (tide_loop_dump_tasks, through the exported coroutine "snapshot"), polled
 // every 50 ms. window.demo exposes the model to the test suite.
-import { load, TideError } from '/js/src/index.mjs';
+import { load } from '/js/src/index.mjs';
 
 const COLORS = {
   new: '#bbbbbb', ready: '#f2c14e', running: '#3cb44b', sleeping: '#4a90d9',
@@ -57,7 +57,7 @@ function startJobs(n) {
     const fetchMs = 200 + ((id * 53) % 400);
     rt.call('job', [id, steps, sleep, fetchMs, 3 + (id % 5)], { signal: ac.signal }).then(
       () => finish(job, 'done'),
-      (e) => finish(job, e instanceof TideError && e.name === 'ECANCELED' ? 'cancelled' : 'failed'),
+      (e) => finish(job, e.name === 'AbortError' ? 'cancelled' : 'failed'),
     );
   }
 }

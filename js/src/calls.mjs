@@ -1,7 +1,8 @@
 // calls.mjs: exported calls, JS calling C. rt.call() starts the C coroutine
 // exported under a name (tide_js_call) and returns a Promise that the
 // `call_done` import settles (callDone) with its result or its error; aborting
-// the call's signal cancels the task (tide_js_cancel). rt.main() runs the
+// the call's signal cancels the task (tide_js_cancel), and the call then
+// rejects with the signal's reason, as fetch() does. rt.main() runs the
 // module's TIDE_MAIN setup with argv (tide_js_main); its Promise resolves with
 // the exit code once the loop has gone idle (the scheduler sees to that) or
 // with exit()'s status. A call made from inside an import (a sink, say) goes
@@ -34,7 +35,7 @@ export class Calls {
       const s = this.#s;
       if (s.dead) throw s.dead;
       if (s.closed) throw new TideError(errors.ECLOSED, 'the runtime is closed');
-      if (signal?.aborted) throw new TideError(errors.ECANCELED, 'aborted before the call');
+      if (signal?.aborted) throw signal.reason;
       const list = encodeArgs(args);
       const start = () => this.#startCall(name, list, signal, resolve, reject);
       /* Called from inside an import (a sink, say): wasm is on the stack, so
@@ -60,7 +61,7 @@ export class Calls {
     const s = this.#s;
     if (s.dead) return reject(s.dead);
     if (s.closed) return reject(new TideError(errors.ECLOSED, 'the runtime is closed'));
-    if (signal?.aborted) return reject(new TideError(errors.ECANCELED, 'aborted before the call'));
+    if (signal?.aborted) return reject(signal.reason);
     const nameBytes = this.#callName(name);
     let id;
     try {
@@ -94,6 +95,7 @@ export class Calls {
     s.calls.set(id >>> 0, {
       resolve,
       reject,
+      signal,
       cleanup: () => signal?.removeEventListener('abort', onAbort),
     });
     this.#sched.kick();
@@ -140,6 +142,13 @@ export class Calls {
       } catch (e) {
         rec.reject(e);
       }
+    } else if (code === errors.ECANCELED && rec.signal?.aborted) {
+      /* The task ended cancelled after the caller aborted: the caller's
+       * reason (an AbortError, a TimeoutError from AbortSignal.timeout(), or
+       * its own), so it can tell its abort from a cancellation C chose. A
+       * task that handled the cancellation and ended otherwise settles as
+       * it ended. */
+      rec.reject(rec.signal.reason);
     } else {
       rec.reject(new TideError(code, fromUtf8(bytes)));
     }

@@ -74,29 +74,43 @@ export function errorCode(nameOrCode) {
 }
 
 /**
- * An error from the C side (or about it): `code` is the negative TIDE_E* number,
- * `name` its name ("ECANCELED"), `message` the C message or the table's text.
- * `name` holds the error's TIDE_E* name, not the class name, as the design says;
- * use `instanceof TideError` to recognise one.
+ * An error from the C side (or about it), shaped as Node's system errors are, so
+ * code written for those reads it the same way: `name` is "TideError", `code`
+ * the TIDE_E* name ("ECANCELED"), `errno` the number (-4, the same on every
+ * host; not the OS's errno, and not Node's libuv numbers), `message` the C
+ * message or the table's text, and `cause` what it was made from, if anything.
+ * `errors.ECANCELED` is a number, for comparing with `errno`; compare `code`
+ * with the name.
  */
 export class TideError extends Error {
   /**
-   * @param {number} code a negative TIDE_E* (anything else becomes EUNKNOWN's name)
-   * @param {string} [message] defaults to the table's text for code
+   * @param {number | string} codeOrName a TIDE_E* number (-4) or name
+   *   ("ECANCELED"); a number outside the table keeps its errno with code
+   *   "EUNKNOWN", a name outside it is EUNKNOWN altogether
+   * @param {string} [message] defaults to the table's text for the code
    * @param {ErrorOptions} [options] standard `{cause}`
    */
-  constructor(code, message, options) {
-    super(message === undefined || message === '' ? strerror(code) : String(message), options);
-    Object.defineProperty(this, 'name', {
-      value: errorName(code),
-      writable: true,
-      configurable: true,
-      enumerable: false,
-    });
+  constructor(codeOrName, message, options) {
+    const errno = typeof codeOrName === 'string'
+      ? (byName.get(codeOrName) ?? errors.EUNKNOWN)
+      : Number(codeOrName);
+    super(message === undefined || message === '' ? strerror(errno) : String(message), options);
+    /** @type {string} */
+    this.code = errorName(errno);
     /** @type {number} */
-    this.code = code;
+    this.errno = errno;
   }
 }
+
+/* On the prototype, not per instance: as for the built-in errors, `name` is
+ * not an own property, so it does not show up when the error is logged as an
+ * object or spread. */
+Object.defineProperty(TideError.prototype, 'name', {
+  value: 'TideError',
+  writable: true,
+  configurable: true,
+  enumerable: false,
+});
 
 /**
  * Thrown out of the WASI proc_exit import (the C program called exit()): the
@@ -164,7 +178,8 @@ function isObject(v) {
  * rejected with, wherever its runtime put the code: `err.code` (Node's system
  * errors, Bun's fetch), else `err.cause.code` (fetch() under Node and Deno
  * wraps the network error in a TypeError), else, for an AggregateError without
- * one (Node's connect after trying every address), its last error's. A code
+ * one (Node's connect after trying every address), its last error's; a
+ * TideError gives its `errno`. A code
  * naming an entry of the table ("ETIMEDOUT", "ENOENT", or a number in it)
  * gives that entry, as do the host codes that mean one ("ECONNABORTED",
  * "EAI_AGAIN", "ERR_STREAM_DESTROYED", undici's "UND_ERR_SOCKET", Bun's
@@ -176,6 +191,13 @@ function isObject(v) {
  */
 export function errorCodeOf(err, fallback = errors.EHOST) {
   if (!isObject(err)) return fallback;
+  /* A TideError (one C sent, rethrown by a host function) keeps its number;
+   * only a TideError's errno is ours: Node's system errors have an `errno` in
+   * libuv's numbering, which means something else here. */
+  if (err instanceof TideError) {
+    const own = errorCode(err.errno);
+    if (own !== undefined) return own;
+  }
   const places = [err.code, isObject(err.cause) ? err.cause.code : undefined];
   if (Array.isArray(err.errors) && err.errors.length > 0) {
     places.push(err.errors[err.errors.length - 1]?.code);

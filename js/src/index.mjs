@@ -112,7 +112,8 @@ const webAdapter = createWebAdapter();
  * string (fetched), a fetch Response, a WebAssembly.Module, or a promise of one.
  * @param {*} source
  * @param {{stdout?: (line: string) => void, stderr?: (line: string) => void,
- *          stdin?: *, args?: string[], env?: Record<string, string> | string[]}} [options]
+ *          stdin?: *, args?: string[], env?: Record<string, string> | string[],
+ *          signal?: AbortSignal}} [options]
  */
 export function load(source, options = {}) {
   return loadWith(source, options, webAdapter);

@@ -22,23 +22,27 @@ async function compileResponse(res) {
 /**
  * A compiled module from any supported source: bytes, a WebAssembly.Module, a
  * fetch Response, a URL (fetched), or what the adapter knows (a file path), or a
- * promise of one of those.
+ * promise of one of those. `signal` goes to whatever reads the source (fetch(),
+ * the adapter's file read).
  */
-export async function compileSource(source, adapter) {
+export async function compileSource(source, adapter, signal) {
   source = await source;
   if (source instanceof WebAssembly.Module) return source;
   if (ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
     return WebAssembly.compile(source);
   }
+  /* Strings and URLs before any look at Response: under Node, the first read
+   * of the global Response loads all of undici (50-130 ms), which a module
+   * read from a file never needs. */
+  if (typeof source === 'string' || source instanceof URL) {
+    if (adapter.resolveSource) {
+      const resolved = await adapter.resolveSource(source, signal);
+      if (resolved !== undefined) return compileSource(resolved, adapter, signal);
+    }
+    return compileResponse(await fetch(source, { signal }));
+  }
   if (typeof Response === 'function' && source instanceof Response) {
     return compileResponse(source);
-  }
-  if (adapter.resolveSource) {
-    const resolved = await adapter.resolveSource(source);
-    if (resolved !== undefined) return compileSource(resolved, adapter);
-  }
-  if (typeof source === 'string' || source instanceof URL) {
-    return compileResponse(await fetch(source));
   }
   throw new TypeError(
     'tideloop: load() takes bytes, a URL, a fetch Response or a WebAssembly.Module' +
@@ -49,11 +53,34 @@ export async function compileSource(source, adapter) {
 /* options.clock -> tide_clock_mode (tide.h, "Virtual time"). */
 const CLOCKS = new Map([['real', 0], ['virtual', 1], ['autojump', 2]]);
 
+/* p, or signal.reason as soon as signal aborts, whichever comes first. What p
+ * stands for goes on: onLate(value) gets its value if it comes after the abort
+ * (to free it). */
+function raceAbort(p, signal, onLate) {
+  if (!signal) return p;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    p.then((value) => {
+      signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) onLate?.(value);
+      else resolve(value);
+    }, (e) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(signal.aborted ? signal.reason : e);
+    });
+  });
+}
+
 function checkOptions(options) {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('tideloop: options must be an object');
   }
-  const { stdout, stderr, stdin, args, env, clock } = options;
+  const { stdout, stderr, stdin, args, env, clock, signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError('tideloop: options.signal must be an AbortSignal');
+  }
   for (const [k, v] of [['stdout', stdout], ['stderr', stderr]]) {
     if (v !== undefined && typeof v !== 'function') {
       throw new TypeError(`tideloop: options.${k} must be a function (one line per call)`);
@@ -76,15 +103,20 @@ function checkOptions(options) {
     throw new TypeError("tideloop: options.clock must be 'real', 'virtual' or 'autojump'");
   }
   return { stdout, stderr, stdin, args: args ?? ['tideloop'], env: envList,
-    clock: CLOCKS.get(clock ?? 'real') };
+    clock: CLOCKS.get(clock ?? 'real'), signal };
 }
 
 /**
  * Load a module and make a runtime for it: compile, link, call _initialize, make
  * the loop. The engine-specific part comes from `adapter` (see index.mjs).
+ * Aborting options.signal rejects with its reason (as fetch() does) at once;
+ * a runtime made after that is closed.
  */
 export async function loadWith(source, options, adapter) {
   const opts = checkOptions(options ?? {});
-  const module = await compileSource(source, adapter);
-  return makeRuntime(module, adapter, opts);
+  const { signal } = opts;
+  if (signal?.aborted) throw signal.reason;
+  const module = await raceAbort(compileSource(source, adapter, signal), signal);
+  if (signal?.aborted) throw signal.reason;
+  return raceAbort(makeRuntime(module, adapter, opts), signal, (rt) => rt.close());
 }

@@ -218,13 +218,13 @@ const nodeAdapter = {
   },
   /* File paths and file: URLs are read from disk; other URLs are fetched by the
    * host. Returns undefined for what it does not handle. */
-  async resolveSource(source) {
+  async resolveSource(source, signal) {
     if (source instanceof URL) {
-      return source.protocol === 'file:' ? readFile(fileURLToPath(source)) : undefined;
+      return source.protocol === 'file:' ? readFile(fileURLToPath(source), { signal }) : undefined;
     }
     if (typeof source === 'string') {
-      if (source.startsWith('file:')) return readFile(fileURLToPath(source));
-      if (!URL_SCHEME.test(source)) return readFile(source);
+      if (source.startsWith('file:')) return readFile(fileURLToPath(source), { signal });
+      if (!URL_SCHEME.test(source)) return readFile(source, { signal });
     }
     return undefined;
   },
@@ -257,7 +257,8 @@ function probeProgram(path) {
  * fetched), bytes, a fetch Response, a WebAssembly.Module, or a promise of one.
  * @param {*} source
  * @param {{stdout?: (line: string) => void, stderr?: (line: string) => void,
- *          stdin?: *, args?: string[], env?: Record<string, string> | string[]}} [options]
+ *          stdin?: *, args?: string[], env?: Record<string, string> | string[],
+ *          signal?: AbortSignal}} [options]
  */
 export function load(source, options = {}) {
   return loadWith(source, options, nodeAdapter);

@@ -27,7 +27,7 @@
 // - A value C drops is undone: a spawn whose answer C cancelled kills the
 //   child it started (host-ops.mjs aborts the signal even after the answer).
 
-import { TideError, errors, errorCode } from './errors.mjs';
+import { TideError, errors, errorCodeOf } from './errors.mjs';
 
 export const PROCESS_SPAWN = 'tideloop:process_spawn';
 export const PROCESS_WAIT = 'tideloop:process_wait';
@@ -129,7 +129,9 @@ class ProcessTable {
 
   #explain(err, file, cwd) {
     const name = typeof err?.code === 'string' ? err.code : '';
-    const code = errorCode(name) ?? errorCode(err?.errno) ?? errors.EUNKNOWN;
+    /* By name (and the host aliases: EPERM is EACCES), never by err.errno:
+     * Node's is libuv's number (E2BIG is -7, which is our EPENDING). */
+    const code = errorCodeOf(err, errors.EUNKNOWN);
     if (cwd !== undefined && (name === 'ENOENT' || name === 'ENOTDIR') && !this.#isDir(cwd)) {
       return new TideError(errors.ENOENT, `cwd ${cwd}: no such directory`, { cause: err });
     }

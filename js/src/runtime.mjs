@@ -35,7 +35,6 @@ import { linkImports, checkExports } from './imports.mjs';
 const CLOSE_TICKS = 64;
 
 const INTERNAL = Symbol('tideloop.internal');
-const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 
 /**
  * A runtime for a compiled module: instantiated, initialised, with its loop
@@ -248,7 +247,9 @@ export class Runtime {
   /**
    * Call the C coroutine exported under `name` (tide_export_task) with args.
    * Resolves with its result; rejects with a TideError for its error; aborting
-   * signal cancels the task (rejecting with ECANCELED unless it ends otherwise).
+   * signal cancels the task, and once it has ended cancelled the call rejects
+   * with signal.reason (unless the task handled the cancellation and ended
+   * otherwise).
    */
   call(name, args = [], { signal } = {}) {
     return this.#calls.call(name, args, signal);
@@ -257,10 +258,36 @@ export class Runtime {
   /**
    * Run the module's TIDE_MAIN setup with argv (argv[0] is the program name;
    * default: options.args) and resolve with the exit code once the loop has no
-   * referenced work left.
+   * referenced work left. Aborting signal closes the runtime and rejects with
+   * signal.reason.
    */
-  main(argv = this.#args) {
-    return this.#calls.main(argv);
+  main(argv = this.#args, { signal } = {}) {
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(new TypeError('tideloop: main(): signal must be an AbortSignal'));
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const done = this.#calls.main(argv);
+    if (signal === undefined) return done;
+    /* Aborting stops the program the only way one can be stopped from outside:
+     * the runtime closes (C's tasks are cancelled, host functions aborted),
+     * and main() rejects with the reason at once. */
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        reject(signal.reason);
+        /* An abort listener may run inside an import (an output sink): the
+         * close waits until wasm has returned, as calls into it must. */
+        if (this.#s.depth > 0) this.#s.deferred.push(() => this.close());
+        else this.close();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      done.then((code) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(code);
+      }, (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(signal.aborted ? signal.reason : e);
+      });
+    });
   }
 
   /**
@@ -333,10 +360,6 @@ export class Runtime {
     }
   }
 
-  [disposeSymbol]() {
-    this.close();
-  }
-
   /** True once close() was called. */
   get closed() {
     return this.#s.closed;
@@ -379,4 +402,22 @@ export class Runtime {
   get _processes() {
     return this.#extra?.processCounts?.() ?? null;
   }
+}
+
+/* Disposal, for `using rt = await load(...)`: under Symbol.dispose where the
+ * engine has it, and always under Symbol.for('Symbol.dispose'), which is where
+ * Babel's transform of `using` (and polyfills that make the symbol a
+ * registered one) look in an engine without it. Looked up once, here: a
+ * polyfill must be installed before this module is imported. close() is the
+ * form that works everywhere. */
+for (const key of new Set([Symbol.dispose, Symbol.for('Symbol.dispose')])) {
+  if (typeof key !== 'symbol') continue;
+  Object.defineProperty(Runtime.prototype, key, {
+    value: function dispose() {
+      this.close();
+    },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
 }

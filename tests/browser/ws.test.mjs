@@ -54,12 +54,13 @@ forEachEngine((engine) => {
         await rt.call('ws_connect', [url]);
         return { name: 'resolved' };
       } catch (e) {
-        return { name: e.name, message: e.message };
+        return { name: e.name, code: e.code, message: e.message };
       } finally {
         rt.close();
       }
     }, addresses.url);
-    assert.equal(r.name, 'ENOSYS', JSON.stringify(r));
+    assert.equal(r.name, 'TideError', JSON.stringify(r));
+    assert.equal(r.code, 'ENOSYS', JSON.stringify(r));
     assert.match(r.message, /WebSocket is not available/);
   });
 });

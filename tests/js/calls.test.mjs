@@ -15,8 +15,9 @@ after(() => {
 
 const isTide = (name, message) => (e) => {
   assert.ok(e instanceof TideError, `expected a TideError, got ${e}`);
-  assert.equal(e.name, name);
-  assert.equal(e.code, errors[name]);
+  assert.equal(e.name, 'TideError');
+  assert.equal(e.code, name);
+  assert.equal(e.errno, errors[name]);
   if (message !== undefined) assert.equal(e.message, message);
   return true;
 };

@@ -15,10 +15,11 @@ after(() => {
   assert.equal(rt.close(), 0);
 });
 
-const isCanceled = (e) => {
-  assert.ok(e instanceof TideError, `expected a TideError, got ${e}`);
-  assert.equal(e.name, 'ECANCELED');
-  assert.equal(e.code, errors.ECANCELED);
+/* A call aborted through its signal rejects with the signal's reason, as
+ * fetch() does: the same object, so `e.name === 'AbortError'` works. */
+const isAbortOf = (signal) => (e) => {
+  assert.equal(e, signal.reason, `expected the signal's reason, got ${e}`);
+  assert.equal(e.name, 'AbortError');
   return true;
 };
 
@@ -37,14 +38,14 @@ function gate(name) {
   return g;
 }
 
-test('aborting a call whose task awaits a host function: signal fires, call rejects ECANCELED', async () => {
+test('aborting a call whose task awaits a host function: signal fires, call rejects with the reason', async () => {
   const g = gate('wait');
   const ac = new AbortController();
   const p = rt.call('call_host_any', ['wait'], { signal: ac.signal });
   await until(() => g.started === 1, 'the host function to start');
   const completions = rt.stats.completions;
   ac.abort();
-  await assert.rejects(p, isCanceled);
+  await assert.rejects(p, isAbortOf(ac.signal));
   assert.equal(g.signals[0].aborted, true, 'C cancelled the host operation: the signal fired');
   /* The host function finishing afterwards changes nothing and is not delivered. */
   g.releases[0]('too late');
@@ -62,7 +63,7 @@ test('the signal a host function gets aborts when C cancels its operation', asyn
   g.signals[0].addEventListener('abort', () => abortEvents++);
   assert.equal(g.signals[0].aborted, false);
   ac.abort();
-  await assert.rejects(p, isCanceled);
+  await assert.rejects(p, isAbortOf(ac.signal));
   assert.equal(abortEvents, 1, 'aborted exactly once');
   assert.ok(g.signals[0].reason instanceof Error);
   assert.equal(g.signals[0].reason.name, 'AbortError');
@@ -79,17 +80,17 @@ test('a host function that rejects on abort is not delivered either', async () =
   await until(() => started === 1, 'start');
   const completions = rt.stats.completions;
   ac.abort();
-  await assert.rejects(p, isCanceled);
+  await assert.rejects(p, isAbortOf(ac.signal));
   await sleep(5);
   assert.equal(rt.stats.completions, completions);
 });
 
-test('aborting a call of a sleeping task rejects ECANCELED', async () => {
+test('aborting a call of a sleeping task rejects with an AbortError', async () => {
   const ac = new AbortController();
   const p = rt.call('spin_cancel', [], { signal: ac.signal });
   await sleep(5);
   ac.abort();
-  await assert.rejects(p, isCanceled);
+  await assert.rejects(p, isAbortOf(ac.signal));
 });
 
 test('a task may handle its cancellation and return a value', async () => {
@@ -102,8 +103,44 @@ test('a task may handle its cancellation and return a value', async () => {
 
 test('an already aborted signal rejects at once, spawning nothing', async () => {
   const calls = rt.stats.calls;
-  await assert.rejects(rt.call('add', [1, 2], { signal: AbortSignal.abort() }), isCanceled);
+  const aborted = AbortSignal.abort();
+  await assert.rejects(rt.call('add', [1, 2], { signal: aborted }), isAbortOf(aborted));
   assert.equal(rt.stats.calls, calls);
+});
+
+test('a timeout is told from a user abort, and a custom reason comes back as given', async () => {
+  /* AbortSignal.timeout() aborts with a TimeoutError, so a caller can tell a
+   * deadline from a user's abort without a flag of its own. */
+  const timeout = AbortSignal.timeout(20);
+  const t0 = performance.now();
+  await assert.rejects(rt.call('spin_cancel', [], { signal: timeout }), (e) => {
+    assert.equal(e, timeout.reason);
+    assert.equal(e.name, 'TimeoutError');
+    return true;
+  });
+  assert.ok(performance.now() - t0 >= 15, 'it rejected when the deadline passed, not before');
+  const ac = new AbortController();
+  const why = new Error('user pressed stop');
+  const p = rt.call('spin_cancel', [], { signal: ac.signal });
+  await macrotask();
+  ac.abort(why);
+  await assert.rejects(p, (e) => e === why);
+  assert.deepEqual(rt._pending, { ops: 0, completions: 0, calls: 0 }, 'the C task ended');
+});
+
+test('a C task cancelled for its own reasons still rejects with TideError ECANCELED', async () => {
+  /* No abort from JS (with or without a signal given): ECANCELED is C's
+   * outcome, reported as any other C error. */
+  const ac = new AbortController();
+  for (const options of [{}, { signal: ac.signal }]) {
+    await assert.rejects(rt.call('fail', [errors.ECANCELED, 'gave up'], options), (e) => {
+      assert.ok(e instanceof TideError, `expected a TideError, got ${e}`);
+      assert.equal(e.name, 'TideError');
+      assert.equal(e.code, 'ECANCELED');
+      assert.equal(e.errno, errors.ECANCELED);
+      return true;
+    });
+  }
 });
 
 test('aborting after the call finished changes nothing', async () => {
@@ -119,7 +156,7 @@ test('aborting before the first step: the coroutine never runs its host call', a
   const ac = new AbortController();
   const p = rt.call('call_host_any', ['never'], { signal: ac.signal });
   ac.abort(); /* same turn: the task has not taken its first step */
-  await assert.rejects(p, isCanceled);
+  await assert.rejects(p, isAbortOf(ac.signal));
   await sleep(5);
   assert.equal(g.started, 0);
 });
@@ -137,7 +174,7 @@ test('the race: a result and an abort in the same turn give exactly one outcome'
       ac.abort();
       g.releases[0]('won');
     }
-    const outcome = await p.then((v) => v, (e) => (isCanceled(e) ? 'cancelled' : e));
+    const outcome = await p.then((v) => v, (e) => (e === ac.signal.reason ? 'cancelled' : e));
     assert.ok(outcome === 'won' || outcome === 'cancelled', `got ${outcome}`);
   }
   await sleep(2);
@@ -157,11 +194,11 @@ test('C cancelling a host call on its own (a timeout in C) aborts the signal', a
   } catch (e) {
     r = { e };
   }
-  if (r.e instanceof TideError && r.e.name === 'ENOENT' && g.started === 0) {
+  if (r.e instanceof TideError && r.e.code === 'ENOENT' && g.started === 0) {
     t.skip('the test module has no call_host_timeout coroutine');
     return;
   }
-  assert.equal(r.e?.name, 'ETIMEDOUT');
+  assert.equal(r.e?.code, 'ETIMEDOUT');
   assert.equal(g.started, 1);
   assert.equal(g.signals[0].aborted, true);
   const completions = rt.stats.completions;

@@ -25,8 +25,9 @@ const MODULE = process.env.TIDE_JS_BUILD
 
 const isTide = (name, message) => (e) => {
   assert.ok(e instanceof TideError, `expected a TideError, got ${e}`);
-  assert.equal(e.name, name);
-  assert.equal(e.code, errors[name]);
+  assert.equal(e.name, 'TideError');
+  assert.equal(e.code, name);
+  assert.equal(e.errno, errors[name]);
   if (message !== undefined) assert.match(e.message, message);
   return true;
 };
@@ -122,7 +123,7 @@ test('dns_lookup with Node\'s real resolver: localhost, and a name that does not
    * resolvers report a temporary failure instead. */
   await assert.rejects(fn('nonexistent.invalid', 0, {}), (e) => {
     assert.ok(e instanceof TideError);
-    assert.ok(e.name === 'ENOTFOUND' || e.name === 'EAGAIN', e.name);
+    assert.ok(e.code === 'ENOTFOUND' || e.code === 'EAGAIN', e.code);
     assert.match(e.message, /nonexistent\.invalid/);
     return true;
   });
@@ -187,7 +188,7 @@ test('through Node\'s resolver: a name that does not exist', async () => {
   realLookup();
   await assert.rejects(rt.call('resolve', ['nonexistent.invalid']), (e) => {
     assert.ok(e instanceof TideError);
-    assert.ok(e.name === 'ENOTFOUND' || e.name === 'EAGAIN', e.name);
+    assert.ok(e.code === 'ENOTFOUND' || e.code === 'EAGAIN', e.code);
     assert.match(e.message, /nonexistent\.invalid/);
     return true;
   });
@@ -223,7 +224,7 @@ test('aborting the call cancels the lookup: the host\'s signal fires, its late a
   const p = rt.call('resolve', ['slow.test'], { signal: ac.signal });
   await until(() => signals.length === 1, 'the host lookup');
   ac.abort();
-  await assert.rejects(p, isTide('ECANCELED'));
+  await assert.rejects(p, (e) => e === ac.signal.reason);
   assert.equal(signals[0].aborted, true);
   late.resolve('10.0.0.1'); /* C ended the operation: this is dropped quietly */
   assert.equal(await rt.call('resolve', ['127.0.0.1']), '4/127.0.0.1');

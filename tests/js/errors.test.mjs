@@ -54,19 +54,50 @@ test('names outside the table behave as tide_err_name / tide_strerror', () => {
   assert.equal(tide.strerror(7), 'unknown error');
 });
 
-test('TideError carries code, name and message', () => {
+test('TideError is shaped as Node\'s system errors: name, code (the name), errno (the number)', () => {
   const e = new tide.TideError(tide.errors.ETIMEDOUT, 'too slow');
   assert.ok(e instanceof Error);
   assert.ok(e instanceof tide.TideError);
-  assert.equal(e.code, -5);
-  assert.equal(e.name, 'ETIMEDOUT');
+  assert.equal(e.name, 'TideError');
+  assert.equal(e.code, 'ETIMEDOUT');
+  assert.equal(e.errno, -5);
+  assert.equal(e.errno, tide.errors.ETIMEDOUT, 'errors.X is the number, for comparing errno');
   assert.equal(e.message, 'too slow');
+  assert.match(String(e), /^TideError: too slow$/);
+  assert.match(e.stack, /^TideError: too slow\n/);
+  /* Without a message: the table's text. By name: the same error. */
   const d = new tide.TideError(tide.errors.ECANCELED);
   assert.equal(d.message, 'operation canceled');
-  assert.match(String(d), /^ECANCELED: operation canceled$/);
+  const byName = new tide.TideError('ECANCELED');
+  assert.deepEqual([byName.code, byName.errno, byName.message], ['ECANCELED', -4, 'operation canceled']);
+  /* Outside the table: a number keeps its errno, with the name tide_err_name
+   * gives it; a name that is not in the table is EUNKNOWN altogether. */
+  const odd = new tide.TideError(-1000, 'odd');
+  assert.deepEqual([odd.code, odd.errno], ['EUNKNOWN', -1000]);
+  const badName = new tide.TideError('ENOTANERROR');
+  assert.deepEqual([badName.code, badName.errno], ['EUNKNOWN', tide.errors.EUNKNOWN]);
+  /* The standard cause is kept. */
+  const why = new Error('socket hang up');
+  assert.equal(new tide.TideError('ECONNRESET', 'reset', { cause: why }).cause, why);
+  /* name is the class's, on the prototype, as for built-in errors: logging
+   * the error as an object shows code and errno, not a name per instance. */
+  assert.deepEqual(Object.keys(e).sort(), ['code', 'errno']);
   const x = new tide.TideExit(3);
   assert.equal(x.code, 3);
   assert.equal(x.name, 'TideExit');
+});
+
+test('errorCodeOf: a TideError gives its errno; Node\'s errno (libuv numbers) is never read', () => {
+  const { errorCodeOf, errors, TideError } = tide;
+  assert.equal(errorCodeOf(new TideError(errors.EPIPE, 'pipe gone')), errors.EPIPE);
+  assert.equal(errorCodeOf(new TideError('EMSGSIZE')), errors.EMSGSIZE);
+  /* A Node system error: ECONNREFUSED is errno -111 on Linux, which would be
+   * out of the table (or worse, another entry: ENOENT is -2, our ENOMEM). */
+  const sys = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', errno: -111 });
+  assert.equal(errorCodeOf(sys), errors.ECONNREFUSED);
+  const enoent = Object.assign(new Error('open'), { code: 'ENOENT', errno: -2 });
+  assert.equal(errorCodeOf(enoent), errors.ENOENT);
+  assert.equal(errorCodeOf({ errno: -2 }), errors.EHOST, 'an errno alone means nothing');
 });
 
 test('errorCodeOf reads the code where each runtime puts it', () => {

@@ -52,7 +52,7 @@ test('rt.close() mid-flight: fetch() is aborted, the C program finishes, the loo
       return { status: res.status, body: await res.text() };
     });
     const main = rt.main(['fetch', '-j', '2', '-t', '60000', `${base}/a`, `${base}/b`, `${base}/c`]);
-    const settled = main.then(() => 'resolved', (e) => e.name);
+    const settled = main.then(() => 'resolved', (e) => e.code);
     for (let i = 0; i < 500 && arrived.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(arrived.sort(), ['/a', '/b'], 'two requests in flight, the third waits');
     assert.equal(rt.close(), 0, 'every task finished and the loop closed');

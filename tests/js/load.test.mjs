@@ -5,11 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as node from '../../js/src/node.mjs';
 import * as web from '../../js/src/index.mjs';
 import { TideError, TideExit } from '../../js/src/node.mjs';
-import { requireModule, loadTest } from './helpers.mjs';
+import { requireModule, loadTest, NODE_ENTRY, WEB_ENTRY } from './helpers.mjs';
 import { stubTideModule, buildModule, op, I32, I64 } from './wasm-builder.mjs';
 
 const quiet = { stdout: () => {}, stderr: () => {} };
@@ -166,7 +168,7 @@ test('imports from other modules, and missing exports, fail the load naming them
   rt.close();
   /* A loop that cannot be made. */
   await assert.rejects(node.load(stubTideModule({ overrides: { tide_js_loop_new: op.i32(0) } }), quiet),
-    (e) => e instanceof TideError && e.name === 'ENOMEM');
+    (e) => e instanceof TideError && e.code === 'ENOMEM');
 });
 
 test('exit() in C: main resolves with the status, the runtime is finished', async () => {
@@ -216,19 +218,103 @@ test('close() rejects pending work with ECANCELED and aborts host functions in f
   for (let i = 0; i < 100 && !signal; i++) await new Promise((r) => setImmediate(r));
   assert.ok(signal, 'the host function started');
   assert.equal(rt.close(), 0, 'cancelled C tasks finish, and the loop frees');
-  await assert.rejects(p, (e) => e.name === 'ECANCELED');
-  await assert.rejects(q, (e) => e.name === 'ECANCELED');
+  await assert.rejects(p, (e) => e.code === 'ECANCELED');
+  await assert.rejects(q, (e) => e.code === 'ECANCELED');
   assert.equal(signal.aborted, true);
   assert.equal(rt.closed, true);
   assert.equal(rt._loop, 0);
   assert.equal(rt.close(), 0, 'idempotent');
-  await assert.rejects(rt.call('add', [1, 2]), (e) => e.name === 'ECLOSED');
+  await assert.rejects(rt.call('add', [1, 2]), (e) => e.code === 'ECLOSED');
 });
 
 test('Symbol.dispose closes the runtime', async () => {
   const { rt } = await loadTest();
   rt[Symbol.dispose]();
   assert.equal(rt.closed, true);
+});
+
+const run = promisify(execFile);
+
+test('in an engine without Symbol.dispose, the runtime disposes under Symbol.for(\'Symbol.dispose\')', async () => {
+  /* Where Babel's transform of `using` looks when the engine has no
+   * Symbol.dispose (Node 20 always has one: the fixture makes a realm without). */
+  const { stdout } = await run(process.execPath, ['--experimental-vm-modules', '--no-warnings',
+    fileURLToPath(new URL('./fixtures/no-symbol-dispose.mjs', import.meta.url)),
+    fileURLToPath(WEB_ENTRY), requireModule()]);
+  assert.deepEqual(JSON.parse(stdout), { symbolDispose: 'undefined', sum: 3, fallbackDisposes: true });
+});
+
+test('load() from a path or a file: URL never touches the global Response (under Node, it loads undici)', async () => {
+  /* A child whose Response (and fetch) throw when read: the load must not
+   * look at them for a file. */
+  const src = `
+    import { load } from ${JSON.stringify(NODE_ENTRY)};
+    import { pathToFileURL } from 'node:url';
+    for (const name of ['Response', 'fetch']) {
+      Object.defineProperty(globalThis, name, {
+        get() { throw new Error(name + ' was read'); }, configurable: true,
+      });
+    }
+    const path = ${JSON.stringify(requireModule())};
+    for (const source of [path, pathToFileURL(path), pathToFileURL(path).href]) {
+      const rt = await load(source, { stdout() {}, stderr() {} });
+      await rt.main(['t']);
+      console.log(await rt.call('add', [1, 2]));
+      rt.close();
+    }
+  `;
+  const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', src]);
+  assert.equal(stdout, '3\n3\n3\n', stderr);
+});
+
+test('load() with a signal: an abort rejects with its reason, at once', async () => {
+  const path = requireModule();
+  const bytes = await readFile(path);
+  /* Already aborted: nothing is read. */
+  const aborted = AbortSignal.abort();
+  await assert.rejects(node.load(path, { ...quiet, signal: aborted }), (e) => e === aborted.reason);
+  /* A source that never comes: the abort ends the wait. */
+  const ac = new AbortController();
+  const never = new Promise(() => {});
+  const p = node.load(never, { ...quiet, signal: ac.signal });
+  setTimeout(() => ac.abort(), 5);
+  await assert.rejects(p, (e) => e === ac.signal.reason && e.name === 'AbortError');
+  /* A deadline is a TimeoutError, told from a user's abort. (Node's
+   * AbortSignal.timeout() timer is unref'd: a ref'd one keeps the test alive.) */
+  const keepAlive = setTimeout(() => {}, 5000);
+  await assert.rejects(web.load(never, { ...quiet, signal: AbortSignal.timeout(10) }),
+    (e) => e.name === 'TimeoutError');
+  clearTimeout(keepAlive);
+  /* Aborted while the file is being read or the module made: the reason. */
+  for (const source of [path, bytes]) {
+    const late = new AbortController();
+    const q = node.load(source, { ...quiet, signal: late.signal });
+    late.abort();
+    await assert.rejects(q, (e) => e === late.signal.reason);
+  }
+  /* A signal that is never aborted changes nothing. */
+  await smoke(await node.load(path, { ...quiet, signal: new AbortController().signal }));
+  await assert.rejects(node.load(bytes, { ...quiet, signal: 'soon' }), TypeError);
+});
+
+test('main() with a signal: an abort stops the program, closing the runtime, and rejects with the reason', async () => {
+  const rt = await node.load(requireModule(), quiet);
+  const ac = new AbortController();
+  const main = rt.main(['t'], { signal: ac.signal });
+  /* A long C sleep keeps the loop, and so main(), going. */
+  const sleeping = rt.call('sleep_then', [60_000, 'late']);
+  setTimeout(() => ac.abort(), 10);
+  await assert.rejects(main, (e) => e === ac.signal.reason && e.name === 'AbortError');
+  assert.equal(rt.closed, true);
+  await assert.rejects(sleeping, (e) => e instanceof TideError && e.code === 'ECANCELED');
+  /* Already aborted: main() does not start, and may run later. */
+  const rt2 = await node.load(requireModule(), quiet);
+  const timeout = AbortSignal.abort(new DOMException('late', 'TimeoutError'));
+  await assert.rejects(rt2.main(['t'], { signal: timeout }), (e) => e.name === 'TimeoutError');
+  assert.equal(rt2.closed, false);
+  await assert.rejects(rt2.main(['t'], { signal: 'x' }), TypeError);
+  assert.equal(await rt2.main(['t', '4'], { signal: new AbortController().signal }), 4);
+  assert.equal(rt2.close(), 0);
 });
 
 test('a sink may call into the runtime: the call goes out once wasm returned', async () => {

@@ -1,7 +1,7 @@
 // pack.test.mjs: what a JS user gets. `npm pack` in js/ (its prepack builds the
 // prebuilt modules: scripts/build-npm-wasm.sh) must give a tarball with the
-// runtime, types, README and wasm/*.wasm and nothing else; installed offline
-// into a fresh project, it must run the shipped fetch.wasm (and lines.wasm,
+// runtime, types, README, CHANGELOG, LICENSE and wasm/*.wasm and nothing
+// else; installed offline into a fresh project, it must run the shipped fetch.wasm (and lines.wasm,
 // through the package's runner, when shipped) with nothing but node on PATH:
 // no compiler, no other package.
 import { test, after } from 'node:test';
@@ -37,6 +37,7 @@ const QUIET_NPM = { npm_config_update_notifier: 'false', npm_config_fund: 'false
 /* The consumer: the shipped fetch.wasm through `tideloop`, against a server
  * with a route that answers and one that never does. */
 const CONSUMER = `import http from 'node:http';
+import { createRequire } from 'node:module';
 import { load, TideError } from 'tideloop';
 
 let aborted;
@@ -63,6 +64,8 @@ server.closeAllConnections();
 server.close();
 console.log('server: the client aborted /slow: ' + seen);
 console.log('TideError is exported: ' + (typeof TideError === 'function'));
+console.log('require() gives the same package: ' +
+  (createRequire(import.meta.url)('tideloop').TideError === TideError));
 console.log('exit status ' + code);
 `;
 
@@ -72,6 +75,7 @@ const CONSUMER_EXPECTED = `fetching 2 URLs, at most 2 at a time, 300 ms timeout 
 1 of 2 got a response, 1 failed; at most 2 requests were in flight
 server: the client aborted /slow: true
 TideError is exported: true
+require() gives the same package: true
 exit status 1
 `;
 
@@ -90,11 +94,12 @@ test('npm pack, install offline, run the shipped modules with only node', async 
   t.diagnostic(`${info.filename}: ${info.size} bytes packed, ${info.unpackedSize} unpacked; ` +
     info.files.filter((f) => f.path.startsWith('wasm/')).map((f) => `${f.path} ${f.size}`).join(', '));
 
-  /* 2. Exactly the allow-list: the sources, the runner, types, README, the
-   * manifest, and the modules; no tests, lock file, node_modules or scripts. */
+  /* 2. Exactly the allow-list: the sources, the runner, types, README,
+   * changelog, licence, the manifest, and the modules; no tests, lock file,
+   * node_modules or scripts. */
   const wasm = files.filter((f) => f.startsWith('wasm/'));
   const expected = [
-    'README.md', 'index.d.ts', 'package.json',
+    'CHANGELOG.md', 'LICENSE', 'README.md', 'index.d.ts', 'package.json',
     ...readdirSync(path.join(PACKAGE_DIR, 'src')).map((f) => `src/${f}`),
     ...(existsSync(path.join(PACKAGE_DIR, 'bin'))
       ? readdirSync(path.join(PACKAGE_DIR, 'bin')).map((f) => `bin/${f}`) : []),

@@ -97,12 +97,16 @@ test('Runtime\'s declared members exist on a real runtime, and its public ones a
 
 test('TideError and TideExit members are declared', () => {
   const e = declaredMembers('TideError');
-  assert.ok(e.props.has('code') && e.props.has('name'));
+  assert.deepEqual([...e.props].sort(), ['code', 'errno', 'name']);
   const x = declaredMembers('TideExit');
   assert.ok(x.props.has('code'));
   const err = new nodeEntry.TideError(-4);
-  assert.equal(typeof err.code, 'number');
-  assert.equal(typeof err.name, 'string');
+  assert.equal(typeof err.code, 'string');
+  assert.equal(typeof err.errno, 'number');
+  assert.equal(err.name, 'TideError');
+  /* The declared literal types are the values. */
+  assert.match(code, /class TideError[^}]*\bname: 'TideError';/);
+  assert.match(code, /class TideError[^}]*\bcode: TideErrorName;/);
 });
 
 test('the error names in index.d.ts are the table', () => {
@@ -116,13 +120,73 @@ test('package.json: name, version, module type, no runtime dependencies', () => 
   assert.equal(pkg.version, '0.1.0');
   assert.equal(pkg.type, 'module');
   assert.equal(pkg.dependencies, undefined);
-  assert.match(pkg.engines.node, />=\s*20/);
   assert.equal(pkg.types, './index.d.ts');
-  /* What ships: the runtime, the runner, types, prebuilt modules, the README
-   * (tests/js/pack.test.mjs packs it and checks the tarball's contents). */
-  assert.deepEqual(pkg.files, ['src', 'bin', 'index.d.ts', 'wasm/*.wasm', 'README.md']);
+  /* What ships: the runtime, the runner, types, prebuilt modules, the README,
+   * the changelog and the licence (tests/js/pack.test.mjs packs it and checks
+   * the tarball's contents). */
+  assert.deepEqual(pkg.files,
+    ['src', 'bin', 'index.d.ts', 'wasm/*.wasm', 'README.md', 'CHANGELOG.md', 'LICENSE']);
+  for (const f of ['README.md', 'CHANGELOG.md', 'LICENSE']) {
+    assert.ok(existsSync(join(PACKAGE_DIR, f)), `js/${f} exists`);
+  }
   /* npm pack builds the prebuilt modules first, and fails without them. */
   assert.match(pkg.scripts.prepack, /build-npm-wasm\.sh/);
+});
+
+test('package.json: licence, where the project lives, and the Node it needs', () => {
+  assert.equal(pkg.license, 'MIT');
+  const home = 'https://github.com/tideloop/tideloop';
+  assert.equal(pkg.repository.url, `git+${home}.git`);
+  assert.equal(pkg.repository.directory, 'js');
+  assert.ok(pkg.homepage.startsWith(home), pkg.homepage);
+  assert.equal(pkg.bugs.url, `${home}/issues`);
+  /* require() of this ESM package works from Node 20.19 on (unflagged
+   * require(esm)); the repository's dev scripts say the same. */
+  assert.equal(pkg.engines.node, '>=20.19');
+  const rootPkg = JSON.parse(readFileSync(join(PACKAGE_DIR, '..', 'package.json'), 'utf8'));
+  assert.equal(rootPkg.engines.node, pkg.engines.node);
+  /* npm 11 drops a bin path that starts with "./" when it publishes. */
+  for (const [name, target] of Object.entries(pkg.bin)) {
+    assert.doesNotMatch(target, /^\.\//, `bin ${name}`);
+    assert.ok(existsSync(join(PACKAGE_DIR, target)), `bin ${name}: ${target}`);
+  }
+});
+
+test('require() of the package works on this Node (what engines promises)', async () => {
+  const { createRequire } = await import('node:module');
+  const required = createRequire(import.meta.url)(PACKAGE_DIR);
+  assert.equal(required.TideError, nodeEntry.TideError, 'the same module as import gives');
+  assert.equal(typeof required.load, 'function');
+});
+
+test('the package\'s LICENSE is the repository\'s (npm ships only the one in js/)', () => {
+  const root = readFileSync(join(PACKAGE_DIR, '..', 'LICENSE'), 'utf8');
+  assert.equal(readFileSync(join(PACKAGE_DIR, 'LICENSE'), 'utf8'), root);
+  assert.match(root, /^MIT License\n\nCopyright \(c\) 2026 the tideloop authors\n/);
+});
+
+test('js/README.md links work on the npm page: nothing relative outside the package', () => {
+  /* npm renders the README without the repository around it, so a link to
+   * "../README.md" or "../src/..." is dead there. Links inside the package
+   * (its own files) and anchors are fine; everything else is absolute. */
+  const readme = readFileSync(join(PACKAGE_DIR, 'README.md'), 'utf8');
+  const targets = [
+    ...[...readme.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map((m) => m[1]),
+    ...[...readme.matchAll(/^\[[^\]]+\]:\s*(\S+)/gm)].map((m) => m[1]),
+  ];
+  assert.ok(targets.length >= 3, `found only ${targets.length} links`);
+  for (const t of targets) {
+    if (/^(https?:|mailto:|#)/.test(t)) continue;
+    const file = t.split('#')[0];
+    assert.ok(!file.startsWith('..') && !file.startsWith('/'), `relative link out of the package: ${t}`);
+    assert.ok(pkg.files.some((f) => file === f || file.startsWith(`${f}/`)),
+      `${t} is not a file the package ships`);
+  }
+  for (const t of targets.filter((x) => x.startsWith('https://github.com/tideloop/tideloop/blob/'))) {
+    /* A link into the repository names a file that exists in it. */
+    const rel = t.replace(/^https:\/\/github\.com\/tideloop\/tideloop\/blob\/main\//, '').split('#')[0];
+    assert.ok(existsSync(join(PACKAGE_DIR, '..', rel)), `${t}: no ${rel} in the repository`);
+  }
 });
 
 test('package.json exports map: each target exists, node and default entries differ', () => {

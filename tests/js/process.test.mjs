@@ -95,18 +95,18 @@ test('a child that never exits is stopped by the timeout: SIGTERM, then SIGKILL'
 test('spawn failures: a missing program, a program that is not executable, a bad cwd', async (t) => {
   const { rt } = await loadProcesses(t);
   await assert.rejects(rt.call('spawn', ['/nonexistent/program']), (e) =>
-    e.code === errors.ENOENT && e.message === 'spawn /nonexistent/program: no such program');
+    e.code === 'ENOENT' && e.message === 'spawn /nonexistent/program: no such program');
   const dir = mkdtempSync(join(tmpdir(), 'tide-process-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'program');
   writeFileSync(file, '\x7fgarbage', { mode: 0o600 });
   await assert.rejects(rt.call('spawn', [file]), (e) =>
-    e.code === errors.EACCES && e.message === `spawn ${file}: not executable (permission denied)`);
+    e.code === 'EACCES' && e.message === `spawn ${file}: not executable (permission denied)`);
   chmodSync(file, 0o700);
   await assert.rejects(rt.call('spawn', [file]), (e) =>
-    e.code === errors.ENOEXEC && e.message === `spawn ${file}: not an executable format`);
+    e.code === 'ENOEXEC' && e.message === `spawn ${file}: not an executable format`);
   await assert.rejects(rt.call('spawn', ['/bin/true', '/nonexistent-dir']), (e) =>
-    e.code === errors.ENOENT && e.message === 'cwd /nonexistent-dir: no such directory');
+    e.code === 'ENOENT' && e.message === 'cwd /nonexistent-dir: no such directory');
   assert.equal(await rt.call('spawn', ['/bin/true', '/']), 0);
   assert.equal(rt._processes.children, 0);
 });
@@ -140,7 +140,7 @@ test('closing the runtime kills the children it still has', async (t) => {
 test('in a browser (the default entry) a spawn is ENOSYS, naming the host', async (t) => {
   const { rt } = await loadProcesses(t, loadWeb);
   await assert.rejects(rt.call('spawn', ['/bin/true']), (e) =>
-    e.code === errors.ENOSYS && /no subprocesses on this host/.test(e.message));
+    e.code === 'ENOSYS' && /no subprocesses on this host/.test(e.message));
 });
 
 test('examples/pmap.c on the JS host: the same stdout, stderr and status as natively', async () => {
@@ -151,4 +151,25 @@ test('examples/pmap.c on the JS host: the same stdout, stderr and status as nati
   { env: childEnv() });
   assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
   assert.match(r.stdout, /^ok - outcomes in input order$/m);
+});
+
+test('a spawn error Node names outside the table is EUNKNOWN, never read by its errno', async () => {
+  /* Node's errno is libuv's number: E2BIG is -7 on Linux, which is the
+   * table's EPENDING, and EPERM is -1, its EINVAL. By name: EPERM means
+   * EACCES; E2BIG means nothing in the table. */
+  const { createProcesses } = await import('../../js/src/process.mjs');
+  const cases = [[{ code: 'E2BIG', errno: -7 }, 'EUNKNOWN'], [{ code: 'EPERM', errno: -1 }, 'EACCES']];
+  for (const [fields, want] of cases) {
+    const procs = createProcesses({
+      childProcess: { spawn: () => { throw Object.assign(new Error(fields.code), fields); } },
+      adopt: () => -1, env: () => ({}), isDir: () => true, signals: {}, probe: () => 'ok',
+      cwd: () => '/',
+    });
+    const spawn = procs.functions.get('tideloop:process_spawn');
+    await assert.rejects(
+      Promise.resolve().then(() => spawn(new TextEncoder().encode('/bin/x\0'), new Uint8Array(0), 0,
+        undefined, 0, 0, 0, {})),
+      (e) => e.code === want && e.errno === errors[want]);
+    procs.close();
+  }
 });

@@ -54,7 +54,7 @@ test('malformed lists are EINVAL and never read past the end', () => {
     const host = new Uint8Array(b.length + 16).fill(0x41);
     host.set(b);
     const view = host.subarray(0, b.length);
-    assert.throws(() => decodeList(view), (e) => e instanceof TideError && e.code === errors.EINVAL,
+    assert.throws(() => decodeList(view), (e) => e instanceof TideError && e.errno === errors.EINVAL,
       JSON.stringify(b));
   }
 });

@@ -39,7 +39,8 @@ function requireWsModule() {
 }
 
 const rejectsWith = (p, name) => assert.rejects(p, (e) => {
-  assert.equal(e.name, name, `${e.name}: ${e.message}`);
+  assert.equal(e.code, name, `${e.name} ${e.code}: ${e.message}`);
+  assert.equal(e.name, 'TideError');
   return true;
 });
 
@@ -65,7 +66,7 @@ for (const [entry, loadFn] of [['node.mjs', load], ['index.mjs', loadWeb]]) {
     t.after(() => rt.close());
     assert.equal(await rt.main(['ws']), 0);
     await assert.rejects(rt.call('ws_connect', ['ws://127.0.0.1:9/']), (e) => {
-      assert.equal(e.name, 'ENOSYS', `${e.name}: ${e.message}`);
+      assert.equal(e.code, 'ENOSYS', `${e.name} ${e.code}: ${e.message}`);
       assert.match(e.message, /WebSocket is not available/);
       return true;
     });
@@ -162,7 +163,7 @@ test('ws.mjs: messages wait in order with their kind; text is its UTF-8', async 
   assert.deepEqual(msg(await p), [0, text('later')]);
   /* One receive at a time. */
   const q = recv(id, 100, {});
-  assert.throws(() => recv(id, 100, {}), { name: 'EBUSY' });
+  assert.throws(() => recv(id, 100, {}), { name: 'TideError', code: 'EBUSY' });
   ws.message('x');
   await q;
 });
@@ -172,7 +173,7 @@ test('ws.mjs: a message longer than max is EMSGSIZE and dropped, alone', async (
   ws.message('toolong');
   ws.message('ok');
   const recv = fns.get(WS_RECV);
-  assert.throws(() => recv(id, 6, {}), { name: 'EMSGSIZE' });
+  assert.throws(() => recv(id, 6, {}), { name: 'TideError', code: 'EMSGSIZE' });
   assert.deepEqual(msg(await recv(id, 6, {})), [0, text('ok')]);
   /* Also for a receive that was waiting. */
   const p = recv(id, 2, {});
@@ -186,8 +187,8 @@ test('ws.mjs: close code 1000 is EOF, anything else ECONNRESET, for every receiv
   a.ws.finish(1000);
   const recvA = a.fns.get(WS_RECV);
   assert.deepEqual(msg(await recvA(a.id, 9, {})), [0, text('last')]);
-  assert.throws(() => recvA(a.id, 9, {}), { name: 'EOF' });
-  assert.throws(() => recvA(a.id, 9, {}), { name: 'EOF' });
+  assert.throws(() => recvA(a.id, 9, {}), { name: 'TideError', code: 'EOF' });
+  assert.throws(() => recvA(a.id, 9, {}), { name: 'TideError', code: 'EOF' });
 
   const b = await openFake();
   const pending = b.fns.get(WS_RECV)(b.id, 9, {});
@@ -197,7 +198,7 @@ test('ws.mjs: close code 1000 is EOF, anything else ECONNRESET, for every receiv
 
   const c = await openFake();
   c.ws.fail();
-  assert.throws(() => c.fns.get(WS_RECV)(c.id, 9, {}), { name: 'ECONNRESET' });
+  assert.throws(() => c.fns.get(WS_RECV)(c.id, 9, {}), { name: 'TideError', code: 'ECONNRESET' });
 });
 
 test('ws.mjs: a cancelled receive loses nothing', async () => {
@@ -238,8 +239,8 @@ test('ws.mjs: a send resolves at once below the bound, else once the buffer drai
   /* The text goes out as the exact string: a leading BOM is kept. */
   send(id, new Uint8Array([0xef, 0xbb, 0xbf, 0x41]), 0, {});
   assert.equal(ws.sent[2], '\uFEFFA');
-  assert.throws(() => send(id, new Uint8Array([0xc3, 0x28]), 0, {}), { name: 'EINVAL' });
-  assert.throws(() => send(id, bin, 2, {}), { name: 'EINVAL' });
+  assert.throws(() => send(id, new Uint8Array([0xc3, 0x28]), 0, {}), { name: 'TideError', code: 'EINVAL' });
+  assert.throws(() => send(id, bin, 2, {}), { name: 'TideError', code: 'EINVAL' });
 
   ws.bufferedAmount = SEND_BOUND;
   let done = false;
@@ -261,7 +262,7 @@ test('ws.mjs: a send resolves at once below the bound, else once the buffer drai
   const r = send(id, new Uint8Array(3), 1, {});
   ws.finish(1006, false);
   await rejectsWith(r, 'ECONNRESET');
-  assert.throws(() => send(id, bin, 1, {}), { name: 'ECLOSED' });
+  assert.throws(() => send(id, bin, 1, {}), { name: 'TideError', code: 'ECLOSED' });
 });
 
 test('ws.mjs: connect failures, aborts, dropped answers, close, closeAll', async () => {
@@ -269,8 +270,8 @@ test('ws.mjs: connect failures, aborts, dropped answers, close, closeAll', async
   const sockets = createWebSockets({ WebSocket: FakeWebSocket });
   const fns = sockets.functions;
   const connect = fns.get(WS_CONNECT);
-  assert.throws(() => connect('ws://bad url/', {}), { name: 'EINVAL' });
-  assert.throws(() => connect('', {}), { name: 'EINVAL' });
+  assert.throws(() => connect('ws://bad url/', {}), { name: 'TideError', code: 'EINVAL' });
+  assert.throws(() => connect('', {}), { name: 'TideError', code: 'EINVAL' });
   /* The connection fails before it opened: ECONNREFUSED. */
   const p1 = connect('ws://a/', {});
   FakeWebSocket.made.at(-1).fail();
@@ -295,7 +296,7 @@ test('ws.mjs: connect failures, aborts, dropped answers, close, closeAll', async
   ac3.abort();
   assert.equal(w3.closedWith, 1000);
   assert.deepEqual(sockets.counts(), { sockets: 0, connecting: 0 });
-  assert.throws(() => fns.get(WS_RECV)(id3, 1, {}), { name: 'EBADF' });
+  assert.throws(() => fns.get(WS_RECV)(id3, 1, {}), { name: 'TideError', code: 'EBADF' });
   /* ws_close closes with 1000 and resolves after the close event. */
   const p4 = connect('ws://d/', {});
   const w4 = FakeWebSocket.made.at(-1);
@@ -323,7 +324,7 @@ test('ws.mjs: connect failures, aborts, dropped answers, close, closeAll', async
   assert.equal(w5.closedWith, 1000);
   assert.equal(w6.closedWith, 1000);
   assert.deepEqual(sockets.counts(), { sockets: 0, connecting: 0 });
-  assert.throws(() => connect('ws://g/', {}), { name: 'ECANCELED' });
+  assert.throws(() => connect('ws://g/', {}), { name: 'TideError', code: 'ECANCELED' });
 });
 
 /* --- The scenarios, under Node with a WebSocket ------------------------------- */

@@ -35,18 +35,32 @@ function eqBytes(got, want, what) {
   }
 }
 
-/* The promise rejects with a TideError named name; returns it. */
+/* The promise rejects with a TideError whose code is name; returns it. */
 async function rejects(p, name, what) {
   let v;
   try {
     v = await p;
   } catch (e) {
-    if (e?.name !== name) {
-      throw new Error(`${what}: rejected with ${e?.name}: ${e?.message}, want ${name}`);
+    if (e?.name !== 'TideError' || e.code !== name) {
+      throw new Error(`${what}: rejected with ${e?.name} ${e?.code}: ${e?.message}, want ${name}`);
     }
     return e;
   }
   throw new Error(`${what}: resolved with ${fmt(v)}, want ${name}`);
+}
+
+/* The promise of a call aborted through signal rejects with its reason. */
+async function rejectsAbort(p, signal, what) {
+  let v;
+  try {
+    v = await p;
+  } catch (e) {
+    if (e !== signal.reason) {
+      throw new Error(`${what}: rejected with ${e?.name} ${e?.code}: ${e?.message}, want the abort's reason`);
+    }
+    return e;
+  }
+  throw new Error(`${what}: resolved with ${fmt(v)}, want the abort's reason`);
 }
 
 async function until(pred, what, ms = 10_000) {
@@ -256,7 +270,7 @@ export const scenarios = {
       const p = rt.call('ws_recv', [s], { signal: ac.signal });
       await sleep(30);
       ac.abort();
-      await rejects(p, 'ECANCELED', 'the cancelled receive');
+      await rejectsAbort(p, ac.signal, 'the cancelled receive');
       await rt.call('ws_send', [s, '!send queued']);
       await sleep(30);
       eq(await rt.call('ws_recv', [s]), 'queued', 'the next receive');
@@ -281,14 +295,14 @@ export const scenarios = {
         seen++;
         queueMicrotask(() => ac2.abort());
       };
-      await rejects(rt.call('ws_recv', [s], { signal: ac2.signal }), 'ECANCELED',
+      await rejectsAbort(rt.call('ws_recv', [s], { signal: ac2.signal }), ac2.signal,
         'the raced receive');
       rt._onHostCall = undefined;
       eq(seen, 1, 'host receives started');
       eq(await rt.call('ws_recv', [s]), 'raced', 'the dropped message, back in front');
       eq(await rt.call('ws_recv', [s]), 'after', 'then the one after it');
       holdAc.abort();
-      eq((await held)?.name, 'ECANCELED', 'the held receive, cancelled');
+      eq(await held, holdAc.signal.reason, 'the held receive, cancelled');
       eq(await rt.call('ws_close', [s2]), 0, 'close the second socket');
 
       /* 3. The answer reached C, and the receive is cancelled before its
@@ -333,7 +347,7 @@ export const scenarios = {
       const p = rt.call('ws_connect', [`${env.url}slow`], { signal: ac.signal });
       await until(async () => (await serverStats(env)).open === base + 1, 'the handshake to start');
       ac.abort();
-      await rejects(p, 'ECANCELED', 'the cancelled connect');
+      await rejectsAbort(p, ac.signal, 'the cancelled connect');
       eq(made.length, 1, 'WebSockets made');
       await until(() => made[0].readyState >= CLOSING, 'the WebSocket to be closed');
       eq((await rt.call('ws_stats')).racedClosed, 0, 'no connect won the race');
@@ -353,7 +367,7 @@ export const scenarios = {
       /* A receive in flight is aborted too. */
       const pending = rt.call('ws_recv', [0]).catch((e) => e);
       rt.close();
-      eq((await pending)?.name, 'ECANCELED', 'the pending receive');
+      eq((await pending)?.code, 'ECANCELED', 'the pending receive');
       await until(() => made.every((w) => w.readyState === CLOSED), 'the WebSockets to close');
       await until(async () => (await serverStats(env)).open === base, 'the connections to close');
     } finally {

@@ -1,7 +1,7 @@
 // worker.mjs: a module Worker running the C test module through the package's
 // browser entry. Messages in: {id, name, args} calls rt.call(name, args) with
 // an AbortSignal of its own; {cancel: id} aborts it. Out: {ready} once loaded,
-// then {id, value} or {id, error: {name, code, message}}.
+// then {id, value} or {id, error: {name, code, errno, message, tide}}.
 import { load, TideError } from '/js/src/index.mjs';
 
 const rt = await load(new URL('/build/tests/modules/tide-test-module.wasm', location.href));
@@ -20,7 +20,7 @@ self.onmessage = async ({ data }) => {
     self.postMessage({ id: data.id, value });
   } catch (e) {
     const error = e instanceof TideError
-      ? { name: e.name, code: e.code, message: e.message, tide: true }
+      ? { name: e.name, code: e.code, errno: e.errno, message: e.message, tide: true }
       : { name: e?.name, message: String(e?.message ?? e), tide: false };
     self.postMessage({ id: data.id, error });
   } finally {
