@@ -113,9 +113,10 @@ test('package.json: name, version, module type, no runtime dependencies', () => 
   assert.equal(pkg.dependencies, undefined);
   assert.match(pkg.engines.node, />=\s*20/);
   assert.equal(pkg.types, './index.d.ts');
-  /* What ships: the runtime, the runner, types, prebuilt modules, the README
+  /* What ships: the runtime, the runner and tideloop-cc, types, prebuilt
+   * modules, the C SDK (sdk/: tide.h and the prebuilt libraries), the README
    * (tests/js/pack.test.mjs packs it and checks the tarball's contents). */
-  assert.deepEqual(pkg.files, ['src', 'bin', 'index.d.ts', 'wasm/*.wasm', 'README.md']);
+  assert.deepEqual(pkg.files, ['src', 'bin', 'index.d.ts', 'wasm/*.wasm', 'sdk', 'README.md']);
   /* npm pack builds the prebuilt modules first, and fails without them. */
   assert.match(pkg.scripts.prepack, /build-npm-wasm\.sh/);
 });
