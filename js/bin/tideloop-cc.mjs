@@ -212,7 +212,11 @@ async function chooseCompiler() {
   }
   const candidates = [];
   const envCC = process.env.CC?.trim();
-  if (envCC && !/\s/.test(envCC) && kindOf(envCC)) candidates.push(envCC);
+  /* $CC is often a native compiler (gcc) or a wrapper command: only a plain
+   * clang or emcc is taken, and emcc never for --wasi. */
+  if (envCC && !/\s/.test(envCC) && kindOf(envCC) && !(opts.wasi && kindOf(envCC) === 'emcc')) {
+    candidates.push(envCC);
+  }
   candidates.push('clang', ...[19, 18, 17, 16, 15, 14].map((v) => `clang-${v}`));
   if (!opts.wasi) candidates.push('emcc');
   const rejected = [];
