@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # build-npm-wasm.sh: build the prebuilt modules the npm package ships, into
-# js/wasm/. js/package.json runs it as "prepack", so `npm pack` and `npm
-# publish` in js/ never ship stale or missing wasm.
+# js/wasm/, then its C SDK, into js/sdk/ (scripts/build-npm-sdk.sh: tide.h and
+# the prebuilt wasm32 libraries tideloop-cc links). js/package.json runs it as
+# "prepack", so `npm pack` and `npm publish` in js/ never ship stale or missing
+# wasm or SDK.
 #
 #   scripts/build-npm-wasm.sh
 #
@@ -57,3 +59,6 @@ for m in "${modules[@]}"; do
   cp "$m" "$dest/"
   echo "build-npm-wasm: js/wasm/$(basename "$m") ($(wc -c <"$m") bytes)" >&2
 done
+
+# The C SDK (tideloop-cc's header and libraries), from the same checkout.
+bash "$root/scripts/build-npm-sdk.sh" || die "building the C SDK (js/sdk) failed"

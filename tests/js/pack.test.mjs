@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, run, childEnv } from './examples.mjs';
+import { withPackLock } from './pack-lock.mjs';
 
 const PACKAGE_DIR = path.join(ROOT, 'js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'tideloop-pack-'));
@@ -85,8 +86,9 @@ test('npm pack, install offline, run the shipped modules with only node', async 
   mkdirSync(packDir);
 
   /* 1. Pack: prepack builds js/wasm/*.wasm first. */
-  const packed = await run(process.execPath, [npm, 'pack', '--json', '--pack-destination', packDir],
-    { cwd: PACKAGE_DIR, env: childEnv(QUIET_NPM), timeout: 300_000 });
+  const packed = await withPackLock(() => run(process.execPath,
+    [npm, 'pack', '--json', '--pack-destination', packDir],
+    { cwd: PACKAGE_DIR, env: childEnv(QUIET_NPM), timeout: 300_000 }));
   assert.equal(packed.code, 0, `npm pack failed:\n${packed.stderr}`);
   const [info] = JSON.parse(packed.stdout);
   const tgz = path.join(packDir, info.filename);
@@ -94,9 +96,10 @@ test('npm pack, install offline, run the shipped modules with only node', async 
   t.diagnostic(`${info.filename}: ${info.size} bytes packed, ${info.unpackedSize} unpacked; ` +
     info.files.filter((f) => f.path.startsWith('wasm/')).map((f) => `${f.path} ${f.size}`).join(', '));
 
-  /* 2. Exactly the allow-list: the sources, the runner, types, README,
-   * changelog, licence, the manifest, and the modules; no tests, lock file,
-   * node_modules or scripts. */
+  /* 2. Exactly the allow-list: the sources, the runners, types, README,
+   * changelog, licence, the manifest, the modules and the C SDK (its files
+   * are checked by sdk.test.mjs); no tests, lock file, node_modules or
+   * scripts. */
   const wasm = files.filter((f) => f.startsWith('wasm/'));
   const expected = [
     'CHANGELOG.md', 'LICENSE', 'README.md', 'index.d.ts', 'package.json',
@@ -104,7 +107,7 @@ test('npm pack, install offline, run the shipped modules with only node', async 
     ...(existsSync(path.join(PACKAGE_DIR, 'bin'))
       ? readdirSync(path.join(PACKAGE_DIR, 'bin')).map((f) => `bin/${f}`) : []),
   ].sort();
-  assert.deepEqual(files.filter((f) => !f.startsWith('wasm/')), expected);
+  assert.deepEqual(files.filter((f) => !f.startsWith('wasm/') && !f.startsWith('sdk/')), expected);
   assert.ok(wasm.includes('wasm/fetch.wasm'), `fetch.wasm is shipped (${wasm.join(', ')})`);
   for (const f of info.files.filter((x) => x.path.startsWith('wasm/'))) {
     assert.match(f.path, /^wasm\/[\w-]+\.wasm$/);
@@ -170,8 +173,9 @@ test('npm pack fails, naming why, when the prebuilt modules cannot be built', as
   mkdirSync(packDir);
   const wasmDir = path.join(PACKAGE_DIR, 'wasm');
   const before = existsSync(wasmDir) ? readdirSync(wasmDir).sort() : [];
-  const r = await run(process.execPath, [npmCli(), 'pack', '--pack-destination', packDir],
-    { cwd: PACKAGE_DIR, env: { HOME: tmp, PATH: bin, ...QUIET_NPM } });
+  const r = await withPackLock(() => run(process.execPath,
+    [npmCli(), 'pack', '--pack-destination', packDir],
+    { cwd: PACKAGE_DIR, env: { HOME: tmp, PATH: bin, ...QUIET_NPM } }));
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /build-npm-wasm: cmake is not installed/);
   assert.match(r.stderr, /nothing was packed/);

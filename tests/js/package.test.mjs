@@ -121,11 +121,12 @@ test('package.json: name, version, module type, no runtime dependencies', () => 
   assert.equal(pkg.type, 'module');
   assert.equal(pkg.dependencies, undefined);
   assert.equal(pkg.types, './index.d.ts');
-  /* What ships: the runtime, the runner, types, prebuilt modules, the README,
+  /* What ships: the runtime, the runner and tideloop-cc, types, prebuilt
+   * modules, the C SDK (sdk/: tide.h and the prebuilt libraries), the README,
    * the changelog and the licence (tests/js/pack.test.mjs packs it and checks
    * the tarball's contents). */
   assert.deepEqual(pkg.files,
-    ['src', 'bin', 'index.d.ts', 'wasm/*.wasm', 'README.md', 'CHANGELOG.md', 'LICENSE']);
+    ['src', 'bin', 'index.d.ts', 'wasm/*.wasm', 'sdk', 'README.md', 'CHANGELOG.md', 'LICENSE']);
   for (const f of ['README.md', 'CHANGELOG.md', 'LICENSE']) {
     assert.ok(existsSync(join(PACKAGE_DIR, f)), `js/${f} exists`);
   }
