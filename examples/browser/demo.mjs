@@ -62,7 +62,11 @@ function startJobs(n) {
   }
 }
 
+/* Totals since the page loaded: Clear finished removes rows, not history. */
+const totals = { done: 0, cancelled: 0, failed: 0 };
+
 function finish(job, state) {
+  totals[state]++;
   job.final = true;
   setState(job, state);
   const last = job.segments.at(-1);
@@ -70,7 +74,13 @@ function finish(job, state) {
 }
 
 let readyQueue = 0;
+let polledIdle = false;
 async function poll() {
+  /* Only while jobs run (and once after the last ended): each snapshot is a
+   * call into C, so polling an idle loop would make its tick count climb. */
+  const live = [...jobs.values()].some((j) => !j.final);
+  if (!live && polledIdle) return;
+  polledIdle = !live;
   let text;
   try {
     text = await rt.call('snapshot');
@@ -92,21 +102,19 @@ setInterval(poll, 50);
 
 let frames = 0;
 const canvas = $('timeline');
+const MAX_ROWS = Math.floor(canvas.height / 8);
 const ctx = canvas.getContext('2d');
 function draw() {
   frames++;
-  const counts = { done: 0, cancelled: 0, failed: 0, live: 0 };
-  for (const j of jobs.values()) {
-    if (j.final) counts[j.state]++;
-    else counts.live++;
-  }
-  $('s-live').textContent = counts.live;
+  let live = 0;
+  for (const j of jobs.values()) if (!j.final) live++;
+  $('s-live').textContent = live;
   $('s-ready').textContent = readyQueue;
   $('s-host').textContent = hostInFlight;
   $('s-fetched').textContent = fetched;
-  $('s-done').textContent = counts.done;
-  $('s-cancelled').textContent = counts.cancelled;
-  $('s-failed').textContent = counts.failed;
+  $('s-done').textContent = totals.done;
+  $('s-cancelled').textContent = totals.cancelled;
+  $('s-failed').textContent = totals.failed;
   $('s-ticks').textContent = rt.stats.ticks;
   $('s-frames').textContent = frames;
 
@@ -116,7 +124,16 @@ function draw() {
   const WINDOW = 8000; /* ms shown */
   const tNow = now();
   const tMin = Math.max(0, tNow - WINDOW);
-  const rows = [...jobs.values()].slice(-Math.floor(H / 8));
+  const all = [...jobs.values()];
+  const rows = all.slice(-MAX_ROWS);
+  /* Rows are at least 8 px: past MAX_ROWS the oldest are not drawn, and the
+   * page says so rather than letting them vanish. */
+  const hidden = all.length - rows.length;
+  const note = hidden > 0
+    ? `showing the newest ${rows.length} of ${all.length} jobs: ${hidden} older ` +
+      `${hidden === 1 ? 'row is' : 'rows are'} not drawn (Clear finished makes room)`
+    : '';
+  if ($('rows').textContent !== note) $('rows').textContent = note;
   const rowH = Math.max(3, Math.min(24, Math.floor(H / Math.max(rows.length, 1))));
   ctx.clearRect(0, 0, W, H);
   ctx.font = '11px monospace';
@@ -160,6 +177,7 @@ window.demo = {
       for (const s of j.segments) seen[s.state] = true;
     }
     return { jobs: jobs.size, states, seen: Object.keys(seen).sort(), hostInFlight, fetched,
-      readyQueue, ticks: rt.stats.ticks, frames };
+      readyQueue, ticks: rt.stats.ticks, frames, totals: { ...totals },
+      rowsNote: $('rows').textContent };
   },
 };

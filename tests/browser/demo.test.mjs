@@ -57,6 +57,27 @@ forEachEngine((engine) => {
       await sleep(200);
       assert.equal(await text('#s-done'), String(24 - first.cancelled));
       await h.screenshot(page, 'demo.png');
+
+      /* Idle: nothing polls C, so the loop's tick count stays put. */
+      const idle = (await summary()).ticks;
+      await sleep(400);
+      assert.equal((await summary()).ticks, idle, 'no ticks while no job runs');
+
+      /* Clear finished removes the rows, not the totals. */
+      await page.click('#clear');
+      const cleared = await summary();
+      assert.equal(cleared.jobs, 0);
+      assert.equal(await text('#s-done'), String(24 - first.cancelled));
+      assert.equal(await text('#s-fetched'), String(d.fetched));
+
+      /* More jobs than rows: the page says how many it does not draw. */
+      await page.click('#start-many');
+      await waitFor(page, () => window.demo.summary().rowsNote !== '', null, 'the rows note');
+      assert.match((await summary()).rowsNote, /^showing the newest 52 of 100 jobs: 48 older rows/);
+      await page.click('#cancel-all');
+      await waitFor(page, () => window.demo.summary().hostInFlight === 0, null, 'the 100 ended');
       assert.ok(!page.log.some((l) => l.startsWith('[pageerror]')), page.log.join('\n'));
+      /* No request of the page failed (the favicon included). */
+      assert.ok(!page.log.some((l) => /404|Failed to load resource/.test(l)), page.log.join('\n'));
     });
 });

@@ -111,7 +111,19 @@ export function startServer({ port = 0, host = '127.0.0.1' } = {}) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { url } = await startServer({ port: Number(process.argv[2] ?? 0) });
+  const port = Number(process.argv[2] ?? 0);
+  let url;
+  try {
+    ({ url } = await startServer({ port }));
+  } catch (e) {
+    if (e?.code !== 'EADDRINUSE' && e?.code !== 'EACCES') throw e;
+    /* A user's mistake, not a bug: say what to change, without a stack. */
+    console.error(`tideloop browser demo: port ${port} on 127.0.0.1 is ` +
+      `${e.code === 'EADDRINUSE' ? 'taken by another program' : 'not allowed'}. ` +
+      'Pick another with TIDE_DEMO_PORT (npm run demo:browser; 0: any free port), ' +
+      'or as the argument: node tests/browser/server.mjs <port>');
+    process.exit(1);
+  }
   console.log(`tideloop browser demo: ${url}/examples/browser/index.html`);
   console.log(`(serving js/, tests/, examples/ and ${BUILD} as /build/; Ctrl-C stops)`);
 }
