@@ -172,10 +172,36 @@ run_bundler_tests() {
   node --test tests/bundlers/
 }
 
+# Where each configuration builds (and what the summary names).
+tree_of() {
+  case $1 in
+    browser) echo build/js ;;
+    bundlers) echo build/js-pack ;;
+    *) echo "build/$1" ;;
+  esac
+}
+
+# The tests a configuration skipped, as "<count> <reason>" lines, most first:
+# ctest's own summary names skipped tests but not why, so the reasons come from
+# the tests' output ("SKIPPED <name>: <reason>", tests/c/test.h and the WASI
+# registrations in tests/c/CMakeLists.txt) in ctest's log; node --test's
+# "# skipped N" counts go under one line. A skip must show, never read as a pass.
+skips_of() {
+  local c=$1 out=build/$1.test.log
+  local ctest_log="build/$c/Testing/Temporary/LastTest.log"
+  if [[ -f $ctest_log && $c != js ]]; then
+    grep -a '^SKIPPED [^:]*: ' "$ctest_log" | sed 's/^SKIPPED [^:]*: //' | sort | uniq -c | sort -rn
+  fi
+  if [[ -f $out ]]; then
+    awk '/^# skipped [0-9]+/ { n += $3 } END { if (n > 0) printf "%7d %s\n", n, "node --test: skipped (see the log)" }' "$out"
+  fi
+}
+
 mkdir -p build
 for c in "${configs[@]}"; do
   start=$SECONDS
-  if run_config "$c"; then
+  # The test output also goes to build/<config>.test.log, for the summary.
+  if run_config "$c" > >(tee "build/$c.test.log") 2>&1; then
     result[$c]=PASS
   else
     result[$c]=FAIL
@@ -187,7 +213,15 @@ done
 echo
 echo "=== summary"
 for c in "${configs[@]}"; do
-  printf '  %-8s %s  (%ss, build/%s)\n' "$c" "${result[$c]}" "${seconds[$c]}" "$c"
+  skipped=$(skips_of "$c")
+  count=$(awk '{ n += $1 } END { print n + 0 }' <<<"$skipped")
+  printf '  %-8s %s  (%ss, %s)' "$c" "${result[$c]}" "${seconds[$c]}" "$(tree_of "$c")"
+  if ((count > 0)); then
+    printf ', %d skipped:\n' "$count"
+    sed 's/^/           /' <<<"$skipped"
+  else
+    printf '\n'
+  fi
 done
 if ((failed)); then
   echo "=== FAILED"
