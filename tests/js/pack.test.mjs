@@ -108,7 +108,9 @@ test('npm pack, install offline, run the shipped modules with only node', async 
       ? readdirSync(path.join(PACKAGE_DIR, 'bin')).map((f) => `bin/${f}`) : []),
   ].sort();
   assert.deepEqual(files.filter((f) => !f.startsWith('wasm/') && !f.startsWith('sdk/')), expected);
-  assert.ok(wasm.includes('wasm/fetch.wasm'), `fetch.wasm is shipped (${wasm.join(', ')})`);
+  for (const m of ['fetch', 'quickstart']) {
+    assert.ok(wasm.includes(`wasm/${m}.wasm`), `${m}.wasm is shipped (${wasm.join(', ')})`);
+  }
   for (const f of info.files.filter((x) => x.path.startsWith('wasm/'))) {
     assert.match(f.path, /^wasm\/[\w-]+\.wasm$/);
     assert.ok(f.size > 1000, `${f.path} is ${f.size} bytes`);
