@@ -77,7 +77,9 @@ static int word_count_task(tide_task *t, void *frame) {
     if (n < 1 || args[0].type != TIDE_VALUE_STRING)
       TIDE_RETURN_ERROR(t, TIDE_EINVAL, "word_count(url, timeout_ms) takes a URL string");
     f->timeout_ms = 5000;
-    if (n > 1 && (arg_number(t, 1, &f->timeout_ms) != 0 || f->timeout_ms < 0))
+    /* timeout_ms may be left out, or undefined/null (NONE) from JS. */
+    if (n > 1 && args[1].type != TIDE_VALUE_NONE &&
+        (arg_number(t, 1, &f->timeout_ms) != 0 || f->timeout_ms < 0))
       TIDE_RETURN_ERROR(t, TIDE_EINVAL, "word_count: timeout_ms must be a number >= 0");
     /* The URL is passed on as it came: tide_host_call copies it. */
     tide_future_init(tide_task_loop(t), &f->text);
