@@ -10,8 +10,9 @@
 # Builds a release (optimised, NDEBUG, names stripped) JS-host tree in
 # $TIDE_PACK_BUILD (default build/js-pack) with wasm/toolchain-js.cmake, then
 # replaces js/wasm/*.wasm with every module of examples/ built for the JS host
-# (fetch.wasm always; lines.wasm and others when examples/CMakeLists.txt builds
-# them for this host). Fails, naming what is wrong, if the toolchain is missing,
+# (fetch.wasm and quickstart.wasm always: the README's quick start and its
+# tested examples load quickstart.wasm; lines.wasm and others when
+# examples/CMakeLists.txt builds them for this host). Fails, naming what is wrong, if the toolchain is missing,
 # the build fails or a module is missing or not wasm: better no package than
 # one without its modules.
 #
@@ -23,7 +24,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${TIDE_PACK_BUILD:-$root/build/js-pack}
 dest=$root/js/wasm
 # Modules the package must have; anything else examples/ builds comes along.
-required=(fetch.wasm)
+required=(fetch.wasm quickstart.wasm)
 
 die() {
   echo "build-npm-wasm: $*" >&2

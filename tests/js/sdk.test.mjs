@@ -19,9 +19,8 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, run, childEnv } from './examples.mjs';
-import { withPackLock } from './pack-lock.mjs';
+import { packedTarball } from './pack-lock.mjs';
 
-const PACKAGE_DIR = path.join(ROOT, 'js');
 const CLANG_PACKAGES = 'clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32';
 const tmp = mkdtempSync(path.join(tmpdir(), 'tideloop-sdk-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -171,13 +170,8 @@ const npx = (args, options = {}) => run(process.execPath, [npmScript('npx'), ...
 
 before(async () => {
   const npm = npmScript('npm');
-  const packDir = path.join(tmp, 'pack');
-  mkdirSync(packDir);
-  const packed = await withPackLock(() => run(process.execPath,
-    [npm, 'pack', '--json', '--pack-destination', packDir],
-    { cwd: PACKAGE_DIR, env: childEnv(QUIET_NPM), timeout: 300_000 }));
-  assert.equal(packed.code, 0, `npm pack failed:\n${packed.stderr}`);
-  const [info] = JSON.parse(packed.stdout);
+  const { tgz, info } = await packedTarball({ npm, env: childEnv(QUIET_NPM),
+    dest: path.join(tmp, 'pack') });
   const files = new Map(info.files.map((f) => [f.path, f.size]));
   const sdk = [...files.keys()].filter((f) => f.startsWith('sdk/')).sort();
   assert.deepEqual(sdk, ['sdk/include/tide.h', 'sdk/include/tide/private.h',
@@ -202,8 +196,8 @@ before(async () => {
   mkdirSync(project);
   writeFileSync(path.join(project, 'package.json'),
     JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }));
-  const installed = await run(process.execPath, [npm, 'install', '--offline',
-    path.join(packDir, info.filename)], { cwd: project, env });
+  const installed = await run(process.execPath, [npm, 'install', '--offline', tgz],
+    { cwd: project, env });
   assert.equal(installed.code, 0, `npm install failed:\n${installed.stdout}${installed.stderr}`);
   /* The shipped header is the repository's, as is the export list. */
   const shipped = path.join(project, 'node_modules', 'tideloop', 'sdk');
