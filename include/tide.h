@@ -233,7 +233,10 @@ void tide_loop_update_time(tide_loop *loop);
  *   should fake them, or use TIDE_CLOCK_VIRTUAL and advance by hand.
  * - TIDE_CLOCK_VIRTUAL: time moves only with tide_loop_advance. A run never
  *   blocks for a timer: once only timers are left, tide_loop_run(DEFAULT or
- *   ONCE) returns 1, and the caller advances the clock and runs again.
+ *   ONCE) returns 1, and the caller advances the clock and runs again. While
+ *   something else is referenced (an fd watcher, a wakeup, a signal, a child,
+ *   a job on the worker pool, a host operation) a run waits for that as on
+ *   the real clock.
  * On the JS host: load(source, {clock: 'autojump' | 'virtual'}) and
  * rt.advance(ms) (js/README.md). */
 typedef enum tide_clock_mode {
@@ -1138,8 +1141,9 @@ int tide_process_spawn(tide_loop *loop, const tide_process_options *options,
 int tide_process_pid(const tide_process *process);
 /* The streams of the stdio entries set to TIDE_STDIO_PIPE, NULL for the others.
  * They are the caller's from the spawn on: use and close them (tide_stream_close
- * or tide_stream_abort) as any stream; they outlive the process handle, and
- * tide_process_release does not touch them. */
+ * or tide_stream_abort) as any stream; once closed (or taken by
+ * tide_process_communicate) the accessor returns NULL. They outlive the process
+ * handle, and tide_process_release does not touch them. */
 tide_stream *tide_process_stdin(tide_process *process);
 tide_stream *tide_process_stdout(tide_process *process);
 tide_stream *tide_process_stderr(tide_process *process);
@@ -1155,7 +1159,10 @@ int tide_process_wait(tide_process *process, tide_future *future);
 int tide_process_returncode(const tide_process *process, int *returncode);
 /* Send signum (TIDE_SIGTERM, TIDE_SIGKILL, ...). Returns 0, TIDE_EINVAL (not a
  * signal number), TIDE_ESRCH (the child has exited: nothing was sent, so a pid
- * the system reused is never signalled), TIDE_EACCES. */
+ * the system reused is never signalled), TIDE_EACCES. On the JS host the
+ * signal goes through a host call: 0 once it is asked for (TIDE_ESRCH only when
+ * C has seen the exit already), and a refusal the host answers later (not
+ * permitted) goes to the loop's error handler. */
 int tide_process_kill(tide_process *process, int signum);
 /* Stop a child politely: TIDE_SIGTERM now, TIDE_SIGKILL if it has not exited
  * grace_ms later. future (as for tide_process_wait; may be NULL) completes with
@@ -1177,7 +1184,9 @@ int tide_process_stop(tide_process *process, uint64_t grace_ms, tide_future *fut
  * producer) complete with BYTES holding everything read from that pipe (from
  * the loop's allocator; tide_future_take_bytes then tide_loop_dealloc), or the
  * first read error. A pipe whose future is NULL is still drained, and what it
- * gives is dropped. Input the child does not read (it exits first) is dropped
+ * gives is dropped; one the caller closed already is left alone (its future
+ * completes with empty BYTES), so closing stdin to send end of input and then
+ * collecting the output works. Input the child does not read (it exits first) is dropped
  * without error. Every pipe communicate uses is closed by it when done: do not
  * use the process's streams after this call. Await the exit separately
  * (tide_process_wait). Returns 0, TIDE_EINVAL (input given but stdin is not a

@@ -80,6 +80,7 @@ struct tide_loop {
   void *priv_error_ud;
   void *priv_host; /* host operations and exported tasks (src/hostops) */
   unsigned priv_host_ops; /* host operations in flight (autojump waits for them) */
+  unsigned priv_waker_refs; /* referenced active handles that are not timers */
   int priv_clock;         /* tide_clock_mode: where priv_now comes from */
   void (*priv_host_close)(tide_loop *loop); /* frees priv_host at close */
   int priv_exit_code;

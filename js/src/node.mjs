@@ -188,6 +188,7 @@ const nodeAdapter = {
     const children = createProcesses({
       childProcess,
       adopt: sockets.adopt,
+      closeFd: (fd) => sockets.fds.close(fd, false),
       env: () => process.env,
       isDir: (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false,
       signals: os.constants.signals,

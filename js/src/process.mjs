@@ -89,8 +89,10 @@ class ProcessTable {
 
   #probe;
   #cwd;
+  #closeFd;
 
-  constructor({ childProcess, adopt, env, isDir, signals, probe, cwd }) {
+  constructor({ childProcess, adopt, closeFd, env, isDir, signals, probe, cwd }) {
+    this.#closeFd = closeFd;
     this.#cp = childProcess;
     this.#adopt = adopt;
     this.#env = env;
@@ -176,25 +178,38 @@ class ProcessTable {
       }
       const child = new Child(proc);
       let started = false;
+      let fds = [];
       const onAbort = () => {
-        /* C dropped the spawn: a child that started is killed and forgotten. */
+        /* C dropped the spawn (before or after its answer): the child is
+         * killed and forgotten, and pipes already handed out as fds closed. */
         proc.kill('SIGKILL');
+        for (const fd of fds) {
+          try {
+            if (fd >= 0) this.#closeFd(fd);
+          } catch {
+            /* already gone with the runtime */
+          }
+        }
         for (const s of [proc.stdin, proc.stdout, proc.stderr]) s?.destroy();
         this.#forget(child);
         if (!started) reject(signal.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       proc.on('exit', (code, sig) => child.exited(code, sig, this.#signals));
-      proc.once('error', (e) => {
-        if (started) return; /* a failed kill: the wait still tells */
+      /* 'on', not 'once': Node emits 'error' again for a kill that fails
+       * (EPERM), and an 'error' nobody listens to would be thrown. */
+      proc.on('error', (e) => {
+        if (started || signal?.aborted) return; /* a failed kill: the wait still tells */
         signal?.removeEventListener('abort', onAbort);
         reject(this.#explain(e, file, options.cwd));
       });
       proc.once('spawn', () => {
+        /* 'spawn' comes a tick later: C may have given up meanwhile. */
+        if (signal?.aborted) return;
         started = true;
         child.id = this.#add(child);
         const answer = new DataView(new ArrayBuffer(20));
-        const fds = [proc.stdin, proc.stdout, proc.stderr].map((s, i) => {
+        fds = [proc.stdin, proc.stdout, proc.stderr].map((s, i) => {
           if (modes[i] !== 'pipe' || !s) return -1;
           /* Node resumes (and so drops what it read of) a child's output pipe
            * that nobody listens to once the child exits (child_process's
@@ -244,8 +259,13 @@ class ProcessTable {
     if (!Number.isInteger(signum) || signum < 1 || signum > 64) {
       throw invalid(`process_kill: bad signal ${signum}`);
     }
-    if (c.returncode !== null || !c.proc.kill(signum)) {
-      throw new TideError(errors.ESRCH, `child ${id} has exited`);
+    if (c.returncode !== null) throw new TideError(errors.ESRCH, `child ${id} has exited`);
+    try {
+      if (!c.proc.kill(signum)) throw new TideError(errors.ESRCH, `child ${id} has exited`);
+    } catch (e) {
+      /* Node throws EPERM (and emits 'error') when the signal is not allowed. */
+      if (e?.code === 'EPERM') throw new TideError(errors.EACCES, `kill ${signum}: not permitted`);
+      throw e;
     }
     return undefined;
   }
@@ -267,20 +287,21 @@ class ProcessTable {
 /**
  * The subprocess host functions of one runtime.
  * @param {{childProcess: object, adopt: (socket: object) => number,
+ *          closeFd: (fd: number) => void,
  *          env: () => Record<string, string>, isDir: (path: string) => boolean,
  *          signals: Record<string, number>, probe: (path: string) => string,
  *          cwd: () => string}} options
  *   childProcess is node:child_process; adopt gives a pipe an fd of the net
- *   table (net.mjs); env is the environment children inherit (process.env);
+ *   table (net.mjs), closeFd takes one back (a pipe C never got); env is the environment children inherit (process.env);
  *   signals maps names to numbers (os.constants.signals); probe says whether
  *   a path is a program this system runs: 'ok', 'ENOENT', 'EACCES' or
  *   'ENOEXEC'; cwd is the process's working directory
  */
-export function createProcesses({ childProcess, adopt, env, isDir, signals, probe, cwd } = {}) {
+export function createProcesses({ childProcess, adopt, closeFd, env, isDir, signals, probe, cwd } = {}) {
   if (typeof childProcess?.spawn !== 'function') {
     throw new TypeError('tideloop: createProcesses: childProcess must be node:child_process');
   }
-  const t = new ProcessTable({ childProcess, adopt, env, isDir, signals, probe, cwd });
+  const t = new ProcessTable({ childProcess, adopt, closeFd, env, isDir, signals, probe, cwd });
   return {
     functions: new Map([
       [PROCESS_SPAWN, (argv, env2, envMode, cwd, s0, s1, s2, { signal } = {}) =>

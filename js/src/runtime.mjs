@@ -168,14 +168,17 @@ export class Runtime {
    * call. A TideError ESTATE on the real clock.
    */
   advance(ms) {
-    if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) {
-      throw new TypeError('tideloop: advance(ms): ms must be a finite number >= 0');
+    if (typeof ms !== 'number' || !(ms >= 0) || !(ms <= Number.MAX_SAFE_INTEGER + 1)) {
+      throw new TypeError('tideloop: advance(ms): ms must be a number from 0 to 2^53');
     }
     const s = this.#s;
     if (s.closed || s.dead || s.loop === 0) throw new TideError(errors.ECLOSED, 'the runtime is closed');
     this.#virtualTime('advance()');
     const rc = this.#sched.enter((x) => x.tide_js_advance(s.loop, ms));
-    if (rc !== 0) throw new TideError(rc, 'advance(): the loop runs on the real clock');
+    if (rc !== 0) {
+      throw new TideError(rc, rc === errors.ESTATE
+        ? 'advance(): the loop runs on the real clock (load it with {clock})' : undefined);
+    }
     this.#sched.ensureTick();
   }
 

@@ -47,13 +47,13 @@ void tide_handle_close(tide_handle *h, tide_close_cb close_cb) {
 void tide_handle_ref(tide_handle *h) {
   if (h->priv_flags & TIDE__H_REF) return;
   h->priv_flags |= TIDE__H_REF;
-  if (h->priv_flags & TIDE__H_ACTIVE) h->priv_loop->priv_active_refs++;
+  if (h->priv_flags & TIDE__H_ACTIVE) tide__handle_count(h, 1);
 }
 
 void tide_handle_unref(tide_handle *h) {
   if (!(h->priv_flags & TIDE__H_REF)) return;
   h->priv_flags &= ~(unsigned)TIDE__H_REF;
-  if (h->priv_flags & TIDE__H_ACTIVE) h->priv_loop->priv_active_refs--;
+  if (h->priv_flags & TIDE__H_ACTIVE) tide__handle_count(h, -1);
 }
 
 int tide_handle_has_ref(const tide_handle *h) { return (h->priv_flags & TIDE__H_REF) != 0; }

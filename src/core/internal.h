@@ -29,16 +29,24 @@ enum {
 
 void tide__handle_init(tide_loop *loop, tide_handle *h, unsigned type);
 
+/* Count an ACTIVE|REF handle in (d 1) or out of (d -1) the loop's references;
+ * one that is not a timer (an fd, a signal, a wakeup) is also something from
+ * outside the loop's clock that can end a wait (priv_waker_refs). */
+static inline void tide__handle_count(tide_handle *h, int d) {
+  h->priv_loop->priv_active_refs += (unsigned)d;
+  if (h->priv_type != TIDE__HANDLE_TIMER) h->priv_loop->priv_waker_refs += (unsigned)d;
+}
+
 static inline void tide__handle_start(tide_handle *h) {
   if (h->priv_flags & TIDE__H_ACTIVE) return;
   h->priv_flags |= TIDE__H_ACTIVE;
-  if (h->priv_flags & TIDE__H_REF) h->priv_loop->priv_active_refs++;
+  if (h->priv_flags & TIDE__H_REF) tide__handle_count(h, 1);
 }
 
 static inline void tide__handle_stop(tide_handle *h) {
   if (!(h->priv_flags & TIDE__H_ACTIVE)) return;
   h->priv_flags &= ~(unsigned)TIDE__H_ACTIVE;
-  if (h->priv_flags & TIDE__H_REF) h->priv_loop->priv_active_refs--;
+  if (h->priv_flags & TIDE__H_REF) tide__handle_count(h, -1);
 }
 
 /* Closing an async handle unlinks it; closing a timer stops it and gives its

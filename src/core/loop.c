@@ -186,9 +186,13 @@ static void run_ticks(tide_loop *loop) {
 
 /* A loop on the manual virtual clock whose only referenced work is timers
  * cannot progress until its caller advances time: a run returns then rather
- * than wait for a time that never comes. */
+ * than wait for a time that never comes. With anything else referenced (an
+ * fd, a wakeup a worker thread sends, a signal, a host operation) it waits
+ * for that, as on the real clock. */
 static int waits_for_advance(const tide_loop *loop) {
-  if (loop->priv_clock != TIDE_CLOCK_VIRTUAL || has_ready(loop)) return 0;
+  if (loop->priv_clock != TIDE_CLOCK_VIRTUAL || has_ready(loop) ||
+      loop->priv_waker_refs > 0 || loop->priv_host_ops > 0)
+    return 0;
   const tide__heap_slot *top = tide__heap_top(loop);
   return top != NULL && top->deadline > loop->priv_now;
 }

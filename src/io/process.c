@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "process.h"
+#include "stream_owner.h"
 
 /* Signal numbers are 1-64 on every system the library runs on (Linux's NSIG is
  * 65); the host rejects one it does not have. */
@@ -27,10 +28,18 @@ void tide__process_hold(tide_process *p) {
   p->holds++;
 }
 
+void tide__process_own_streams(tide_process *p) {
+  for (int i = 0; i < 3; i++)
+    if (p->stdio[i] != NULL) tide__stream_set_owner(p->stdio[i], &p->stdio[i]);
+}
+
 void tide__process_unhold(tide_process *p) {
   assert(p->holds > 0);
   if (--p->holds > 0) return;
   assert(tide__q_empty(&p->waiters));
+  /* The streams outlive the record: they must not clear a slot in it. */
+  for (int i = 0; i < 3; i++)
+    if (p->stdio[i] != NULL) tide__stream_set_owner(p->stdio[i], NULL);
   tide_loop_dealloc(p->loop, p);
 }
 

@@ -29,7 +29,8 @@ struct tide_process {
   unsigned timer_live : 1; /* stop_timer was initialised and is not closed yet */
   unsigned holds;          /* see above; the record is freed at 0 */
   tide__qnode waiters;     /* waiter.link: tide_process_wait / stop futures */
-  tide_stream *stdio[3];   /* pipes (the caller's; NULL once communicate took them) */
+  tide_stream *stdio[3];   /* pipes (the caller's; NULL once closed or communicate
+                              took them: stream_owner.h) */
   tide_timer stop_timer;   /* SIGKILL after tide_process_stop's grace */
   union {
     struct {
@@ -51,6 +52,9 @@ struct tide_process {
 /* The child has exited with returncode (asyncio's: status, or -signal), and is
  * reaped: complete every wait, stop the stop timer. Once per record. */
 void tide__process_exited(tide_process *p, int returncode);
+/* The host opened p->stdio[]: from now on, a caller closing one of them
+ * clears it there (the accessors then return NULL). */
+void tide__process_own_streams(tide_process *p);
 /* Take or drop a hold (see above); the last drop frees the record. */
 void tide__process_hold(tide_process *p);
 void tide__process_unhold(tide_process *p);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "process.h"
+#include "stream_owner.h"
 
 typedef struct reader {
   struct exchange *x;
@@ -156,6 +157,10 @@ int tide_process_communicate(tide_process *p, const void *input, size_t len,
   x->loop = p->loop;
   x->parts = 1; /* held while starting, so no part can free x meanwhile */
 
+  /* The pipes become the exchange's: a close of ours must not clear p's
+   * slots (p may be released first), so they are taken out of p now. */
+  for (int i = 0; i < 3; i++)
+    if (p->stdio[i] != NULL) tide__stream_set_owner(p->stdio[i], NULL);
   if (p->stdio[0] != NULL) {
     x->in = p->stdio[0];
     tide_future_init(x->loop, &x->write);

@@ -906,3 +906,109 @@ TEST(process_several_loops_through_sigchld) {
   several_loops();
   tide__process_force_sigchld(0);
 }
+
+/* --- regressions from review ------------------------------------------------------ */
+
+static void on_usr1(tide_signal *sig, int signum) {
+  (void)sig;
+  (void)signum;
+}
+
+/* The SIGCHLD watcher cannot start (every loop slot of the signal table is
+ * taken): the spawn fails cleanly, and the watcher's handle, which lives in the
+ * record, is closed before the record goes (ASan would see it otherwise). */
+TEST(process_spawn_when_sigchld_cannot_be_watched) {
+  enum { LOOPS = 64 };
+  static tide_loop loops[LOOPS];
+  static tide_signal sigs[LOOPS];
+  fixture fx;
+  fixture_open(&fx);
+  int started = 0;
+  for (; started < LOOPS; started++) {
+    ASSERT_OK(tide_loop_init(&loops[started], NULL));
+    ASSERT_OK(tide_signal_init(&loops[started], &sigs[started]));
+    if (tide_signal_start(&sigs[started], on_usr1, SIGUSR1) != 0) {
+      tide_handle_close(&sigs[started].handle, NULL);
+      started++;
+      break;
+    }
+  }
+  tide__process_force_sigchld(1);
+  child_cmd c;
+  child_cmd_init(&c, "exit", "0", NULL);
+  tide_future f;
+  tide_future_init(&fx.loop, &f);
+  int rc = tide_process_spawn(&fx.loop, &c.o, &f);
+  if (rc == 0) {
+    run_until(&fx.loop, &f);
+    tide_value v;
+    rc = tide_future_result(&f, &v);
+    (void)v;
+    /* The table is full: the watcher could not start, so no child either. */
+    ASSERT_ERR(rc, TIDE_ENOSPC);
+    ASSERT_NOT_NULL(tide_future_error_message(&f));
+  } else {
+    ASSERT_EQ(rc, TIDE_ENOMEM);
+  }
+  tide_future_release(&f);
+  tide__process_force_sigchld(0);
+  for (int i = 0; i < started; i++) {
+    if (tide_handle_is_active(&sigs[i].handle)) tide_handle_close(&sigs[i].handle, NULL);
+    ASSERT_GE(tide_loop_run(&loops[i], TIDE_RUN_DEFAULT), 0);
+    ASSERT_OK(tide_loop_close(&loops[i]));
+  }
+  fixture_close(&fx);
+}
+
+/* Closing stdin gives the child end of input; communicate then collects the
+ * output and leaves the closed pipe alone (the accessor says it is gone). */
+TEST(process_close_stdin_then_communicate) {
+  fixture fx;
+  fixture_open(&fx);
+  child_cmd c;
+  child_cmd_init(&c, "cat", NULL, NULL);
+  c.o.stdio[0].mode = TIDE_STDIO_PIPE;
+  c.o.stdio[1].mode = TIDE_STDIO_PIPE;
+  tide_process *p = spawn_ok(&fx.loop, &c.o);
+  ASSERT_OK(tide_stream_write(tide_process_stdin(p), "last words\n", 11, NULL));
+  tide_stream_close(tide_process_stdin(p), NULL);
+  ASSERT_NULL(tide_process_stdin(p));
+  /* Input needs a stdin pipe: there is none any more. */
+  tide_future out;
+  tide_future_init(&fx.loop, &out);
+  ASSERT_ERR(tide_process_communicate(p, "x", 1, &out, NULL), TIDE_EINVAL);
+  ASSERT_OK(tide_process_communicate(p, NULL, 0, &out, NULL));
+  run_until(&fx.loop, &out);
+  tide_value v;
+  ASSERT_OK(tide_future_result(&out, &v));
+  ASSERT_EQ(v.as.bytes.len, 11);
+  ASSERT_EQ(memcmp(v.as.bytes.data, "last words\n", 11), 0);
+  tide_future_release(&out);
+  ASSERT_EQ(wait_rc(&fx.loop, p), 0);
+  tide_process_release(p);
+  fixture_close(&fx);
+}
+
+/* The manual virtual clock waits for a child (something outside its clock)
+ * as the real clock would: a DEFAULT run returns once the child exited, not at
+ * once with only a timer left to advance. */
+TEST(process_manual_virtual_clock_waits_for_a_child) {
+  fixture fx;
+  fixture_open(&fx);
+  ASSERT_OK(tide_loop_set_clock(&fx.loop, TIDE_CLOCK_VIRTUAL));
+  child_cmd c;
+  child_cmd_init(&c, "sleep", "100", NULL);
+  tide_process *p = spawn_ok(&fx.loop, &c.o);
+  tide_future w, timed;
+  tide_future_init(&fx.loop, &w);
+  tide_future_init(&fx.loop, &timed);
+  ASSERT_OK(tide_process_wait(p, &w));
+  ASSERT_OK(tide_wait_for(&fx.loop, &w, 5000, &timed)); /* a virtual deadline */
+  ASSERT_EQ(tide_loop_run(&fx.loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT(tide_future_done(&timed));
+  ASSERT_OK(tide_future_result(&timed, NULL)); /* the child won: no time passed */
+  tide_future_release(&timed);
+  tide_future_release(&w);
+  tide_process_release(p);
+  fixture_close(&fx);
+}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fd_stream.h"
+#include "stream_owner.h"
 
 /* What kind of fd this is decides how it is written (see fd_write.c). */
 static void classify(tide_stream *s) {
@@ -157,9 +158,15 @@ static void close_future_cancelled(tide_future *f, void *ud) {
   s->close_future = NULL;
 }
 
+void tide__stream_set_owner(tide_stream *s, tide_stream **slot) {
+  s->owner = slot;
+}
+
 void tide_stream_close(tide_stream *s, tide_future *future) {
   assert(s != NULL && !s->closing && "tide_stream_close called twice");
   s->closing = 1;
+  if (s->owner != NULL) *s->owner = NULL;
+  s->owner = NULL;
   if (future != NULL) {
     assert(!tide_future_done(future));
     s->close_future = future;

@@ -73,6 +73,7 @@ struct tide_stream {
   int closing;
   int io_closing;
   tide_future *close_future;
+  tide_stream **owner; /* cleared at close (stream_owner.h) */
 };
 
 /* Start or stop the watcher so that it matches reader and wq (see invariants).

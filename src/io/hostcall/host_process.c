@@ -39,6 +39,7 @@
 #define FN_SPAWN "tideloop:process_spawn"
 #define FN_WAIT "tideloop:process_wait"
 #define FN_KILL "tideloop:process_kill"
+#define FN_FD_CLOSE "tideloop:fd_close"
 
 #define UNAVAILABLE "no subprocesses on this host (a browser has no processes; in Node, node:child_process)"
 /* The start of host-ops.mjs's message for a function nobody registered. */
@@ -107,6 +108,21 @@ static int start_wait(tide_process *p) {
 
 /* --- Spawn ------------------------------------------------------------------------ */
 
+static void on_fd_closed(tide_future *f, void *ud) {
+  (void)ud;
+  (void)tide_future_result(f, NULL); /* as natively, close's error is not reported */
+  tide_future_free(f);
+}
+
+/* Ask the host to close an fd it handed us that no stream took. Out of memory
+ * to ask: the runtime closes it when it closes. */
+static void close_host_fd(tide_loop *loop, int fd) {
+  tide_future *f;
+  if (tide_future_new(loop, &f) != 0) return;
+  tide_value args[2] = {tide_value_int(fd), tide_value_int(0)};
+  if (tide__host_op(loop, f, FN_FD_CLOSE, args, 2, on_fd_closed, NULL) != 0) tide_future_free(f);
+}
+
 static void spawn_cancelled(tide_future *f, void *ud);
 
 /* The spawn is over for the user: complete (or not, if cancelled) and clean up. */
@@ -128,17 +144,20 @@ static void on_spawned(tide_future *f, void *ud) {
   tide_value v;
   int rc = tide_future_result(f, &v);
   if (rc != 0) {
-    const char *msg = tide_future_error_message(f);
-    int missing = rc == TIDE_ENOENT && msg != NULL &&
-                  strncmp(msg, NO_FUNCTION, sizeof NO_FUNCTION - 1) == 0;
-    spawn_failed(c, missing ? TIDE_ENOSYS : rc, missing ? UNAVAILABLE : msg);
+    /* f lives in p, which spawn_failed frees: take what it says first. */
+    char msg[256] = "";
+    const char *m = tide_future_error_message(f);
+    int missing = rc == TIDE_ENOENT && m != NULL &&
+                  strncmp(m, NO_FUNCTION, sizeof NO_FUNCTION - 1) == 0;
+    if (m != NULL) strncpy(msg, m, sizeof msg - 1);
     tide_future_release(f);
+    spawn_failed(c, missing ? TIDE_ENOSYS : rc, missing ? UNAVAILABLE : msg[0] ? msg : NULL);
     return;
   }
   int32_t ids[5];
   if (v.type != TIDE_VALUE_BYTES || v.as.bytes.len != sizeof ids) {
-    spawn_failed(c, TIDE_EINVAL, "process_spawn: the host's answer is not 5 int32");
     tide_future_release(f);
+    spawn_failed(c, TIDE_EINVAL, "process_spawn: the host's answer is not 5 int32");
     return;
   }
   for (int i = 0; i < 5; i++) ids[i] = le32((const unsigned char *)v.as.bytes.data + 4 * i);
@@ -146,19 +165,26 @@ static void on_spawned(tide_future *f, void *ud) {
   p->host.js.id = ids[0];
   p->pid = ids[1];
   /* Watch the exit before anything else can fail, so a child never goes
-   * unwatched; the user's kill below (on failure) then reaps it. */
+   * unwatched; the kill below (on failure) then ends it, and the wait lets
+   * the host forget it. */
+  const char *why = "process_spawn: out of memory to watch the child";
   rc = start_wait(p);
   for (int i = 0; i < 3 && rc == 0; i++) {
     if (ids[2 + i] < 0) continue;
+    why = "process_spawn: out of memory for the child's streams";
     rc = tide_stream_open(p->loop, ids[2 + i], TIDE_STREAM_CLOSE_FD | TIDE__STREAM_SOCKET,
                           &p->stdio[i]);
   }
   if (rc == 0 && c->user == NULL) rc = TIDE_ECANCELED; /* cancelled after the answer came */
   if (rc != 0) {
+    /* The host's pipes no stream took: closed here, so the host drops them. */
+    for (int i = 0; i < 3; i++)
+      if (ids[2 + i] >= 0 && p->stdio[i] == NULL) close_host_fd(p->loop, ids[2 + i]);
     (void)tide__process_host_kill(p, TIDE_SIGKILL);
-    spawn_failed(c, rc, "process_spawn: out of memory for the child's streams");
+    spawn_failed(c, rc, why);
     return;
   }
+  tide__process_own_streams(p);
   tide_future_set_cancel_hook(c->user, NULL, NULL);
   tide_future_set_ptr(c->user, p);
   tide_loop_dealloc(p->loop, c);
@@ -209,9 +235,11 @@ int tide__process_host_start(tide_process *p, const tide_process_options *o,
 
 static void on_killed(tide_future *f, void *ud) {
   (void)ud;
-  /* Observed and dropped: a child that exited meanwhile is ESRCH there, and
-   * its exit reaches the waits anyway. */
-  (void)tide_future_result(f, NULL);
+  /* A child that exited meanwhile is ESRCH there: its exit reaches the waits
+   * anyway. Anything else (EACCES) nobody else will see: the loop reports it. */
+  int rc = tide_future_result(f, NULL);
+  if (rc != 0 && rc != TIDE_ESRCH && rc != TIDE_ECANCELED)
+    tide_loop_report(tide_future_loop(f), rc, "tide_process_kill", tide_future_error_message(f));
   tide_future_free(f);
 }
 

@@ -48,6 +48,7 @@
 #include "host_op.h"
 #include "queue.h"
 #include "read_buffer.h"
+#include "stream_owner.h"
 #include "tide.h"
 #include "write_queue.h"
 
@@ -119,6 +120,7 @@ struct tide_stream {
   int aborting; /* tide_stream_abort: fd_close resets the socket */
   tide_future hclose;
   tide_future *close_future;
+  tide_stream **owner; /* cleared at close (stream_owner.h) */
 };
 
 static int write_queued(tide__write_queue *q);
@@ -520,9 +522,15 @@ static void close_future_cancelled(tide_future *f, void *ud) {
   s->close_future = NULL;
 }
 
+void tide__stream_set_owner(tide_stream *s, tide_stream **slot) {
+  s->owner = slot;
+}
+
 void tide_stream_close(tide_stream *s, tide_future *future) {
   assert(s != NULL && !s->closing && "tide_stream_close called twice");
   s->closing = 1;
+  if (s->owner != NULL) *s->owner = NULL;
+  s->owner = NULL;
   if (future != NULL) {
     assert(!tide_future_done(future));
     s->close_future = future;

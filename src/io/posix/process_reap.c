@@ -85,8 +85,10 @@ static int start_sigchld(tide_process *p) {
   p->host.posix.sigchld.handle.data = p;
   rc = tide_signal_start(&p->host.posix.sigchld, on_sigchld, SIGCHLD);
   if (rc != 0) {
-    /* Never started: no hold was taken, so the close callback must not drop one. */
-    tide_handle_close(&p->host.posix.sigchld.handle, NULL);
+    /* The handle lives in p until its close callback has run: a hold keeps p
+     * until then (watcher_closed drops it). */
+    tide__process_hold(p);
+    tide_handle_close(&p->host.posix.sigchld.handle, watcher_closed);
     return rc;
   }
   p->host.posix.watching = 1;
@@ -116,9 +118,10 @@ static int watch_pidfd(tide_process *p) {
   }
   p->host.posix.pidfd_io.handle.data = p;
   if (tide_io_start(&p->host.posix.pidfd_io, TIDE_READABLE, on_pidfd) != 0) {
-    p->host.posix.pidfd_io.handle.data = NULL;
-    tide_handle_close(&p->host.posix.pidfd_io.handle, NULL);
+    /* As in start_sigchld: p is held until the handle's close callback. */
     close(fd);
+    tide__process_hold(p);
+    tide_handle_close(&p->host.posix.pidfd_io.handle, watcher_closed);
     return -1;
   }
   p->host.posix.pidfd = fd;

@@ -288,6 +288,7 @@ int tide__process_host_start(tide_process *p, const tide_process_options *o,
   if (pl.envp != NULL) tide_loop_dealloc(p->loop, pl.envp);
   if (pl.path != NULL) tide_loop_dealloc(p->loop, pl.path);
   if (rc == 0) {
+    tide__process_own_streams(p);
     tide_future_set_ptr(spawned, p);
     return 0;
   }
