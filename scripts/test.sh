@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: build and test every configuration; what `npm test` runs.
 #
-#   scripts/test.sh [config...]     configs: default poll asan wasi js browser bench (default: all)
+#   scripts/test.sh [config...]     configs: default poll asan fuzz wasi js browser bench
+#                                   (default: all)
 #
 # Each configuration is configured, built and tested with ctest in its own tree
 # under build/ (build/default, build/poll, build/asan), so reruns are
@@ -21,7 +22,7 @@ bash scripts/ensure-deps.sh || exit 1
 werror=${TIDE_WERROR:-ON}
 jobs=${TIDE_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
 
-all_configs=(default poll asan wasi js browser bench)
+all_configs=(default poll asan fuzz wasi js browser bench)
 
 # Sets `args` to the extra cmake arguments of configuration $1 (1 if unknown).
 # The poll build is optimised, with asserts kept, so that warnings only the
@@ -32,6 +33,11 @@ config_args() {
     poll) args=(-DTIDE_BACKEND=poll -DCMAKE_BUILD_TYPE=RelWithDebInfo
                 "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g") ;;
     asan) args=(-DCMAKE_BUILD_TYPE=Debug "-DTIDE_SANITIZE=address,undefined") ;;
+    # The libFuzzer harness tests/fuzz/fuzz-loop.c (clang, ASan + UBSan, -O1 for
+    # speed, asserts kept): a bounded smoke run from the seed corpus
+    # (TIDE_FUZZ_SECONDS, default 45). README.md says how to run it long.
+    fuzz) args=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang-14 -DTIDE_FUZZ=ON
+                "-DTIDE_SANITIZE=address,undefined" "-DCMAKE_C_FLAGS_DEBUG=-g -O1") ;;
     # wasm32-wasi with clang + wasi-libc; ctest runs each test under Node's WASI.
     wasi) args=(-DCMAKE_BUILD_TYPE=Debug
                 "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-wasi.cmake") ;;
@@ -72,6 +78,10 @@ for c in "${configs[@]}"; do
   fi
   # The JS host's tests also build modules with emcc (build-routes.test.mjs).
   if [[ $c == js ]]; then bash scripts/ensure-deps.sh emscripten || exit 1; fi
+  # libFuzzer (libclang_rt.fuzzer) comes with clang's runtime package.
+  if [[ $c == fuzz ]]; then
+    bash scripts/ensure-deps.sh clang-14 libclang-rt-14-dev || exit 1
+  fi
   if [[ $c == browser ]]; then
     bash scripts/ensure-deps.sh chromium firefox-esr clang-14 lld-14 llvm-14 wasi-libc \
       libclang-rt-14-dev-wasm32 || exit 1
@@ -90,6 +100,7 @@ run_config() {
   local name=$1 dir="build/$1" log="build/$1.configure.log" args
   if [[ $name == bench ]]; then bash bench/run.sh --smoke; return; fi
   if [[ $name == browser ]]; then run_browser_tests; return; fi
+  if [[ $name == fuzz ]]; then run_fuzz_smoke; return; fi
   config_args "$name"
   echo
   echo "=== [$name] configure: ${args[*]}"
@@ -116,6 +127,35 @@ run_js_tests() {
   fi
   TIDE_TEST_MODULE="$root/$1/tests/modules/tide-test-module.wasm" TIDE_JS_BUILD="$root/$1" \
     node --test tests/js/
+}
+
+# Build only the fuzz target (its own tree: everything instrumented for
+# libFuzzer) and fuzz for a bounded time, starting from a copy of the seed
+# corpus (the repository's corpus is never written to). A finding fails the
+# config and leaves its input in build/fuzz/artifacts/.
+run_fuzz_smoke() {
+  local dir=build/fuzz args secs=${TIDE_FUZZ_SECONDS:-45}
+  config_args fuzz
+  echo
+  echo "=== [fuzz] configure: ${args[*]}"
+  cmake -S . -B "$dir" -DTIDE_WERROR="$werror" "${args[@]}" >build/fuzz.configure.log 2>&1 ||
+    { cat build/fuzz.configure.log; return 1; }
+  echo "=== [fuzz] build"
+  cmake --build "$dir" --parallel "$jobs" --target tide-fuzz-loop || return 1
+  echo "=== [fuzz] smoke: ${secs}s from tests/fuzz/corpus"
+  rm -rf "$dir/smoke-corpus"
+  mkdir -p "$dir/smoke-corpus" "$dir/artifacts"
+  cp tests/fuzz/corpus/* "$dir/smoke-corpus/"
+  "$dir/tests/fuzz/tide-fuzz-loop" -max_total_time="$secs" -timeout=20 -print_final_stats=1 \
+    -artifact_prefix="$dir/artifacts/" "$dir/smoke-corpus" 2>"$dir/smoke.log"
+  local rc=$?
+  grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec)|model violated|ERROR:' \
+    "$dir/smoke.log"
+  if ((rc != 0)); then
+    tail -n 60 "$dir/smoke.log"
+    echo "=== [fuzz] FINDING: input in $dir/artifacts/ (replay: $dir/tests/fuzz/tide-fuzz-loop FILE)"
+    return 1
+  fi
 }
 
 # The browser suite needs the js config's modules (build/js): built here, not
