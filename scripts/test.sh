@@ -38,7 +38,9 @@ config_args() {
     # (TIDE_FUZZ_SECONDS, default 45). README.md says how to run it long.
     fuzz) args=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang-14 -DTIDE_FUZZ=ON
                 "-DTIDE_SANITIZE=address,undefined" "-DCMAKE_C_FLAGS_DEBUG=-g -O1") ;;
-    # wasm32-wasi with clang + wasi-libc; ctest runs each test under Node's WASI.
+    # wasm32-wasi with clang + wasi-libc; ctest runs each test under Node's WASI
+    # (wasi.*, fake.*, ...) and again under every other WASI runtime found
+    # (iwasm.*: wasm/wasi-runtimes.cmake; TIDE_WASI_RUNTIMES / TIDE_IWASM choose).
     wasi) args=(-DCMAKE_BUILD_TYPE=Debug
                 "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-wasi.cmake") ;;
     # The JS host: wasm modules built with wasm/toolchain-js.cmake, driven by the
