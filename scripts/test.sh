@@ -43,8 +43,11 @@ config_args() {
     # (iwasm.*: wasm/wasi-runtimes.cmake; TIDE_WASI_RUNTIMES / TIDE_IWASM choose).
     wasi) args=(-DCMAKE_BUILD_TYPE=Debug
                 "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-wasi.cmake") ;;
-    # The JS host: wasm modules built with wasm/toolchain-js.cmake, driven by the
-    # npm package in js/ under `node --test tests/js/` (not ctest).
+    # The JS host: wasm modules built with wasm/toolchain-js.cmake. ctest runs
+    # the portable C suite (js.*: each test a module run by
+    # js/bin/tideloop-run.mjs under Node; what the host cannot run is a skip
+    # with its reason, tests/c/js-host.skip) and the examples; then the npm
+    # package in js/ runs `node --test tests/js/`.
     # Examples written with TIDE_MAIN are built as modules too (a cache from
     # before they were may still say OFF).
     js) args=(-DCMAKE_BUILD_TYPE=Debug -DTIDE_BUILD_EXAMPLES=ON
@@ -114,7 +117,10 @@ run_config() {
   cmake --build "$dir" --parallel "$jobs" || return 1
   echo "=== [$name] test"
   if [[ $name == js ]]; then
-    run_js_tests "$dir"
+    local rc=0
+    ctest --test-dir "$dir" --output-on-failure -j2 || rc=1
+    run_js_tests "$dir" || rc=1
+    return $rc
   else
     ctest --test-dir "$dir" --output-on-failure -j2
   fi
