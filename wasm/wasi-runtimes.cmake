@@ -1,5 +1,6 @@
 # wasi-runtimes.cmake: the WASI runtimes besides Node that the WASI build's tests
-# also run under (included by tests/c/CMakeLists.txt for a WASI build).
+# also run under (included by tests/c/CMakeLists.txt and examples/CMakeLists.txt
+# for a WASI build).
 #
 # Sets TIDE_WASI_EXTRA_RUNTIMES (names) and TIDE_WASI_RUNTIME_<name> (the
 # runtime's executable, run through wasm/run-wasi-runtime.sh), and
@@ -78,6 +79,12 @@ else()
   endif()
 endif()
 
+# Included by tests/c and examples/: report once per configure.
+get_property(reported GLOBAL PROPERTY TIDE_WASI_RUNTIMES_REPORTED)
+if(reported)
+  return()
+endif()
+set_property(GLOBAL PROPERTY TIDE_WASI_RUNTIMES_REPORTED TRUE)
 foreach(name IN LISTS TIDE_WASI_EXTRA_RUNTIMES)
   message(STATUS "tests: WASI tests also run under ${name}: ${TIDE_WASI_RUNTIME_${name}}")
 endforeach()
