@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: build and test every configuration; what `npm test` runs.
 #
-#   scripts/test.sh [config...]     configs: default poll asan wasi js browser bundlers bench
+#   scripts/test.sh [config...]     configs: default poll asan fuzz wasi js browser bundlers bench
 #                                   (default: all)
 #
 # Each configuration is configured, built and tested with ctest in its own tree
@@ -22,7 +22,7 @@ bash scripts/ensure-deps.sh || exit 1
 werror=${TIDE_WERROR:-ON}
 jobs=${TIDE_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
 
-all_configs=(default poll asan wasi js browser bundlers bench)
+all_configs=(default poll asan fuzz wasi js browser bundlers bench)
 
 # Sets `args` to the extra cmake arguments of configuration $1 (1 if unknown).
 # The poll build is what a user's Release build is (-O3 -DNDEBUG, warnings as
@@ -35,11 +35,21 @@ config_args() {
     poll) args=(-DTIDE_BACKEND=poll -DCMAKE_BUILD_TYPE=Release
                 "-DCMAKE_C_FLAGS_RELEASE=-O3 -DNDEBUG") ;;
     asan) args=(-DCMAKE_BUILD_TYPE=Debug "-DTIDE_SANITIZE=address,undefined") ;;
-    # wasm32-wasi with clang + wasi-libc; ctest runs each test under Node's WASI.
+    # The libFuzzer harness tests/fuzz/fuzz-loop.c (clang, ASan + UBSan, -O1 for
+    # speed, asserts kept): a bounded smoke run from the seed corpus
+    # (TIDE_FUZZ_SECONDS, default 45). README.md says how to run it long.
+    fuzz) args=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang-14 -DTIDE_FUZZ=ON
+                "-DTIDE_SANITIZE=address,undefined" "-DCMAKE_C_FLAGS_DEBUG=-g -O1") ;;
+    # wasm32-wasi with clang + wasi-libc; ctest runs each test under Node's WASI
+    # (wasi.*, fake.*, ...) and again under every other WASI runtime found
+    # (iwasm.*: wasm/wasi-runtimes.cmake; TIDE_WASI_RUNTIMES / TIDE_IWASM choose).
     wasi) args=(-DCMAKE_BUILD_TYPE=Debug
                 "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-wasi.cmake") ;;
-    # The JS host: wasm modules built with wasm/toolchain-js.cmake, driven by the
-    # npm package in js/ under `node --test tests/js/` (not ctest).
+    # The JS host: wasm modules built with wasm/toolchain-js.cmake. ctest runs
+    # the portable C suite (js.*: each test a module run by
+    # js/bin/tideloop-run.mjs under Node; what the host cannot run is a skip
+    # with its reason, tests/c/js-host.skip) and the examples; then the npm
+    # package in js/ runs `node --test tests/js/`.
     # Examples written with TIDE_MAIN are built as modules too (a cache from
     # before they were may still say OFF).
     js) args=(-DCMAKE_BUILD_TYPE=Debug -DTIDE_BUILD_EXAMPLES=ON
@@ -86,6 +96,10 @@ for c in "${configs[@]}"; do
     bash scripts/ensure-deps.sh chromium clang-14 lld-14 llvm-14 wasi-libc \
       libclang-rt-14-dev-wasm32 || exit 1
   fi
+  # libFuzzer (libclang_rt.fuzzer) comes with clang's runtime package.
+  if [[ $c == fuzz ]]; then
+    bash scripts/ensure-deps.sh clang-14 libclang-rt-14-dev || exit 1
+  fi
   if [[ $c == browser ]]; then
     bash scripts/ensure-deps.sh chromium firefox-esr clang-14 lld-14 llvm-14 wasi-libc \
       libclang-rt-14-dev-wasm32 || exit 1
@@ -105,6 +119,7 @@ run_config() {
   if [[ $name == bench ]]; then bash bench/run.sh --smoke; return; fi
   if [[ $name == browser ]]; then run_browser_tests; return; fi
   if [[ $name == bundlers ]]; then run_bundler_tests; return; fi
+  if [[ $name == fuzz ]]; then run_fuzz_smoke; return; fi
   config_args "$name"
   echo
   echo "=== [$name] configure: ${args[*]}"
@@ -116,7 +131,10 @@ run_config() {
   cmake --build "$dir" --parallel "$jobs" || return 1
   echo "=== [$name] test"
   if [[ $name == js ]]; then
-    run_js_tests "$dir"
+    local rc=0
+    ctest --test-dir "$dir" --output-on-failure -j2 || rc=1
+    run_js_tests "$dir" || rc=1
+    return $rc
   else
     ctest --test-dir "$dir" --output-on-failure -j2
   fi
@@ -137,6 +155,35 @@ run_js_tests() {
   fi
   TIDE_TEST_MODULE="$root/$1/tests/modules/tide-test-module.wasm" TIDE_JS_BUILD="$root/$1" \
     node --test tests/js/
+}
+
+# Build only the fuzz target (its own tree: everything instrumented for
+# libFuzzer) and fuzz for a bounded time, starting from a copy of the seed
+# corpus (the repository's corpus is never written to). A finding fails the
+# config and leaves its input in build/fuzz/artifacts/.
+run_fuzz_smoke() {
+  local dir=build/fuzz args secs=${TIDE_FUZZ_SECONDS:-45}
+  config_args fuzz
+  echo
+  echo "=== [fuzz] configure: ${args[*]}"
+  cmake -S . -B "$dir" -DTIDE_WERROR="$werror" "${args[@]}" >build/fuzz.configure.log 2>&1 ||
+    { cat build/fuzz.configure.log; return 1; }
+  echo "=== [fuzz] build"
+  cmake --build "$dir" --parallel "$jobs" --target tide-fuzz-loop || return 1
+  echo "=== [fuzz] smoke: ${secs}s from tests/fuzz/corpus"
+  rm -rf "$dir/smoke-corpus"
+  mkdir -p "$dir/smoke-corpus" "$dir/artifacts"
+  cp tests/fuzz/corpus/* "$dir/smoke-corpus/"
+  "$dir/tests/fuzz/tide-fuzz-loop" -max_total_time="$secs" -timeout=20 -print_final_stats=1 \
+    -artifact_prefix="$dir/artifacts/" "$dir/smoke-corpus" 2>"$dir/smoke.log"
+  local rc=$?
+  grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec)|model violated|ERROR:' \
+    "$dir/smoke.log"
+  if ((rc != 0)); then
+    tail -n 60 "$dir/smoke.log"
+    echo "=== [fuzz] FINDING: input in $dir/artifacts/ (replay: $dir/tests/fuzz/tide-fuzz-loop FILE)"
+    return 1
+  fi
 }
 
 # The browser suite needs the js config's modules (build/js): built here, not
@@ -189,7 +236,7 @@ tree_of() {
 skips_of() {
   local c=$1 out=build/$1.test.log
   local ctest_log="build/$c/Testing/Temporary/LastTest.log"
-  if [[ -f $ctest_log && $c != js ]]; then
+  if [[ -f $ctest_log ]]; then
     grep -a '^SKIPPED [^:]*: ' "$ctest_log" | sed 's/^SKIPPED [^:]*: //' | sort | uniq -c | sort -rn
   fi
   if [[ -f $out ]]; then

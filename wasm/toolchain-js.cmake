@@ -3,9 +3,11 @@
 # and modules linked as reactors with tide_add_js_module() (src/backend/js/ABI.md).
 #   cmake -S . -B build-js -DCMAKE_TOOLCHAIN_FILE=wasm/toolchain-js.cmake
 # Needs clang-14, lld-14, llvm-14, wasi-libc, libclang-rt-14-dev-wasm32.
-# Nothing here runs under ctest: the JS host drives the loop, so the tests are
-# the package's node --test suites, which load the modules of tests/modules
-# (<build>/tests/modules/tide-test-module.wasm and its siblings).
+# The JS host drives the loop, so most of its tests are the package's node
+# --test suites, which load the modules of tests/modules
+# (<build>/tests/modules/tide-test-module.wasm and its siblings); ctest runs the
+# portable C suite too (tests/c: tide-tests.wasm under js/bin/tideloop-run.mjs)
+# and the examples.
 set(CMAKE_SYSTEM_NAME WASI)
 set(CMAKE_SYSTEM_VERSION 1)
 set(CMAKE_SYSTEM_PROCESSOR wasm32)

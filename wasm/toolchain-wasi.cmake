@@ -1,7 +1,9 @@
 # CMake toolchain file: build tideloop for wasm32-wasi with clang and Debian's
 # wasi-libc (apt-get install wasi-libc libclang-rt-14-dev-wasm32).
 #   cmake -S . -B build-wasi -DCMAKE_TOOLCHAIN_FILE=wasm/toolchain-wasi.cmake
-# ctest then runs every test under Node's WASI through wasm/run-wasi.mjs.
+# ctest then runs every test under Node's WASI through wasm/run-wasi.mjs, and
+# under each other preview1 runtime found (tests/c/CMakeLists.txt,
+# wasm/wasi-runtimes.cmake; run through wasm/run-wasi-runtime.sh).
 set(CMAKE_SYSTEM_NAME WASI)
 set(CMAKE_SYSTEM_VERSION 1)
 set(CMAKE_SYSTEM_PROCESSOR wasm32)

@@ -200,7 +200,7 @@ static void usage(FILE *f) {
       "usage: tide-tests [--list] [--no-fork] [--timeout SECONDS] [NAME|PREFIX*]...\n");
 }
 
-int main(int argc, char **argv) {
+static int runner_main(int argc, char **argv) {
   int list = 0, no_fork = 0, timeout_s = DEFAULT_TIMEOUT_S;
   const char **patterns = calloc((size_t)argc + 1, sizeof *patterns);
   int npatterns = 0;
@@ -290,3 +290,18 @@ done:
   free(patterns);
   return status;
 }
+
+#ifdef TIDE_HOST_JS
+/* The JS host runs a module's main through rt.main() (js/bin/tideloop-run.mjs):
+ * TIDE_MAIN gives it that form. The tests make and run loops of their own; the
+ * program's loop only carries the exit code. */
+static int js_setup(tide_loop *loop, int argc, char **argv) {
+  tide_main_exit(loop, runner_main(argc, argv));
+  return 0;
+}
+TIDE_MAIN(js_setup)
+#else
+int main(int argc, char **argv) {
+  return runner_main(argc, argv);
+}
+#endif

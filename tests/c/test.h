@@ -164,4 +164,17 @@ void test__skip(const char *fmt, ...)
 
 #define TEST_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+#ifdef TIDE_HOST_JS
+/* On the JS host a poll never blocks: where tide_loop_run would have to wait it
+ * returns TIDE_EAGAIN (src/backend/js/imports.c) and the JS host waits between
+ * ticks instead. A C test runs synchronously, so on that host every test's
+ * tide_loop_run does what the JS host would, in place (tests/c/js_host.c): wait
+ * for the next deadline, then run again. tide_loop_stop is seen too, so a stop
+ * still ends a DEFAULT run there. */
+int test_js_loop_run(tide_loop *loop, tide_run_mode mode);
+void test_js_loop_stop(tide_loop *loop);
+#define tide_loop_run(loop, mode) test_js_loop_run((loop), (mode))
+#define tide_loop_stop(loop) test_js_loop_stop(loop)
+#endif
+
 #endif /* TIDE_TEST_H */
