@@ -34,9 +34,8 @@
  * - at the end, after cancelling and draining everything, tide_loop_close returns
  *   0 and the counting allocator has no live block.
  *
- * Known defects being fixed elsewhere (issue 14) are avoided behind the
- * KNOWN_BUG_* flags below, so that the smoke run passes until the fixes land;
- * build with -DKNOWN_BUG_...=0 to hunt for them again. See tests/fuzz/README.md.
+ * Three defects it found (issue 14) are fixed; tests/fuzz/known-bugs/ keeps one
+ * reproducer each, replayed by ctest (fuzz.known_bugs) so they stay fixed.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -47,24 +46,6 @@
 #include "alloc.h"
 #include "fake.h"
 #include "tide.h"
-
-/* (a) Cancelling and then uncancelling a task that sleeps in TIDE_SLEEP makes the
- * sleep return 0 early instead of TIDE_ECANCELED. 1: never uncancel a sleeping
- * task from outside. */
-#ifndef KNOWN_BUG_UNCANCEL_SLEEP
-#define KNOWN_BUG_UNCANCEL_SLEEP 1
-#endif
-/* (b) tide_call_at with a time in the past runs ahead of calls already due
- * (a past time should mean "now", after them). 1: never pass a past time. */
-#ifndef KNOWN_BUG_CALL_AT_PAST
-#define KNOWN_BUG_CALL_AT_PAST 1
-#endif
-/* (c) tide_task_release of a finished task whose done-callback dispatch is still
- * queued runs those callbacks after the release (use after free). 1: release a
- * finished task only once its done callbacks have run. */
-#ifndef KNOWN_BUG_RELEASE_QUEUED
-#define KNOWN_BUG_RELEASE_QUEUED 1
-#endif
 
 #define MAX_OPS 256
 #define NCALL 48
@@ -188,6 +169,8 @@ typedef struct mtask {
   int64_t ret_val;
   int has_cb;
   int cb_runs;
+  int released; /* released while its done callback was still queued: that
+                   callback still runs (tide.h), then the slot is free */
 } mtask;
 
 enum {
@@ -474,6 +457,12 @@ static void task_done_cb(tide_future *future, void *ud) {
   CHECK(m->used && m->has_cb, "done callback of a released task ran");
   CHECK(m->cb_runs == 0, "a task's done callback ran twice");
   m->cb_runs++;
+  if (m->released) {
+    /* tide_task_release of a finished task: its queued callbacks run, then it
+     * is freed. The future is still readable here, inside its callback. */
+    m->used = 0;
+    m->released = 0;
+  }
   tide_future_state st = tide_future_state_get(future);
   int rc = tide_future_result(future, &v);
   if (!m->finished) {
@@ -1188,9 +1177,6 @@ static void op_call(int op) {
   if (op == OP_CALL_AT) {
     uint64_t when = now() + x % 50;
     when = when >= 20 ? when - 20 : 0; /* up to 20 ms in the past */
-#if KNOWN_BUG_CALL_AT_PAST
-    if (when < now()) when = now();
-#endif
     deadline = when < now() ? now() : when; /* a past time means "now" */
     mcall *c = new_call(1, deadline);
     if (c == NULL) return;
@@ -1411,7 +1397,7 @@ static void op_task(int op) {
   }
   int id = (int)(byte() % NTASK);
   mtask *m = &G.tasks[id];
-  if (!m->used || m->owner != OWN_HARNESS) return;
+  if (!m->used || m->released || m->owner != OWN_HARNESS) return;
   if (op == OP_TASK_CANCEL) {
     int done = tide_task_done(m->task);
     int rc = API(tide_task_cancel(m->task));
@@ -1422,19 +1408,16 @@ static void op_task(int op) {
       m->cancels++;
     }
   } else if (op == OP_TASK_UNCANCEL) {
-#if KNOWN_BUG_UNCANCEL_SLEEP
-    if (m->waiting == W_SLEEP) return;
-#endif
     int before = tide_task_cancelling(m->task);
     int left = API(tide_task_uncancel(m->task));
     CHECK(left == (before > 0 ? before - 1 : 0), "uncancel did not withdraw one request");
   } else {
     if (!tide_task_done(m->task) || m->awaiter >= 0) return;
-#if KNOWN_BUG_RELEASE_QUEUED
-    if (!m->has_cb || m->cb_runs == 0) return;
-#endif
     VAPI(tide_task_release(m->task));
-    m->used = 0;
+    if (m->has_cb && m->cb_runs == 0)
+      m->released = 1; /* its callback is queued: it still runs (task_done_cb) */
+    else
+      m->used = 0;
   }
 }
 
@@ -1640,6 +1623,7 @@ static void teardown(void) {
     CHECK(G.calls[i].cancelled || G.calls[i].runs == 1, "a scheduled call never ran");
   for (int i = 0; i < NTASK; i++) {
     mtask *m = &G.tasks[i];
+    CHECK(!m->released, "a released task's queued done callback never ran");
     if (!m->used || m->owner != OWN_HARNESS) continue;
     CHECK(!m->has_cb || m->cb_runs == 1, "a task's done callback never ran");
     tide_task_release(m->task);
