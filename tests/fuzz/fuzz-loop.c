@@ -8,8 +8,10 @@
  * async wakeups, futures and their done callbacks, tasks whose coroutines run a
  * small script taken from the input (sleep, yield, await a future or a child
  * task, every combinator, every sync primitive), cancel and uncancel, the three
- * run modes and stop, the virtual clock, and an allocation failure injected at
- * a chosen allocation (tests/c/alloc.c, as test-alloc-fail.c does).
+ * run modes and stop, the fake backend's clock, the loop's autojump virtual
+ * clock (tide_loop_set_clock, then tide_loop_advance), and an allocation
+ * failure injected at a chosen allocation (tests/c/alloc.c, as
+ * test-alloc-fail.c does).
  *
  * What the model checks (each CHECK names the broken rule when it fails):
  * - every callback runs from the loop, never inside a call the harness or a
@@ -1157,6 +1159,7 @@ enum {
   OP_BARRIER,
   OP_RUN_NOWAIT2, /* running is the common case: weight it */
   OP_RUN_ONCE2,
+  OP_CLOCK, /* the loop goes on the autojump virtual clock (one way) */
   OP_COUNT
 };
 
@@ -1692,7 +1695,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       VAPI(tide_loop_stop(L()));
       run(TIDE_RUN_DEFAULT);
       break;
-    case OP_ADVANCE: VAPI(tide_fake_advance(L(), byte() % 64)); break;
+    case OP_ADVANCE:
+      /* On a virtual clock only tide_loop_advance moves the loop's time. */
+      if (tide_loop_clock(L()) == TIDE_CLOCK_REAL)
+        VAPI(tide_fake_advance(L(), byte() % 64));
+      else
+        CHECK(API(tide_loop_advance(L(), byte() % 64)) == 0, "advance on a virtual clock failed");
+      break;
+    case OP_CLOCK:
+      /* Autojump only: the manual clock waits for fds as a real poll would,
+       * and the fake backend's poll never waits. Every timer check reads the
+       * loop's time, so the model holds on either clock. */
+      CHECK(API(tide_loop_set_clock(L(), TIDE_CLOCK_AUTOJUMP)) == 0, "set_clock failed");
+      break;
     case OP_FAIL_IN: test_alloc_fail_in(&G.alloc, 1 + byte() % 8); break;
     default: op_sync(op); break;
     }
