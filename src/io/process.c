@@ -43,12 +43,6 @@ void tide__process_unhold(tide_process *p) {
   tide_loop_dealloc(p->loop, p);
 }
 
-/* Pending, of this loop, and with no producer yet (a cancel hook means one). */
-static int future_usable(tide_loop *loop, const tide_future *f) {
-  return f != NULL && f->priv_loop == loop && f->priv_state == TIDE_FUTURE_PENDING &&
-         f->priv_cancel_hook == NULL;
-}
-
 int tide_process_spawn(tide_loop *loop, const tide_process_options *o,
                        tide_future *future) {
   assert(loop != NULL);
@@ -61,7 +55,7 @@ int tide_process_spawn(tide_loop *loop, const tide_process_options *o,
     if (mode < TIDE_STDIO_INHERIT || mode > TIDE_STDIO_FD) return TIDE_EINVAL;
     if (mode == TIDE_STDIO_FD && o->stdio[i].fd < 0) return TIDE_EINVAL;
   }
-  if (!future_usable(loop, future)) return TIDE_EINVAL;
+  if (!tide__process_future_usable(loop, future)) return TIDE_EINVAL;
   tide_process *p = tide_loop_alloc(loop, sizeof *p);
   if (p == NULL) return TIDE_ENOMEM;
   memset(p, 0, sizeof *p);
@@ -127,7 +121,7 @@ static int add_waiter(tide_process *p, tide_future *future) {
 
 int tide_process_wait(tide_process *p, tide_future *future) {
   assert(p != NULL && !p->released);
-  if (!future_usable(p->loop, future)) return TIDE_EINVAL;
+  if (!tide__process_future_usable(p->loop, future)) return TIDE_EINVAL;
   return add_waiter(p, future);
 }
 
@@ -169,7 +163,7 @@ static void grace_over(tide_timer *timer) {
 
 int tide_process_stop(tide_process *p, uint64_t grace_ms, tide_future *future) {
   assert(p != NULL && !p->released);
-  if (future != NULL && !future_usable(p->loop, future)) return TIDE_EINVAL;
+  if (future != NULL && !tide__process_future_usable(p->loop, future)) return TIDE_EINVAL;
   if (p->exited) {
     if (future != NULL) tide_future_set_int(future, p->returncode);
     return 0;

@@ -47,6 +47,13 @@ struct tide_process {
   } host;
 };
 
+/* A future the caller hands to a process call: pending, of this loop, and with
+ * no producer yet (a cancel hook means one). */
+static inline int tide__process_future_usable(tide_loop *loop, const tide_future *f) {
+  return f != NULL && f->priv_loop == loop && f->priv_state == TIDE_FUTURE_PENDING &&
+         f->priv_cancel_hook == NULL;
+}
+
 /* --- The front, for the hosts ------------------------------------------------ */
 
 /* The child has exited with returncode (asyncio's: status, or -signal), and is

@@ -139,9 +139,9 @@ static void on_written(tide_future *f, void *ud) {
   part_done(x);
 }
 
+/* NULL (not wanted) or a future a process call may take. */
 static int usable(tide_loop *loop, const tide_future *f) {
-  return f == NULL || (f->priv_loop == loop && f->priv_state == TIDE_FUTURE_PENDING &&
-                       f->priv_cancel_hook == NULL);
+  return f == NULL || tide__process_future_usable(loop, f);
 }
 
 int tide_process_communicate(tide_process *p, const void *input, size_t len,

@@ -45,7 +45,9 @@
 /* The start of host-ops.mjs's message for a function nobody registered. */
 #define NO_FUNCTION "no host function is registered"
 
-/* The record's pending operation: the spawn, then the wait. */
+/* A spawn in flight: its record and the caller's future (NULL once the caller
+ * cancelled it). The host call itself runs on the record's exit_op, which the
+ * wait reuses once the child runs. */
 typedef struct spawn_call {
   tide_process *p;
   tide_future *user;
