@@ -502,7 +502,8 @@ void tide_task_release(tide_task *task);
 tide_future *tide_task_future(tide_task *task);
 void *tide_task_frame(tide_task *task);
 tide_loop *tide_task_loop(const tide_task *task);
-/* Names are copied (truncated to 31 bytes); the default is "task-<n>". */
+/* Names are copied (truncated to 31 bytes); the default, and what an empty or
+ * NULL name restores, is "task-<n>". */
 void tide_task_set_name(tide_task *task, const char *name);
 const char *tide_task_name(const tide_task *task);
 void tide_task_set_cleanup(tide_task *task, tide_frame_cleanup_fn cleanup);
@@ -571,25 +572,22 @@ int tide_task_uncancel(tide_task *task);
 /* Private step results and helpers used by the macros. */
 #define TIDE__STEP_SUSPEND 0
 #define TIDE__STEP_DONE 1
-int tide__task_pc(const tide_task *task);
-void tide__task_set_pc(tide_task *task, int pc);
 int tide__task_await(tide_task *task, tide_future *future);
 int tide__task_sleep(tide_task *task, uint64_t ms);
 int tide__task_yield(tide_task *task);
-int tide__task_rc(tide_task *task);
 int tide__task_finish(tide_task *task, const tide_value *value);
 int tide__task_finish_error(tide_task *task, int code, const char *message);
 
 #define TIDE__SUSPEND(t)                                                         \
   do {                                                                           \
-    tide__task_set_pc((t), __LINE__);                                            \
+    TIDE__CORO(t)->priv_pc = __LINE__;                                           \
     return TIDE__STEP_SUSPEND;                                                   \
     case __LINE__:;                                                              \
   } while (0)
 
 /* Open the coroutine body; must be the first statement after the frame cast. */
 #define TIDE_BEGIN(t)                                                            \
-  switch (tide__task_pc(t)) {                                                    \
+  switch (TIDE__CORO(t)->priv_pc) {                                              \
   case 0:
 /* Close the body: falling off the end finishes the task with no value. */
 #define TIDE_END(t)                                                              \
@@ -601,20 +599,20 @@ int tide__task_finish_error(tide_task *task, int code, const char *message);
 #define TIDE_AWAIT(t, future, rc)                                                \
   do {                                                                           \
     if (tide__task_await((t), (future))) TIDE__SUSPEND(t);                       \
-    (rc) = tide__task_rc(t);                                                     \
+    (rc) = TIDE__CORO(t)->priv_rc;                                               \
   } while (0)
 /* Sleep ms milliseconds (0: yield), counted from tide_loop_now(), the loop's
  * cached time, as every timeout is. rc is 0 or TIDE_ECANCELED. */
 #define TIDE_SLEEP(t, ms, rc)                                                    \
   do {                                                                           \
     if (tide__task_sleep((t), (ms))) TIDE__SUSPEND(t);                           \
-    (rc) = tide__task_rc(t);                                                     \
+    (rc) = TIDE__CORO(t)->priv_rc;                                               \
   } while (0)
 /* Let every other ready callback run, then continue. rc: 0 or TIDE_ECANCELED. */
 #define TIDE_YIELD(t, rc)                                                        \
   do {                                                                           \
     if (tide__task_yield(t)) TIDE__SUSPEND(t);                                   \
-    (rc) = tide__task_rc(t);                                                     \
+    (rc) = TIDE__CORO(t)->priv_rc;                                               \
   } while (0)
 
 /* Finish the task. Each returns from the step function. */

@@ -247,6 +247,12 @@ const W4 = {
   runs: [
     { id: 'tide-native', label: 'tideloop native (tasks, TIDE_SLEEP)', group: TIDE,
       argv: (n) => native('w4_sleepers', n) },
+    /* Scale (issue 16): the same program at 10x and 1/10 of N, for bytes per
+     * task at each N and whether memory stays bounded. */
+    { id: 'tide-native-10x', label: 'tideloop native, 10x N', group: TIDE, n: 10 * M,
+      argv: (n) => native('w4_sleepers', n) },
+    { id: 'tide-native-tenth', label: 'tideloop native, N / 10', group: TIDE, n: M / 10,
+      argv: (n) => native('w4_sleepers', n) },
     { id: 'libev', label: 'libev ev_timer (not tasks)', group: C_PEERS,
       argv: (n) => native('libev_timers', 'sleep', n) },
     { id: 'libuv', label: 'libuv uv_timer_t (not tasks)', group: C_PEERS,

@@ -76,6 +76,7 @@ struct tide_loop {
   uint64_t priv_task_seq;
   void *priv_call_free; /* pooled call records: free list */
   void *priv_call_slabs;
+  void *priv_task_pool; /* the tasks' size classes (task_pool.c) */
   tide_error_handler priv_error_handler;
   void *priv_error_ud;
   void *priv_host; /* host operations and exported tasks (src/hostops) */
@@ -122,6 +123,21 @@ struct tide_future {
   tide_future_cancel_hook priv_cancel_hook;
   void *priv_cancel_ud;
 };
+
+/* ------------------------------------------------------------------------ */
+/* Tasks                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A task's coroutine state, which the TIDE_* macros of tide.h read and write
+ * inline (a call each would cost more than the access): where the step resumes
+ * (a source line; 0 before the start) and the outcome it resumes with. Every
+ * task has it right after its future, which comes first. */
+typedef struct tide__coro {
+  int priv_pc;
+  int priv_rc;
+} tide__coro;
+#define TIDE__CORO_OFFSET sizeof(tide_future)
+#define TIDE__CORO(t) ((tide__coro *)(void *)((char *)(t) + TIDE__CORO_OFFSET))
 
 /* ------------------------------------------------------------------------ */
 /* Handles                                                                   */

@@ -141,7 +141,7 @@ void tide__diag_task(tide_loop *loop, int event, tide_task *t, int arg) {
     d->task = t;
     d->task_id = t->id;
     d->steps++;
-    memcpy(d->task_name, t->name, sizeof d->task_name);
+    memcpy(d->task_name, tide_task_name(t), sizeof d->task_name);
   }
   if (loop->priv_diag & TIDE__DIAG_TRACE) tide__trace_task(loop, d, event, t, arg);
 }
@@ -175,7 +175,7 @@ void tide__diag_describe_wait(const tide_task *t, char *out, size_t cap) {
     append(out, cap, &len, (t->flags & TIDE__T_SLEEPING) ? "sleep" : "none");
   } else if (f->priv_flags & TIDE__F_TASK) {
     append(out, cap, &len, "task:");
-    append(out, cap, &len, ((const tide_task *)(const void *)f)->name);
+    append(out, cap, &len, tide_task_name((const tide_task *)(const void *)f));
   } else {
     const char *what = tide__wait_describe(f);
     append(out, cap, &len, what != NULL ? what : "future");
@@ -192,7 +192,7 @@ int tide_loop_dump_tasks(tide_loop *loop, tide_write_fn write_fn, void *ud) {
        n = n->next) {
     const tide_task *t = tide__container_of(n, tide_task, link);
     tide__diag_describe_wait(t, what, sizeof what);
-    tide__w_str(&w, t->name);
+    tide__w_str(&w, tide_task_name(t));
     tide__w_str(&w, " ");
     tide__w_str(&w, state_name(loop, t));
     tide__w_str(&w, " awaiting=");

@@ -139,6 +139,7 @@ void tide__value_drop(tide_value *v);
 /* A task: its future comes first so a tide_future* of a task converts back. */
 struct tide_task {
   tide_future future;
+  tide__coro coro;        /* where TIDE__CORO finds it: see private.h */
   tide_task_fn fn;
   tide__runnable step;    /* queued when the task is runnable */
   tide__waiter waiter;    /* in the awaited future's waiter list */
@@ -151,11 +152,9 @@ struct tide_task {
   tide_future *awaiting;  /* what the task is suspended on, or NULL */
   tide_frame_cleanup_fn cleanup;
   const tide_value *args; /* from a host call (tide_task_args), else NULL */
-  size_t nargs;
   void *args_buf;         /* owns args and what they point into */
-  size_t frame_size;
-  int pc;                 /* resume point (a source line), 0 before the start */
-  int rc;                 /* the outcome handed to the coroutine on resume */
+  void *pool_slab;        /* where the task's block came from (task_pool.c) */
+  uint32_t nargs;
   unsigned refs;          /* the spawner's reference + the running reference */
   unsigned flags;
   /* Cancellation requests not withdrawn (asyncio's Task.cancelling()): each
@@ -167,8 +166,13 @@ struct tide_task {
   uint64_t id;              /* spawn number: its track in a trace */
   const char *created_file; /* where TIDE_SPAWN was called (task dump), or NULL */
   int created_line;
+  /* Set by tide_task_set_name; empty until then, and tide_task_name writes the
+   * default "task-<id>" here the first time it is asked, not every spawn. */
   char name[32];
 };
+
+_Static_assert(offsetof(struct tide_task, coro) == TIDE__CORO_OFFSET,
+               "the coroutine macros find a task's pc and rc at TIDE__CORO_OFFSET");
 
 enum {
   TIDE__T_STARTED = 1,
@@ -185,6 +189,14 @@ void tide__task_timer_sync(tide_task *t);
 /* The timer heap gave up a task's entry: queue the deadline that came due (the
  * task's step, or a scope's expiry) and put the entry back for the next one. */
 void tide__task_timer_due(tide_loop *loop, tide__timer_entry *e);
+
+/* The memory of tasks (task_pool.c): blocks of up to TIDE__POOL_MAX bytes come
+ * from per-loop slabs (*out_slab says which; NULL: from the allocator). */
+#define TIDE__POOL_MAX 1024
+void *tide__pool_alloc(tide_loop *loop, size_t size, void **out_slab);
+void tide__pool_free(tide_loop *loop, void *block, void *slab);
+/* Free the slabs (at loop close, with no task left). */
+void tide__pool_close(tide_loop *loop);
 
 /* Close the timeout scopes a finishing coroutine left open (timeout.c). */
 void tide__task_timeouts_close(tide_task *t);

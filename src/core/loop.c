@@ -41,6 +41,7 @@ int tide_loop_close(tide_loop *loop) {
   if (loop->priv_host_close != NULL) loop->priv_host_close(loop);
   tide__diag_close(loop);
   tide__call_pool_free(loop);
+  tide__pool_close(loop);
   tide__heap_free(loop);
   tide__backend_close(loop);
   loop->priv_backend = NULL;

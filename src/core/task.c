@@ -36,7 +36,7 @@ static void task_free(tide_task *t) {
   loop->priv_registered--;
   assert(!tide__heap_contains(&t->timer)); /* finished: no sleep, no open scope */
   tide__heap_release(loop);
-  tide_loop_dealloc(loop, t);
+  tide__pool_free(loop, t, t->pool_slab);
 }
 
 static void unref(tide_task *t) {
@@ -72,10 +72,10 @@ static void after_finish(tide_task *t) {
 static void deliver_cancel(tide_task *t) {
   t->flags &= ~(unsigned)TIDE__T_CANCEL_REQUESTED;
   t->flags |= TIDE__T_CANCEL_DELIVERED;
-  t->rc = TIDE_ECANCELED;
+  t->coro.priv_rc = TIDE_ECANCELED;
 }
 
-/* Run one step of the coroutine, with the outcome it resumes with in t->rc.
+/* Run one step of the coroutine, with the outcome it resumes with in t->coro.priv_rc.
  * `won` says the operation it waited for finished with its own outcome (a future
  * completed, a sleep came due) before a cancellation could reach it. Then the
  * coroutine gets that outcome, never ECANCELED in its place (a lock it acquired
@@ -97,7 +97,7 @@ static void resume(tide_task *t, int won) {
       end_running(t);
       return;
     }
-    if (!won || t->rc == TIDE_ECANCELED) deliver_cancel(t);
+    if (!won || t->coro.priv_rc == TIDE_ECANCELED) deliver_cancel(t);
   }
   t->flags |= TIDE__T_STARTED;
   tide_task *outer = loop->priv_current;
@@ -122,11 +122,12 @@ static void step_run(tide__runnable *r) {
 static void wake(tide__waiter *w, tide_future *f) {
   tide_task *t = tide__container_of(w, tide_task, waiter);
   t->awaiting = NULL;
-  t->rc = tide__future_outcome(f);
-  TIDE__DIAG(f->priv_loop, TIDE__EV_WAKE, t, t->rc);
+  t->coro.priv_rc = tide__future_outcome(f);
+  TIDE__DIAG(f->priv_loop, TIDE__EV_WAKE, t, t->coro.priv_rc);
   resume(t, 1);
 }
 
+/* "task-<id>", written into the name's storage when first asked for. */
 static void default_name(tide_task *t, uint64_t n) {
   char digits[21];
   size_t len = 0;
@@ -149,13 +150,15 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
                        int line) {
   assert(loop != NULL);
   if (fn == NULL || frame_size > SIZE_MAX - FRAME_OFFSET) return TIDE_EINVAL;
-  tide_task *t = tide_loop_alloc(loop, FRAME_OFFSET + frame_size);
+  void *slab;
+  tide_task *t = tide__pool_alloc(loop, FRAME_OFFSET + frame_size, &slab);
   if (t == NULL) return TIDE_ENOMEM;
   if (tide__heap_reserve(loop) != 0) {
-    tide_loop_dealloc(loop, t);
+    tide__pool_free(loop, t, slab);
     return TIDE_ENOMEM;
   }
   memset(t, 0, FRAME_OFFSET);
+  t->pool_slab = slab;
   tide_future_init(loop, &t->future);
   t->future.priv_flags |= TIDE__F_TASK;
   t->fn = fn;
@@ -164,7 +167,6 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
   tide__q_init(&t->waiter.link);
   t->waiter.notify = wake;
   tide__heap_entry_init(&t->timer, NULL); /* no runnable: see task_timer.c */
-  t->frame_size = frame_size;
   t->refs = 1;
   if (out_task != NULL) {
     t->refs++;
@@ -180,7 +182,6 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
   t->id = ++loop->priv_task_seq;
   t->created_file = file;
   t->created_line = line;
-  default_name(t, t->id);
   tide__q_insert_tail(&loop->priv_tasks, &t->link);
   loop->priv_registered++;
   tide__ready_push(loop, &t->step);
@@ -213,7 +214,8 @@ int tide_task_done(const tide_task *t) { return tide_future_done(&t->future); }
 
 void tide__task_set_args(tide_task *t, const tide_value *args, size_t nargs, void *buf) {
   t->args = args;
-  t->nargs = nargs;
+  assert(nargs <= UINT32_MAX);
+  t->nargs = (uint32_t)nargs;
   t->args_buf = buf;
 }
 
@@ -221,7 +223,12 @@ void tide_task_args(const tide_task *t, const tide_value **out_args, size_t *out
   *out_args = t->args;
   *out_count = t->nargs;
 }
-const char *tide_task_name(const tide_task *t) { return t->name; }
+const char *tide_task_name(const tide_task *t) {
+  /* The task is never a const object (tasks are the library's allocations),
+   * so filling its name's storage on first use is well defined. */
+  if (t->name[0] == '\0') default_name((tide_task *)(uintptr_t)t, t->id);
+  return t->name;
+}
 
 void tide_task_set_name(tide_task *t, const char *name) {
   size_t len = name != NULL ? strlen(name) : 0;
@@ -248,7 +255,7 @@ int tide_task_cancel(tide_task *t) {
      * asyncio, where the cancelled sleep's future raises CancelledError into
      * the coroutine after uncancel() too). An awaited future needs no such
      * care: it is cancelled itself, and its outcome says so. */
-    t->rc = TIDE_ECANCELED;
+    t->coro.priv_rc = TIDE_ECANCELED;
     t->flags &= ~(unsigned)(TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED);
     tide__task_timer_sync(t);
     loop->priv_active_refs--;
@@ -274,10 +281,6 @@ int tide_task_uncancel(tide_task *t) {
 
 /* --- What the coroutine macros call ---------------------------------------- */
 
-int tide__task_pc(const tide_task *t) { return t->pc; }
-void tide__task_set_pc(tide_task *t, int pc) { t->pc = pc; }
-int tide__task_rc(tide_task *t) { return t->rc; }
-
 int tide__task_await(tide_task *t, tide_future *f) {
   assert(f != &t->future && "a task cannot await itself");
   assert(f->priv_loop == t->future.priv_loop);
@@ -296,7 +299,7 @@ int tide__task_await(tide_task *t, tide_future *f) {
     return 0;
   }
   if (f->priv_state != TIDE_FUTURE_PENDING) {
-    t->rc = tide__future_outcome(f);
+    t->coro.priv_rc = tide__future_outcome(f);
     return 0;
   }
   t->awaiting = f;
@@ -310,7 +313,7 @@ int tide__task_yield(tide_task *t) {
     deliver_cancel(t);
     return 0;
   }
-  t->rc = 0;
+  t->coro.priv_rc = 0;
   tide__ready_push(t->future.priv_loop, &t->step);
   return 1;
 }
@@ -322,7 +325,7 @@ int tide__task_sleep(tide_task *t, uint64_t ms) {
     return 0;
   }
   tide_loop *loop = t->future.priv_loop;
-  t->rc = 0;
+  t->coro.priv_rc = 0;
   t->flags |= TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED;
   t->sleep_deadline = tide__deadline(loop, ms);
   t->sleep_seq = loop->priv_timer_seq++;

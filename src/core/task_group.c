@@ -92,7 +92,7 @@ static void fail_out(tide_task_group *g, tide_future *out) {
   append(msg, sizeof msg, &len, " of ");
   append(msg, sizeof msg, &len, format_size(num + sizeof num, g->priv_spawned));
   append(msg, sizeof msg, &len, g->priv_spawned == 1 ? " task failed; first (" : " tasks failed; first (");
-  append(msg, sizeof msg, &len, first->name);
+  append(msg, sizeof msg, &len, tide_task_name(first));
   append(msg, sizeof msg, &len, "): ");
   append(msg, sizeof msg, &len, tide_future_error_message(&first->future));
   (void)tide__future_fail(out, first->future.priv_err_code, msg);

@@ -639,8 +639,82 @@ TEST(task_names) {
   ASSERT_EQ(strncmp(tide_task_name(b), long_name, 31), 0);
   ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
   ASSERT_STR_EQ(tide_task_name(a), "fetcher");
+  /* An empty name restores the default, which is the same as before. */
+  tide_task_set_name(b, "");
+  ASSERT_EQ(strncmp(tide_task_name(b), "task-", 5), 0);
+  ASSERT(strcmp(tide_task_name(b), tide_task_name(a)) != 0);
+  tide_task_set_name(b, NULL);
+  ASSERT_EQ(strncmp(tide_task_name(b), "task-", 5), 0);
   tide_task_release(a);
   tide_task_release(b);
+  CLOSE_LOOP(&loop);
+}
+
+/* --- the tasks' memory ---------------------------------------------------- */
+
+struct sleeper_frame {
+  int rc;
+  char payload[40];
+};
+
+static int sleeper_main(tide_task *t, void *frame) {
+  struct sleeper_frame *f = frame;
+  TIDE_BEGIN(t);
+  TIDE_YIELD(t, f->rc);
+  ASSERT_EQ(f->payload[39], 'p'); /* the frame survived its neighbours */
+  TIDE_END(t);
+}
+
+static void spawn_sleepers(tide_loop *loop, int n) {
+  struct sleeper_frame init;
+  memset(&init, 'p', sizeof init);
+  for (int i = 0; i < n; i++)
+    ASSERT_OK(tide_task_spawn(loop, sleeper_main, &init, sizeof init, NULL));
+}
+
+/* Tasks come from the loop's slabs: once a burst has warmed the loop up,
+ * another burst of the same size asks the allocator for nothing, and after a
+ * burst the loop gives its memory back (keeping at most a slab per size). */
+TEST(task_memory_is_pooled_and_given_back) {
+  test_alloc a;
+  test_alloc_init(&a);
+  tide_loop_options opts = test_alloc_options(&a);
+  tide_loop loop;
+  ASSERT_OK(tide_loop_init(&loop, &opts));
+  spawn_sleepers(&loop, 16);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  size_t warm_bytes = a.live_bytes;
+  size_t before = a.count;
+  spawn_sleepers(&loop, 16);
+  ASSERT_EQ(a.count, before); /* no allocation per task once warm */
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+
+  spawn_sleepers(&loop, 20000);
+  ASSERT(a.count - before < 20000 / 8); /* a slab serves many tasks */
+  ASSERT(a.live_bytes > warm_bytes + 20000 * sizeof(struct sleeper_frame));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  /* Everything but one spare slab and the timer heap's kept array is back. */
+  ASSERT(a.live_bytes < warm_bytes + 64 * 1024);
+  CLOSE_LOOP(&loop);
+  ASSERT_EQ(a.live_blocks, 0);
+}
+
+/* Frames too large for a slab still work, from the allocator directly. */
+static int big_main(tide_task *t, void *frame) {
+  unsigned char *bytes = frame;
+  TIDE_BEGIN(t);
+  TIDE_YIELD(t, bytes[0]);
+  for (size_t i = 1; i < 5000; i++) ASSERT_EQ(bytes[i], (unsigned char)i);
+  TIDE_END(t);
+}
+
+TEST(task_large_frame_outside_the_pool) {
+  static unsigned char init[5000];
+  for (size_t i = 0; i < sizeof init; i++) init[i] = (unsigned char)i;
+  tide_loop loop;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  for (int i = 0; i < 3; i++) ASSERT_OK(tide_task_spawn(&loop, big_main, init, sizeof init, NULL));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
   CLOSE_LOOP(&loop);
 }
 
