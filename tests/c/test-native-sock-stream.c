@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -392,4 +393,108 @@ TEST(sock_write_cancelled_while_queue_fails) {
   tide_future_release(&b);
   tide_stream_close(s, NULL);
   RUN_AND_CLOSE_LOOP(&loop);
+}
+
+/* --- a request-response exchange on a connection the stream owns ---------- */
+
+/* A non-blocking socket the stream owns (as accept and connect make them). */
+static tide_stream *owned_socket_stream(tide_loop *loop, int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  ASSERT(fl >= 0);
+  ASSERT_EQ(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+  tide_stream *s;
+  ASSERT_OK(tide_stream_open(loop, fd, TIDE_STREAM_CLOSE_FD, &s));
+  return s;
+}
+
+/* A write goes out from the next tick without waiting for WRITABLE, but its
+ * future still completes from the loop, never inside tide_stream_write; writes
+ * queued in the same tick go out together, in order. */
+TEST(sock_write_completes_from_the_loop_in_order) {
+  tide_loop loop;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  tide_stream *s = owned_socket_stream(&loop, sv[0]);
+  tide_future a, b;
+  tide_future_init(&loop, &a);
+  tide_future_init(&loop, &b);
+  ASSERT_OK(tide_stream_write(s, "first ", 6, &a));
+  ASSERT_OK(tide_stream_write(s, "second", 6, &b));
+  ASSERT_EQ(tide_future_done(&a), 0);
+  ASSERT_EQ(tide_stream_write_queue_size(s), 12u);
+  run_until_done(&loop, &b);
+  ASSERT_EQ(int_of(&a), 6);
+  ASSERT_EQ(int_of(&b), 6);
+  char buf[32];
+  ASSERT_EQ(read(sv[1], buf, sizeof buf), 12);
+  ASSERT_EQ(memcmp(buf, "first second", 12), 0);
+  tide_future_release(&a);
+  tide_future_release(&b);
+  close_stream(&loop, s);
+  RUN_AND_CLOSE_LOOP(&loop);
+  ASSERT_EQ(close(sv[1]), 0);
+}
+
+/* A write cancelled before its tick came is dropped: the peer never sees it,
+ * and the write after it still goes out. */
+TEST(sock_write_cancelled_before_its_flush_is_dropped) {
+  tide_loop loop;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  tide_stream *s = owned_socket_stream(&loop, sv[0]);
+  tide_future a, b;
+  tide_future_init(&loop, &a);
+  tide_future_init(&loop, &b);
+  ASSERT_OK(tide_stream_write(s, "dropped", 7, &a));
+  ASSERT_OK(tide_stream_write(s, "kept", 4, &b));
+  ASSERT_OK(tide_future_cancel(&a));
+  run_until_done(&loop, &b);
+  ASSERT_EQ(int_of(&b), 4);
+  char buf[32];
+  ASSERT_EQ(read(sv[1], buf, sizeof buf), 4);
+  ASSERT_EQ(memcmp(buf, "kept", 4), 0);
+  tide_future_release(&a);
+  tide_future_release(&b);
+  close_stream(&loop, s);
+  RUN_AND_CLOSE_LOOP(&loop);
+  ASSERT_EQ(close(sv[1]), 0);
+}
+
+/* Once its read is served, a stream keeps no loop alive, reads nothing nobody
+ * asked for (what the peer sends meanwhile stays in the kernel), and the next
+ * read gets it; closing while so idle frees everything. */
+TEST(sock_served_reader_keeps_no_loop_alive_and_reads_nothing_more) {
+  tide_loop loop;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  tide_stream *s = owned_socket_stream(&loop, sv[0]);
+  tide_future f;
+  tide_future_init(&loop, &f);
+  ASSERT_OK(tide_stream_read(s, 0, &f));
+  ASSERT_EQ(write(sv[1], "ping", 4), 4);
+  run_until_done(&loop, &f);
+  tide_future_release(&f);
+  ASSERT_EQ(tide_stream_bytes_read(s), 4u);
+
+  /* Nothing waits: the run ends at once, even with input arriving. */
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_EQ(write(sv[1], "pong", 4), 4);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_ONCE), 0);
+  ASSERT_EQ(tide_stream_bytes_read(s), 4u); /* left in the kernel */
+
+  tide_future_init(&loop, &f);
+  ASSERT_OK(tide_stream_read(s, 0, &f));
+  run_until_done(&loop, &f);
+  tide_value v;
+  ASSERT_OK(tide_future_result(&f, &v));
+  ASSERT_EQ(v.as.bytes.len, 4u);
+  ASSERT_EQ(memcmp(v.as.bytes.data, "pong", 4), 0);
+  tide_future_release(&f);
+  close_stream(&loop, s);
+  RUN_AND_CLOSE_LOOP(&loop);
+  ASSERT_EQ(close(sv[1]), 0);
 }

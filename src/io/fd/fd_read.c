@@ -46,6 +46,7 @@ static int request(tide_stream *s, tide__read_kind kind, size_t max,
   /* Waiting needs some room to read into; the rest grows on demand. */
   if (tide__rbuf_reserve_first(&s->rb) != 0) return TIDE_ENOMEM;
   s->reader = future;
+  s->linger = s->owned_nonblocking;
   rc = tide__stream_watch(s);
   if (rc != 0) {
     s->reader = NULL;

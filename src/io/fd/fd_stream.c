@@ -34,10 +34,10 @@ int tide__fd_set_flags(int fd) {
   return 0;
 }
 
-/* The write queue's hooks: a write just queued waits for WRITABLE; a dropped
- * one may leave nothing to watch for, or to wait for before closing. */
+/* The write queue's hooks: a write just queued is flushed (fd_write.c); a
+ * dropped one may leave nothing to watch for, or to wait for before closing. */
 static int write_queued(tide__write_queue *q) {
-  return tide__stream_watch(tide__container_of(q, tide_stream, wq));
+  return tide__stream_write_queued(tide__container_of(q, tide_stream, wq));
 }
 
 static void write_dropped(tide__write_queue *q) {
@@ -65,6 +65,8 @@ int tide_stream_open(tide_loop *loop, int fd, unsigned flags,
   s->flags = flags;
   tide__rbuf_init(&s->rb, loop);
   classify(s);
+  s->owned_nonblocking =
+      (flags & TIDE_STREAM_CLOSE_FD) && (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
   tide__wq_init(&s->wq, loop, write_queued, write_dropped);
   *out_stream = s;
   return 0;
@@ -75,8 +77,12 @@ int tide_stream_open(tide_loop *loop, int fd, unsigned flags,
  * per readiness), then writes, then make the watcher match what is left. */
 static void on_io(tide_io *io, unsigned events) {
   tide_stream *s = io->handle.data;
-  if (s->reader != NULL && (events & (TIDE_READABLE | TIDE_HANGUP | TIDE_IOERROR)))
-    tide__stream_on_readable(s);
+  if (events & (TIDE_READABLE | TIDE_HANGUP | TIDE_IOERROR)) {
+    if (s->reader != NULL)
+      tide__stream_on_readable(s);
+    else
+      s->linger = 0; /* input nobody asked for: stop watching (rewatch below) */
+  }
   /* HANGUP alone does not mean a write would not block (a socket whose peer
    * only shut down its side); WRITABLE or an error does. */
   if (!tide__wq_empty(&s->wq) && (events & (TIDE_WRITABLE | TIDE_IOERROR)))
@@ -88,13 +94,20 @@ static void on_io(tide_io *io, unsigned events) {
 static unsigned wanted(const tide_stream *s) {
   unsigned want = 0;
   if (s->reader != NULL) want |= TIDE_READABLE;
-  if (!tide__wq_empty(&s->wq)) want |= TIDE_WRITABLE;
+  if (!tide__wq_empty(&s->wq) && !s->flush_pending) want |= TIDE_WRITABLE;
   return want;
 }
 
 int tide__stream_watch(tide_stream *s) {
-  unsigned want = wanted(s);
-  if (s->io_closing || want == s->watching) return 0;
+  unsigned need = wanted(s);
+  if (s->io_closing) return 0;
+  unsigned want = need;
+  if (s->linger && !s->closing && (s->watching & TIDE_READABLE)) want |= TIDE_READABLE;
+  if (need != 0)
+    tide_handle_ref(&s->io.handle);
+  else
+    tide_handle_unref(&s->io.handle); /* lingering: keeps no loop alive */
+  if (want == s->watching) return 0;
   if (want == 0) {
     tide_io_stop(&s->io);
     s->watching = 0;
@@ -133,6 +146,7 @@ static void on_io_closed(tide_handle *h) {
   /* close() is not retried on EINTR: the fd is released either way on Linux,
    * and retrying could close an fd another thread just opened. */
   if (s->flags & TIDE_STREAM_CLOSE_FD) (void)close(s->fd);
+  if (s->flush_pending) (void)tide_call_cancel(loop, s->flush);
   tide__rbuf_free(&s->rb);
   if (f != NULL) {
     tide_future_set_cancel_hook(f, NULL, NULL);

@@ -39,7 +39,17 @@
 
 /* Invariants:
  * - watching == the events the io watcher was last started with (0: stopped);
- *   it is READABLE iff reader != NULL, WRITABLE iff wq is not empty.
+ *   it is READABLE iff reader != NULL or the stream lingers (below), WRITABLE
+ *   iff wq is not empty and no early flush is pending.
+ * - linger: an owned non-blocking stream keeps READABLE after its reader was
+ *   served, so the next read (in a request-response exchange, right after the
+ *   reply) needs no change of the watcher. It ends at the first READABLE that
+ *   finds no reader (nothing is read: backpressure stays with the kernel) or at
+ *   close. The watcher is referenced only while a read or write waits, so a
+ *   lingering stream never keeps the loop alive.
+ * - flush_pending: a write reached an idle, non-blocking stream, and a call in
+ *   the next tick writes it without waiting for WRITABLE (fd_write.c); `flush`
+ *   is that call, cancelled if the stream goes first.
  * - wq (write_queue.h): a request's progress is the bytes of it written, so
  *   wq.queued == the sum of (len - progress); after a write error wq.err holds
  *   it for good.
@@ -54,6 +64,11 @@ struct tide_stream {
   unsigned watching;
   int is_socket; /* read with recv(), written with send() */
   int regular;  /* a regular file: never blocks, so writes are not chunked */
+  /* The stream owns the fd (TIDE_STREAM_CLOSE_FD) and it was non-blocking at
+   * open: nobody else may change its flags, so they need not be asked again
+   * before each write, and a write may be tried before WRITABLE. */
+  int owned_nonblocking;
+  int linger;
 
   /* Reading: the buffer, and the request waiting for more input. */
   tide__read_buffer rb;
@@ -66,6 +81,8 @@ struct tide_stream {
   /* Writing. */
   tide__write_queue wq;
   int wr_shut; /* tide_stream_shutdown was called: no more writes */
+  int flush_pending;
+  tide_call flush;
 
   uint64_t bytes_read, bytes_written;
 
@@ -90,8 +107,11 @@ void tide__stream_maybe_finish_close(tide_stream *s);
 void tide__stream_on_readable(tide_stream *s);
 void tide__stream_cancel_reader(tide_stream *s);
 
-/* fd_write.c: the WRITABLE half of the io callback. */
+/* fd_write.c: the WRITABLE half of the io callback; and the write queue's
+ * kick: a write just queued on an idle stream goes out from the next tick
+ * (owned non-blocking fds) or waits for WRITABLE. */
 void tide__stream_on_writable(tide_stream *s);
+int tide__stream_write_queued(tide_stream *s);
 
 /* Make fd non-blocking and close-on-exec (WASI has no exec): 0 or an errno. */
 int tide__fd_set_flags(int fd);

@@ -78,8 +78,12 @@ static ssize_t put(tide_stream *s, const unsigned char *p, size_t n) {
  * only with PIPE_BUF (>= 512) bytes free, so their sum cannot block either. */
 void tide__stream_on_writable(tide_stream *s) {
   size_t budget = BLOCKING_CHUNK;
-  int fl = fcntl(s->fd, F_GETFL); /* asked each time: the owner may change it */
-  if (s->regular || (fl >= 0 && (fl & O_NONBLOCK))) budget = SIZE_MAX;
+  if (s->regular || s->owned_nonblocking) {
+    budget = SIZE_MAX;
+  } else {
+    int fl = fcntl(s->fd, F_GETFL); /* asked each time: the owner may change it */
+    if (fl >= 0 && (fl & O_NONBLOCK)) budget = SIZE_MAX;
+  }
   while (!tide__wq_empty(&s->wq)) {
     tide__write_req *w = tide__wq_head(&s->wq);
     if (w->shutdown) {
@@ -112,4 +116,28 @@ void tide__stream_on_writable(tide_stream *s) {
      * with EAGAIN or, on a blocking fd, block. Wait for the next readiness. */
     if ((size_t)r < n) break;
   }
+}
+
+/* The early flush: in the tick after the first write of a burst, write what
+ * the queue holds (a non-blocking fd only says EAGAIN when full), and watch
+ * for WRITABLE only if something is left. A request-response exchange then
+ * costs no change of the watcher per write, where waiting for WRITABLE first
+ * cost two (arm, then disarm). The future still completes from the loop,
+ * never inside tide_stream_write. */
+static void flush_early(tide_loop *loop, void *ud) {
+  tide_stream *s = ud;
+  (void)loop;
+  s->flush_pending = 0;
+  if (!tide__wq_empty(&s->wq)) tide__stream_on_writable(s);
+  tide__stream_rewatch(s);
+  tide__stream_maybe_finish_close(s);
+}
+
+int tide__stream_write_queued(tide_stream *s) {
+  if (s->flush_pending || (s->watching & TIDE_WRITABLE)) return 0;
+  if (!s->owned_nonblocking || s->io_closing)
+    return tide__stream_watch(s); /* a blocking fd waits for WRITABLE */
+  int rc = tide_call_soon(s->loop, flush_early, s, &s->flush);
+  if (rc == 0) s->flush_pending = 1;
+  return rc; /* TIDE_ENOMEM: the write is taken back and refused */
 }
