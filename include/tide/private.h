@@ -35,12 +35,15 @@ typedef struct tide__runnable {
   void (*run)(struct tide__runnable *self);
 } tide__runnable;
 
-/* Something that can be in the loop's timer heap, an array of slots that each
- * cache their entry's (deadline, seq) key. slot is the entry's index there
- * (SIZE_MAX: not in it). When due, the loop appends `due` to the ready queue; a
+/* Something that can be in the loop's timers: a heap of buckets, each a ring of
+ * entries with one deadline in seq order (src/core/heap.h). slot is the heap
+ * index of a bucket's first entry, TIDE__HEAP_MEMBER for the others, SIZE_MAX
+ * when not scheduled. When due, the loop appends `due` to the ready queue; a
  * task's entry has none: it stands for the earliest of the task's deadlines. */
 typedef struct tide__timer_entry {
   tide__runnable *due;
+  struct tide__timer_entry *next, *prev; /* its bucket's ring */
+  uint64_t seq;
   size_t slot;
 } tide__timer_entry;
 
@@ -58,6 +61,8 @@ struct tide_loop {
   size_t priv_timer_count;    /* entries in it */
   size_t priv_timer_cap;      /* its slots */
   size_t priv_timer_reserved; /* entries that may be in it at once: <= cap */
+  struct tide__timer_entry *priv_timer_open; /* the bucket still taking entries */
+  size_t priv_timer_open_size;               /* and its entries */
   tide__qnode priv_ready; /* work for the next tick */
   tide__qnode priv_tick;  /* what is left of the current tick's snapshot */
   tide__qnode priv_signals;

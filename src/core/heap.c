@@ -57,24 +57,70 @@ static void place(tide__heap_slot *h, size_t n, size_t i, tide__heap_slot s) {
     sift_down(h, n, i, s);
 }
 
-void tide__heap_set(tide_loop *loop, tide__timer_entry *entry, uint64_t deadline,
-                    uint64_t seq) {
-  tide__heap_slot s = {deadline, seq, entry};
-  if (entry->slot != TIDE__HEAP_NONE) {
-    place(loop->priv_timer_heap, loop->priv_timer_count, entry->slot, s);
+/* Take the entry out of its bucket's ring. */
+static void unlink_entry(tide__timer_entry *e) {
+  e->prev->next = e->next;
+  e->next->prev = e->prev;
+  e->next = e->prev = e;
+}
+
+static void insert(tide_loop *loop, tide__timer_entry *e, uint64_t deadline, uint64_t seq) {
+  tide__heap_slot *h = loop->priv_timer_heap;
+  tide__timer_entry *open = loop->priv_timer_open;
+  e->seq = seq;
+  if (open != NULL && h[open->slot].deadline == deadline && seq > open->prev->seq &&
+      loop->priv_timer_open_size < TIDE__HEAP_BUCKET) {
+    /* At the tail of the open bucket: after its entries, which all come first. */
+    e->prev = open->prev;
+    e->next = open;
+    open->prev->next = e;
+    open->prev = e;
+    e->slot = TIDE__HEAP_MEMBER;
+    loop->priv_timer_open_size++;
     return;
   }
   assert(loop->priv_timer_count < loop->priv_timer_reserved &&
          "entry without reservation");
-  sift_up(loop->priv_timer_heap, loop->priv_timer_count++, s);
+  e->next = e->prev = e;
+  tide__heap_slot s = {deadline, seq, e};
+  sift_up(h, loop->priv_timer_count++, s);
+  loop->priv_timer_open = e;
+  loop->priv_timer_open_size = 1;
+}
+
+void tide__heap_set(tide_loop *loop, tide__timer_entry *entry, uint64_t deadline,
+                    uint64_t seq) {
+  if (entry->slot != TIDE__HEAP_NONE) tide__heap_remove(loop, entry);
+  insert(loop, entry, deadline, seq);
 }
 
 void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry) {
   assert(tide__heap_contains(entry));
   size_t i = entry->slot;
-  size_t last = --loop->priv_timer_count;
   entry->slot = TIDE__HEAP_NONE;
-  if (i != last) place(loop->priv_timer_heap, last, i, loop->priv_timer_heap[last]);
+  if (i == TIDE__HEAP_MEMBER) {
+    unlink_entry(entry);
+    return;
+  }
+  tide__heap_slot *h = loop->priv_timer_heap;
+  if (entry->next != entry) {
+    /* The next entry of the bucket takes the slot, with its own (later) key. */
+    tide__timer_entry *next = entry->next;
+    unlink_entry(entry);
+    if (loop->priv_timer_open == entry) loop->priv_timer_open = next;
+    tide__heap_slot s = {h[i].deadline, next->seq, next};
+    sift_down(h, loop->priv_timer_count, i, s);
+    return;
+  }
+  if (loop->priv_timer_open == entry) loop->priv_timer_open = NULL;
+  size_t last = --loop->priv_timer_count;
+  if (i != last) place(h, last, i, h[last]);
+}
+
+uint64_t tide__heap_deadline(const tide_loop *loop, const tide__timer_entry *entry) {
+  assert(tide__heap_contains(entry));
+  while (entry->slot == TIDE__HEAP_MEMBER) entry = entry->prev; /* < TIDE__HEAP_BUCKET */
+  return loop->priv_timer_heap[entry->slot].deadline;
 }
 
 /* Through the loop's allocator, Lua style: a failed resize keeps the old array. */

@@ -61,8 +61,6 @@ int tide_timer_start(tide_timer *timer, tide_timer_cb cb, uint64_t timeout_ms,
   tide__q_remove(&timer->handle.priv_close_run.link); /* due but not yet run */
   timer->priv_cb = cb;
   timer->priv_repeat = repeat_ms;
-  /* An active timer moves in the heap: one sift instead of a removal and an
-   * insertion. */
   tide__timer_entry_schedule(loop, &timer->priv_entry, tide__deadline(loop, timeout_ms));
   tide__handle_start(&timer->handle);
   return 0;
@@ -92,6 +90,6 @@ uint64_t tide_timer_get_repeat(const tide_timer *timer) { return timer->priv_rep
 uint64_t tide_timer_get_due_in(const tide_timer *timer) {
   const tide_loop *loop = timer->handle.priv_loop;
   if (!tide__heap_contains(&timer->priv_entry)) return 0;
-  uint64_t deadline = loop->priv_timer_heap[timer->priv_entry.slot].deadline;
+  uint64_t deadline = tide__heap_deadline(loop, &timer->priv_entry);
   return deadline > loop->priv_now ? deadline - loop->priv_now : 0;
 }

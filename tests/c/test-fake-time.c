@@ -836,3 +836,101 @@ TEST(fake_cancel_when_sleep_and_canceller_due_together) {
   tide_task_release(t);
   CLOSE_LOOP(&loop);
 }
+
+/* --- timers of one deadline share buckets (heap.h) -------------------------- */
+
+enum { SAME = 2500 }; /* more than two buckets' worth */
+
+static void same_cb(tide_timer *timer) {
+  stamp_call_cb(tide_handle_loop(&timer->handle), timer->handle.data);
+}
+
+/* Thousands of timers due at one time, some stopped from the middle or the
+ * front of their bucket and some restarted (to the back of the line): each
+ * reports its own due time exactly, and they fire in start order. */
+TEST(fake_equal_deadlines_keep_start_order_through_stops_and_restarts) {
+  static tide_timer t[SAME];
+  static stamp s[SAME];
+  static stamp_log log;
+  memset(&log, 0, sizeof log);
+  tide_loop loop;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  for (int i = 0; i < SAME; i++) {
+    s[i].log = &log;
+    s[i].item = i;
+    ASSERT_OK(tide_timer_init(&loop, &t[i]));
+    t[i].handle.data = &s[i];
+    ASSERT_OK(tide_timer_start(&t[i], same_cb, 40, 0));
+  }
+  tide_fake_advance(&loop, 10);
+  tide_loop_update_time(&loop);
+  for (int i = 0; i < SAME; i++) ASSERT_U64_EQ(tide_timer_get_due_in(&t[i]), 30);
+  /* Stop every third (the first of each bucket among them), restart every
+   * tenth that is still running: due 30 from now, after all the others. */
+  int expect[SAME], n = 0;
+  for (int i = 0; i < SAME; i++)
+    if (i % 3 == 0) tide_timer_stop(&t[i]);
+  for (int i = 0; i < SAME; i++)
+    if (i % 3 != 0 && i % 10 == 1) ASSERT_OK(tide_timer_start(&t[i], same_cb, 30, 0));
+  for (int i = 0; i < SAME; i++)
+    if (i % 3 != 0 && i % 10 != 1) expect[n++] = i;
+  for (int i = 0; i < SAME; i++)
+    if (i % 3 != 0 && i % 10 == 1) expect[n++] = i;
+  ASSERT_U64_EQ(tide_timer_get_due_in(&t[SAME - 2]), 30); /* a member, far back */
+  ASSERT_U64_EQ(tide_timer_get_due_in(&t[SAME - 9]), 30); /* restarted */
+  ASSERT_U64_EQ(tide_timer_get_due_in(&t[SAME - 1]), 0);  /* stopped */
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_EQ(log.items.n, n);
+  for (int k = 0; k < n; k++) {
+    ASSERT_EQ(log.items.items[k], expect[k]);
+    ASSERT_EQ(log.times.items[k], 40);
+  }
+  for (int i = 0; i < SAME; i++) tide_handle_close(&t[i].handle, NULL);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  CLOSE_LOOP(&loop);
+}
+
+/* A deadline keeps the place its start gave it even when it reaches the heap
+ * later: a timeout scope begun before timer x, both due at 100, must expire
+ * before x runs, though the task's entry held its sleep (due at 50) until then
+ * and x's bucket was made meanwhile. */
+struct late_scope {
+  tide_timeout scope;
+  int rc;
+};
+
+static int late_scope_main(tide_task *t, void *frame) {
+  struct late_scope *f = frame;
+  TIDE_BEGIN(t);
+  tide_task_timeout_begin(t, &f->scope, 100);
+  TIDE_SLEEP(t, 50, f->rc);
+  ASSERT_OK(f->rc);
+  TIDE_SLEEP(t, 1000, f->rc);
+  tide_task_timeout_end(t, &f->scope, &f->rc);
+  ASSERT_ERR(f->rc, TIDE_ETIMEDOUT);
+  TIDE_END(t);
+}
+
+static void saw_scope_cb(tide_timer *timer) {
+  tide_task *task = timer->handle.data;
+  struct late_scope *f = tide_task_frame(task);
+  ASSERT_EQ(tide_timeout_expired(&f->scope), 1);
+}
+
+TEST(fake_scope_begun_first_expires_first_though_it_reaches_the_heap_last) {
+  tide_loop loop;
+  tide_task *task;
+  tide_timer x;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_task_spawn(&loop, late_scope_main, NULL, sizeof(struct late_scope), &task));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 1); /* the scope begins: seq first */
+  ASSERT_OK(tide_timer_init(&loop, &x));
+  x.handle.data = task;
+  ASSERT_OK(tide_timer_start(&x, saw_scope_cb, 100, 0));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_U64_EQ(tide_loop_now(&loop), 100);
+  ASSERT_EQ(tide_future_state_get(tide_task_future(task)), TIDE_FUTURE_RESULT);
+  tide_task_release(task);
+  tide_handle_close(&x.handle, NULL);
+  RUN_AND_CLOSE_LOOP(&loop);
+}
