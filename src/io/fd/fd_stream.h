@@ -34,8 +34,9 @@
 
 /* The read side is a tide__read_buffer (read_buffer.h), shared with the JS
  * host's streams. A request that the buffer cannot satisfy waits in `reader`;
- * only then is the fd watched for READABLE, so the stream never reads what
- * nobody asked for (backpressure stays with the kernel). */
+ * only then does the stream read from the fd, so it never reads what nobody
+ * asked for (backpressure stays with the kernel), though the watcher may
+ * linger on READABLE for the next request (see `linger` below). */
 
 /* Invariants:
  * - watching == the events the io watcher was last started with (0: stopped);
