@@ -4,6 +4,7 @@
 #   build/bench/native   tideloop (-O2, epoll) benchmarks + floor, libev, libuv peers
 #   build/bench/wasi     the same benchmarks as wasm32-wasi commands
 #   build/bench/js       the same as JS host modules, plus W5 and W7
+#   build/bench/js-small W7 in the size build (-DTIDE_SIZE=ON, README.md)
 #   build/bench/emcc     the Emscripten programs of W5 and W7 (ASYNCIFY, callback)
 #   build/bench/browser  the browser workloads' JSPI module and ASYNCIFY web build
 #
@@ -32,6 +33,7 @@ cmake_tree() {
 cmake_tree native
 cmake_tree wasi "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-wasi.cmake"
 cmake_tree js "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-js.cmake"
+cmake_tree js-small "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-js.cmake" -DTIDE_SIZE=ON
 
 # The browser workloads' own modules (JSPI; ASYNCIFY with web glue).
 bash bench/browser/build.sh

@@ -153,7 +153,8 @@ typedef void (*tide_error_handler)(tide_loop *loop, const tide_error_report *rep
                                    void *ud);
 
 typedef struct tide_loop_options {
-  tide_alloc_fn alloc; /* NULL: the C library's realloc/free */
+  tide_alloc_fn alloc; /* NULL: the C library's realloc/free (in a size build,
+                          TIDE_SIZE=ON, a compact allocator of its own) */
   void *alloc_ud;
   /* How many ready callbacks run before the loop polls for I/O again while it is
    * busy (0: the default, 1024). A smaller budget gives I/O lower latency under a
@@ -1846,7 +1847,12 @@ int tide_barrier_broken(const tide_barrier *barrier);
  *   tide_loop_trace_stop(loop);
  *   tide_loop_trace_export(loop, write_file, fopen("trace.json", "w"));
  *   tide_loop_dump_tasks(loop, write_file, stderr); // "worker waiting awaiting=lock ..."
- */
+ *
+ * A size build (CMake -DTIDE_SIZE=ON, the JS host's smallest modules;
+ * README.md, "The size build") compiles all of this out: tide_loop_set_debug
+ * (with a threshold other than 0), tide_loop_dump_tasks, tide_loop_trace_start
+ * and tide_loop_trace_export return TIDE_ENOSYS, and tide_loop_trace_counts
+ * reports 0 and 0. The error handler and the report of unobserved errors stay. */
 
 /* Receives output in pieces; return 0 to go on, anything else to stop (the
  * writing function then returns that value). */

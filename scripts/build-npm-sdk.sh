@@ -13,13 +13,19 @@
 #                                  (TIDE_HOST_JS, src/backend/js)
 #   lib/wasm32-js/exports.txt      src/backend/js/exports.txt: the names a module
 #                                  for the JS host must export
+#   lib/wasm32-js-small/libtideloop.a  the JS host's size build (-DTIDE_SIZE=ON,
+#                                  README.md "The size build"), for
+#                                  tideloop-cc --small: LLVM 14 bitcode (-flto
+#                                  -Oz -mbulk-memory), so clang 14 or newer only
+#   lib/wasm32-js-small/exports.txt  the same list as wasm32-js's
 #   lib/wasm32-wasi/libtideloop.a  the library for WASI commands: what
 #                                  wasm/toolchain-wasi.cmake builds (wasi.c, src/main)
 #   sdk.json                       how it was built (compiler, flags), for
 #                                  `tideloop-cc --version`
-# Both libraries are release builds (-O2 -DNDEBUG, no debug info) of wasm32
-# object files (not LLVM bitcode), made with clang --target=wasm32-wasi and
-# wasi-libc's headers in $TIDE_SDK_BUILD (default build/sdk)/{js,wasi}.
+# The js and wasi libraries are release builds (-O2 -DNDEBUG, no debug info) of
+# wasm32 object files (not LLVM bitcode), made with clang --target=wasm32-wasi
+# and wasi-libc's headers in $TIDE_SDK_BUILD (default build/sdk)/{js,wasi}; the
+# size build's is bitcode, in .../js-small, and never linked by emcc.
 #
 # The JS-host library is also linked by emcc (tideloop-cc --cc emcc): Emscripten
 # 3.1.6 is LLVM 14 too and reads these objects, and both C libraries are musl
@@ -57,7 +63,8 @@ command -v cmake >/dev/null 2>&1 || die "cmake is not installed"
 nm=$(command -v llvm-nm-14 || command -v llvm-nm || true)
 [[ -n $nm ]] || die "llvm-nm is not installed (Debian: llvm-14)"
 
-# build_lib <name> <toolchain file>: configure and build the tideloop target.
+# build_lib <name> <toolchain file> [cmake options]: configure and build the
+# tideloop target.
 build_lib() {
   local tree=$build/$1 log=$build/$1.configure.log
   mkdir -p "$build"
@@ -66,7 +73,7 @@ build_lib() {
   # here); no -g, so no debug info goes into the archive.
   if ! cmake -S "$root" -B "$tree" -DCMAKE_TOOLCHAIN_FILE="$root/wasm/$2" \
     -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" \
-    -DTIDE_BUILD_EXAMPLES=OFF -DBUILD_TESTING=OFF >"$log" 2>&1; then
+    -DTIDE_BUILD_EXAMPLES=OFF -DBUILD_TESTING=OFF "${@:3}" >"$log" 2>&1; then
     cat "$log" >&2
     die "configuring $tree failed (is the wasm toolchain installed? see wasm/$2)"
   fi
@@ -75,6 +82,7 @@ build_lib() {
 }
 
 build_lib js toolchain-js.cmake
+build_lib js-small toolchain-js.cmake -DTIDE_SIZE=ON
 build_lib wasi toolchain-wasi.cmake
 
 js_lib=$build/js/libtideloop.a
@@ -82,11 +90,15 @@ wasi_lib=$build/wasi/libtideloop.a
 mapfile -t exports < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*$' "$root/src/backend/js/exports.txt")
 ((${#exports[@]})) || die "src/backend/js/exports.txt lists no exports"
 
-# Every export is defined in the JS library (a module links them with --export).
-defined=$("$nm" --defined-only "$js_lib" 2>/dev/null | awk 'NF == 3 { print $3 }' | sort -u)
-for name in "${exports[@]}"; do
-  grep -qx "$name" <<<"$defined" || die "$js_lib does not define $name (src/backend/js/exports.txt)"
+# Every export is defined in both JS libraries (a module links them with --export).
+defined_in() { "$nm" --defined-only "$1" 2>/dev/null | awk 'NF == 3 { print $3 }' | sort -u; }
+for lib in "$js_lib" "$build/js-small/libtideloop.a"; do
+  names=$(defined_in "$lib")
+  for name in "${exports[@]}"; do
+    grep -qx "$name" <<<"$names" || die "$lib does not define $name (src/backend/js/exports.txt)"
+  done
 done
+defined=$(defined_in "$js_lib")
 # main() comes from TIDE_MAIN in the user's code under WASI: the library has
 # tide_main_run (src/main) for it.
 "$nm" --defined-only "$wasi_lib" 2>/dev/null | awk 'NF == 3 { print $3 }' | grep -qx tide_main_run ||
@@ -110,11 +122,13 @@ cc_version=$(sed -n 's/^CMAKE_C_COMPILER_VERSION:.*=//p' "$build/js/CMakeCache.t
 version=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$root/js/package.json" | head -n 1)
 
 rm -rf "$dest"
-mkdir -p "$dest/include/tide" "$dest/lib/wasm32-js" "$dest/lib/wasm32-wasi"
+mkdir -p "$dest/include/tide" "$dest/lib/wasm32-js" "$dest/lib/wasm32-js-small" "$dest/lib/wasm32-wasi"
 cp "$root/include/tide.h" "$dest/include/"
 cp "$root/include/tide/private.h" "$dest/include/tide/"
 cp "$js_lib" "$dest/lib/wasm32-js/libtideloop.a"
 printf '%s\n' "${exports[@]}" >"$dest/lib/wasm32-js/exports.txt"
+cp "$build/js-small/libtideloop.a" "$dest/lib/wasm32-js-small/libtideloop.a"
+printf '%s\n' "${exports[@]}" >"$dest/lib/wasm32-js-small/exports.txt"
 cp "$wasi_lib" "$dest/lib/wasm32-wasi/libtideloop.a"
 cat >"$dest/sdk.json" <<EOF
 {
@@ -123,6 +137,7 @@ cat >"$dest/sdk.json" <<EOF
   "cflags": "-std=c11 -O2 -DNDEBUG",
   "targets": {
     "wasm32-js": "the JS host (TIDE_HOST_JS): a reactor exporting lib/wasm32-js/exports.txt",
+    "wasm32-js-small": "the JS host's size build (TIDE_SIZE): LLVM bitcode, -flto -Oz -mbulk-memory",
     "wasm32-wasi": "WASI preview1 commands (TIDE_MAIN defines main)"
   }
 }

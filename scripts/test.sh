@@ -51,7 +51,7 @@ config_args() {
     # with its reason, tests/c/js-host.skip) and the examples; then the npm
     # package in js/ runs `node --test tests/js/`.
     # Examples written with TIDE_MAIN are built as modules too (a cache from
-    # before they were may still say OFF).
+    # before they were may still say OFF). Then the size build (run_size_tests).
     js) args=(-DCMAKE_BUILD_TYPE=Debug -DTIDE_BUILD_EXAMPLES=ON
               "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-js.cmake") ;;
     # Every benchmark once with a tiny N, results checked, nothing timed
@@ -134,6 +134,7 @@ run_config() {
     local rc=0
     ctest --test-dir "$dir" --output-on-failure -j2 || rc=1
     run_js_tests "$dir" || rc=1
+    run_size_tests || rc=1
     return $rc
   else
     ctest --test-dir "$dir" --output-on-failure -j2
@@ -155,6 +156,26 @@ run_js_tests() {
   fi
   TIDE_TEST_MODULE="$root/$1/tests/modules/tide-test-module.wasm" TIDE_JS_BUILD="$root/$1" \
     node --test tests/js/
+}
+
+# The size build (-DTIDE_SIZE=ON, README.md "The size build") in its own tree,
+# build/js-small: only the modules the JS suites load, then the suites of the
+# loop itself against it: tasks, host calls, cancellation, errors, hostile
+# input, virtual time, and the compact allocator (alloc.test.mjs). The I/O
+# suites stay with the default build: a size build changes no I/O code, only
+# how it is compiled and allocated, which these suites cover.
+run_size_tests() {
+  local dir=build/js-small log=build/js-small.configure.log
+  echo "=== [js] size build: $dir"
+  if ! cmake -S . -B "$dir" -DTIDE_WERROR="$werror" -DTIDE_SIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+      "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-js.cmake" >"$log" 2>&1; then
+    cat "$log"
+    return 1
+  fi
+  cmake --build "$dir" --parallel "$jobs" --target tide-test-module tide-alloc-test-module ||
+    return 1
+  TIDE_TEST_MODULE="$root/$dir/tests/modules/tide-test-module.wasm" TIDE_JS_BUILD="$root/$dir" \
+    node --test tests/js/{alloc,calls,cancel,drive,host,hostile,inline,keepalive,load,toolbox,virtual-time}.test.mjs
 }
 
 # Build only the fuzz target (its own tree: everything instrumented for

@@ -21,11 +21,13 @@ export const wasi = (name, ...args) => [
   ...WASM_NODE, path.join(ROOT, 'wasm/run-wasi.mjs'), path.join(BUILD, 'wasi', `${name}.wasm`), ...args,
 ];
 
-/** A tideloop module on the JS host (the npm package's runtime). */
-export const jsHost = (name, ...args) => [
-  ...WASM_NODE, path.join(ROOT, 'bench/js/run-tideloop.mjs'), path.join(BUILD, 'js', `${name}.wasm`),
-  ...args,
+/** A tideloop module file on the JS host (the npm package's runtime). */
+export const jsHostModule = (file, ...args) => [
+  ...WASM_NODE, path.join(ROOT, 'bench/js/run-tideloop.mjs'), file, ...args,
 ];
+
+/** A tideloop module of build/bench/js on the JS host. */
+export const jsHost = (name, ...args) => jsHostModule(path.join(BUILD, 'js', `${name}.wasm`), ...args);
 
 /** A TIDE_MAIN program for the JS host run as a command by the npm package's
  * own runner (js/bin/tideloop-run.mjs), with the process's stdio: W6's server,

@@ -35,13 +35,20 @@ targets:
                    app.wasm) and the setup may export coroutines for rt.call()
   --wasi           a WASI preview1 command (TIDE_MAIN defines main()), for
                    node:wasi, wasmtime, WAMR...; needs clang
+  --small          a module for the JS host from the size build of the library
+                   (sdk/lib/wasm32-js-small): -Oz -flto -mbulk-memory for your
+                   code and the library together, the compact allocator, no
+                   diagnostics (tide_loop_trace_start and the rest return
+                   TIDE_ENOSYS), then wasm-opt -Oz if binaryen is installed.
+                   Needs clang 14 or newer (the library is LLVM 14 bitcode)
 
 options:
   -o FILE          the module to write (default: the first input's name, .wasm)
   -c               compile only: objects (.o) to link in a later ${PROG} run
                    with the same compiler and target
   -O0 -O1 -O2 -O3 -Os -Oz
-                   optimisation level of your code (default -O2)
+                   optimisation level of your code (default -O2; -Oz with
+                   --small)
   --debug          keep assert() and debug info in your code (default: -DNDEBUG
                    and a stripped module); the library is a release build
   --cc COMPILER    clang, emcc, a versioned name (clang-17) or a path. Default:
@@ -67,7 +74,7 @@ const usageError = (message) => fail(`${message} (try --help)`, 2);
 /* --- Arguments --------------------------------------------------------------- */
 
 const opts = {
-  wasi: false, cc: null, out: null, opt: '-O2', debug: false, verbose: false, compileOnly: false,
+  wasi: false, small: false, cc: null, out: null, opt: null, debug: false, verbose: false, compileOnly: false,
 };
 const inputs = [];
 const flags = [];
@@ -94,6 +101,7 @@ const flags = [];
       process.stdout.write(`${PROG} (tideloop ${pkg.version}): ${sdk}\n`);
       process.exit(0);
     } else if (a === '--wasi') opts.wasi = true;
+    else if (a === '--small') opts.small = true;
     else if (a === '--debug') opts.debug = true;
     else if (a === '--verbose') opts.verbose = true;
     else if (a === '--cc') opts.cc = value(i++, a);
@@ -111,6 +119,7 @@ const flags = [];
   }
 }
 if (inputs.length === 0) usageError('no input files');
+if (opts.small && opts.wasi) usageError('--small is for the JS host: it cannot go with --wasi');
 for (const f of inputs) {
   let ok = false;
   try { ok = statSync(f).isFile(); } catch { /* ok stays false */ }
@@ -123,7 +132,7 @@ const out = opts.out ?? (opts.compileOnly ? null : `${firstName}.wasm`);
 
 /* --- The SDK ----------------------------------------------------------------- */
 
-const target = opts.wasi ? 'wasm32-wasi' : 'wasm32-js';
+const target = opts.wasi ? 'wasm32-wasi' : opts.small ? 'wasm32-js-small' : 'wasm32-js';
 const libDir = path.join(SDK, 'lib', target);
 const archive = path.join(libDir, 'libtideloop.a');
 if (!existsSync(path.join(SDK, 'include', 'tide.h')) || !existsSync(archive)) {
@@ -249,6 +258,10 @@ if (opts.cc && compiler.kind === 'clang') {
       `${opts.wasi ? '' : ' (or use --cc emcc)'}`);
   }
 }
+if (opts.small && compiler.kind === 'emcc') {
+  fail('--small needs clang 14 or newer: the size build\'s library is LLVM bitcode for clang\'s ' +
+    `link-time optimisation, which this tool does not hand to emcc (Debian: apt-get install ${DEBIAN_CLANG})`);
+}
 if (opts.wasi && compiler.kind === 'emcc') {
   fail('--wasi needs clang with wasi-libc: the WASI library is built against wasi-libc, ' +
     `which emcc does not link (Debian: apt-get install ${DEBIAN_CLANG})`);
@@ -256,8 +269,13 @@ if (opts.wasi && compiler.kind === 'emcc') {
 
 /* --- The command ------------------------------------------------------------- */
 
-const common = ['-std=c11', opts.opt, ...(opts.debug ? ['-g'] : ['-DNDEBUG']),
-  ...(opts.wasi ? [] : ['-DTIDE_HOST_JS']), `-I${path.join(SDK, 'include')}`];
+/* --small: your code is compiled as the library was (bitcode, so that the link
+ * optimises both together and drops what the program never reaches), at -Oz
+ * unless you chose a level. */
+const level = opts.opt ?? (opts.small ? '-Oz' : '-O2');
+const common = ['-std=c11', level, ...(opts.debug ? ['-g'] : ['-DNDEBUG']),
+  ...(opts.wasi ? [] : ['-DTIDE_HOST_JS']), ...(opts.small ? ['-flto', '-mbulk-memory'] : []),
+  `-I${path.join(SDK, 'include')}`];
 const exportsList = opts.wasi ? [] : readFileSync(path.join(libDir, 'exports.txt'), 'utf8')
   .split('\n').map((l) => l.trim()).filter((l) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(l));
 if (!opts.wasi && exportsList.length === 0) fail(`${path.join(libDir, 'exports.txt')} lists no exports`);
@@ -279,8 +297,11 @@ if (opts.compileOnly) {
    * and src/backend/js/js-module.cmake link: a reactor exporting exports.txt. */
   const link = opts.wasi ? [] : ['-mexec-model=reactor', ...exportsList.map((n) => `-Wl,--export=${n}`)];
   /* Debian's wasi-libc brings its debug info and names along: stripped, a
-   * small module is a third of the size. */
-  if (!opts.debug) link.push('-Wl,--strip-all');
+   * small module is a third of the size. --small strips only the debug info
+   * here (the rest after wasm-opt, below): clang runs wasm-opt on the link's
+   * output, which needs the target_features section --strip-all drops to
+   * accept bulk memory, and optimises less with DWARF present. */
+  if (!opts.debug) link.push(opts.small ? '-Wl,--strip-debug' : '-Wl,--strip-all');
   args = ['--target=wasm32-wasi', ...common, ...flags, ...inputs, archive, ...link, ...outArgs];
 } else {
   /* emcc: a standalone module, no Emscripten JS glue (the package's loader is
@@ -306,6 +327,22 @@ const status = await new Promise((resolve) => {
   child.on('close', (code, signal) => resolve(code ?? 128 + (os.constants.signals[signal] ?? 0)));
 });
 if (status !== 0) process.exit(status);
+
+/* --small: wasm-opt once more, with what only the module's maker can promise
+ * (its own memory starts zero-filled; wasm-ld leaves the first KiB unused), as
+ * src/backend/js/js-module.cmake does for the size build. */
+if (opts.small && !opts.compileOnly) {
+  const wasmOpt = which('wasm-opt');
+  if (!wasmOpt) {
+    process.stderr.write(`${PROG}: note: wasm-opt not found (Debian: binaryen): ${out} is ` +
+      'built without its last size pass\n');
+  } else {
+    const keep = opts.debug ? ['-g'] : ['--strip-producers', '--strip-target-features'];
+    const pass = await capture(wasmOpt, [...keep, '-Oz', '--enable-bulk-memory',
+      '--zero-filled-memory', '--low-memory-unused', out, '-o', out]);
+    if (pass.code !== 0) fail(`wasm-opt failed on ${out}: ${pass.output.trim()}`);
+  }
+}
 
 /* emcc turns every undefined symbol into an import (it has to let the
  * "tideloop" imports through), so a function you forgot to define would fail

@@ -7,6 +7,8 @@
 //   - a TIDE_MAIN program that `npx tideloop-run` runs;
 //   - a module whose exported coroutine awaits a JS host function (rt.call);
 //   - with --wasi, a command that Node's WASI runs;
+//   - with --small, the same module from the size build's library, smaller, and
+//     one whose trace request fails with TIDE_ENOSYS;
 //   - tests/modules/test-module.c, against which the package's suites pass;
 // and a compile error must fail with the compiler's diagnostics. emcc, when
 // installed, must link the same (clang-built) library into working modules.
@@ -175,6 +177,7 @@ before(async () => {
   const files = new Map(info.files.map((f) => [f.path, f.size]));
   const sdk = [...files.keys()].filter((f) => f.startsWith('sdk/')).sort();
   assert.deepEqual(sdk, ['sdk/include/tide.h', 'sdk/include/tide/private.h',
+    'sdk/lib/wasm32-js-small/exports.txt', 'sdk/lib/wasm32-js-small/libtideloop.a',
     'sdk/lib/wasm32-js/exports.txt', 'sdk/lib/wasm32-js/libtideloop.a',
     'sdk/lib/wasm32-wasi/libtideloop.a', 'sdk/sdk.json']);
   assert.ok(files.has('bin/tideloop-cc.mjs'));
@@ -243,6 +246,28 @@ test('tideloop-cc --wasi: a WASI command, run by node:wasi', async () => {
     'main-wasi.wasm', 'one', 'two words'], { cwd: project, env });
   assert.equal(r.stdout, MAIN_EXPECTED, r.stderr);
   assert.equal(r.code, 3);
+});
+
+test('tideloop-cc --small: the same module from the size build, smaller, without tracing', async () => {
+  const b = await npx(['tideloop-cc', '--small', 'module.c', '-o', 'module-small.wasm']);
+  assert.equal(b.code, 0, b.stderr);
+  const r = await run(process.execPath, ['consumer.mjs', 'module-small.wasm'], { cwd: project, env });
+  assert.equal(r.stdout, CONSUMER_EXPECTED, r.stderr);
+  assert.equal(r.stderr, '');
+  const small = statSync(path.join(project, 'module-small.wasm')).size;
+  const normal = statSync(path.join(project, 'module.wasm')).size;
+  assert.ok(small < normal * 0.7, `--small ${small} bytes, default ${normal}`);
+
+  writeFileSync(path.join(project, 'trace.c'), '#include "tide.h"\n' +
+    'static int setup(tide_loop *l, int c, char **v) {\n  (void)c; (void)v;\n' +
+    '  return tide_loop_trace_start(l, 100) == TIDE_ENOSYS ? 0 : 1;\n}\nTIDE_MAIN(setup)\n');
+  const t = await npx(['tideloop-cc', '--small', 'trace.c']);
+  assert.equal(t.code, 0, t.stderr);
+  assert.equal((await npx(['tideloop-run', 'trace.wasm'])).code, 0, 'TIDE_ENOSYS in the size build');
+
+  const w = await npx(['tideloop-cc', '--small', '--wasi', 'main.c']);
+  assert.equal(w.code, 2);
+  assert.match(w.stderr, /--small is for the JS host/);
 });
 
 test('tideloop-cc: a compile error fails with the compiler\'s diagnostics', async () => {

@@ -37,4 +37,26 @@ function(tide_add_js_module target)
   set_target_properties(${target} PROPERTIES
     SUFFIX ".wasm"
     LINK_DEPENDS "${exports_file}")
+  if(TIDE_SIZE)
+    tide_size_wasm_opt(${target})
+  endif()
+endfunction()
+
+# The size build (TIDE_SIZE): wasm-opt -Oz after the link (which runs none: the
+# root CMakeLists.txt says why), without wasi-libc's DWARF (with it, wasm-opt
+# does less) and with what only the module's maker can promise: the memory is
+# the module's own, so zero-filled at start, and the first 1 KiB is unused
+# (wasm-ld places data from 1024), as emcc promises too. -g keeps the names
+# (W7's split by function needs them); a release strips them with the rest.
+function(tide_size_wasm_opt target)
+  find_program(TIDE_WASM_OPT wasm-opt)
+  if(NOT TIDE_WASM_OPT)
+    message(WARNING "TIDE_SIZE: wasm-opt not found (Debian: binaryen): "
+                    "${target}.wasm is built without its last size pass")
+    return()
+  endif()
+  add_custom_command(TARGET ${target} POST_BUILD
+    COMMAND "${TIDE_WASM_OPT}" -g --strip-dwarf -Oz --enable-bulk-memory --zero-filled-memory
+            --low-memory-unused $<TARGET_FILE:${target}> -o $<TARGET_FILE:${target}>
+    VERBATIM)
 endfunction()
