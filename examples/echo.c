@@ -1,15 +1,23 @@
 /* echo.c: a TCP echo server and client in one portable program.
  *
- *   echo server [HOST [PORT]] [--count N]   serve until killed (or N connections)
+ *   echo server [HOST [PORT]] [--count N] [--threads N]
+ *                                           serve until SIGINT/SIGTERM (or N connections)
  *   echo server --listen-fd FD [--count N]  serve on a listening socket handed in
  *   echo client HOST PORT                   send stdin, print what comes back
  *
  * The server listens on HOST:PORT (default 127.0.0.1, port 0: any free port),
  * prints one line "listening on HOST:PORT" on stdout once it accepts, and echoes
  * every byte of every connection back until the peer ends its side; then it
- * ends its own side and closes. With --count N it exits after N connections
- * have been served. Errors of one connection (a peer that resets) are reported
- * on stderr and end that connection only.
+ * ends its own side and closes. With --count N it stops accepting after N
+ * connections and exits once they have been served. Natively SIGINT and
+ * SIGTERM end it cleanly: listeners and connections are closed and it exits 0
+ * (elsewhere the host ends it). Errors of one connection (a peer that resets)
+ * are reported on stderr and end that connection only.
+ *
+ * With --threads N (native only: elsewhere it is refused, exit 2) it serves
+ * with N loops, one per thread, each with its own listener on the same port
+ * (TIDE_TCP_REUSEPORT): the way a tideloop server uses N cores (README.md,
+ * "Scaling a server").
  *
  * The client connects (HOST may be a name: it is resolved without blocking),
  * sends its standard input and then half-closes the connection, while it
@@ -25,12 +33,14 @@
  * on a handed-in socket) and as a JS-host module under Node (node
  * js/bin/tideloop-run.mjs echo.wasm server), where node:net carries the same
  * calls. ctest runs the client against the server natively and on the JS host,
- * and the WASI server against a scripted runtime (check-echo-wasi.mjs).
+ * and the WASI server against a scripted runtime (check-echo-wasi.mjs);
+ * check-echo-threads.mjs runs --threads 2 with 200 clients, then SIGTERM.
  *
  * What it shows: tide_tcp_listen/accept/connect, one task per connection,
  * backpressure by awaiting each write before reading more (a slow peer holds at
  * most one chunk per connection in memory), half-close with
- * tide_stream_shutdown, and a loop that closes cleanly when the work is done.
+ * tide_stream_shutdown, a loop that closes cleanly when the work is done, and
+ * loops on several threads stopped by tide_async_send.
  *
  * Exit status: 0 on success, 1 if the program failed (listen or connect
  * failed, stdin or stdout failed), 2 for a usage error.
