@@ -91,8 +91,25 @@ class HostCallOptions {
   #ended = false;
   #controller = null;
   #aborted = false;
+  /* See _whenCancelled. */
+  #onCancel = null;
   constructor(rec) {
     this.#rec = rec;
+  }
+
+  /* Internal, for the runtime's own functions that wait on every request of
+   * a busy socket (net.mjs fd_wait): fn runs, outside wasm, if C cancels the
+   * operation before it completed, as the signal's abort would, without the
+   * cost of an AbortController per call. Not part of the public API. */
+  _whenCancelled(fn) {
+    this.#onCancel = fn;
+  }
+
+  /* What _whenCancelled asked for, taken once (hostCancel, abandon). */
+  _takeCancelHook() {
+    const fn = this.#onCancel;
+    this.#onCancel = null;
+    return fn;
   }
 
   get signal() {
@@ -397,6 +414,8 @@ export class HostOps {
     rec.cancelled = true;
     const c = rec.controller;
     if (c) s.deferred.push(() => c.abort());
+    const hook = rec.options?._takeCancelHook();
+    if (hook) s.deferred.push(hook);
     this.#release(rec);
   }
 
@@ -421,6 +440,7 @@ export class HostOps {
       rec.cancelled = true;
       rec.state = IDLE;
       rec.controller?.abort();
+      rec.options?._takeCancelHook()?.();
     }
     this.#bySlot = [];
     this.#ring.clear();

@@ -5,21 +5,34 @@
 //   "tideloop:tcp_accept"(id)                  -> fd of the next connection
 //   "tideloop:tcp_connect"(host, port)         -> fd of a connected socket
 //   "tideloop:tcp_listener_close"(id)
+//   "tideloop:fd_wait"(fd)   -> once a direct read would not wait
+//   "tideloop:fd_drain"(fd)  -> once the send buffer is below its high-water mark
 //
 // and, for fds >= 3, what fd_read / fd_write / fd_shutdown / fd_close do on a
-// socket (stdio.mjs hands those fds to `fds` here). createNet() makes one table
+// socket (stdio.mjs hands those fds to `fds` here), and the sockets' direct
+// path (direct-io.mjs: the fd_read_now / fd_write_now imports, ABI.md
+// "Direct I/O"). createNet() makes one table
 // per runtime, so two runtimes never see each other's fds or listeners, and its
 // close() (rt.close) destroys every socket and server it made. The Node adapter
 // passes node:net in (this file imports no node: module: the package keeps
 // those to node.mjs).
 //
 // How a socket behaves, and why:
-// - Reads pull: the socket is in paused mode and C's fd_read takes what Node
-//   has buffered (socket.read), or waits for 'readable'. Node reads ahead only
-//   up to its high-water mark, so when C stops reading, the bytes wait in the
-//   kernel and the peer is held back (TCP flow control), as natively.
-// - A write resolves when Node's write callback fires (the bytes went to the
-//   kernel), so C's one write in flight per stream is real backpressure.
+// - Reads pull: the socket is in paused mode and C takes what Node has
+//   buffered (socket.read): directly (readNow, inside the import: no promise,
+//   no tick, the bytes copied straight into wasm memory) or through fd_read;
+//   when nothing is there, it waits for 'readable' (fd_wait: readiness only,
+//   so a cancelled wait takes nothing). Node reads ahead only up to its
+//   high-water mark, so when C stops reading, the bytes wait in the kernel and
+//   the peer is held back (TCP flow control), as natively.
+// - A direct write (writeNow) is done once Node took the bytes; if that puts
+//   Node's buffer past its high-water mark, C's next write waits for fd_drain,
+//   so a slow peer holds C's writer back. An fd_write resolves when Node's
+//   write callback fires. A failure after Node took the bytes is kept for the
+//   next operation (write, drain or read), as a native socket's error is.
+// - Closing flushes: bytes Node took but has not sent yet go out before the
+//   socket is destroyed (as close(2) lets the kernel send them), unless C
+//   aborted the stream (a reset).
 // - allowHalfOpen: the peer's shutdown is end of input while C can still write;
 //   C's shutdown (fd_shutdown) is socket.end(), resolved once the FIN is sent.
 // - Keep-alive as natively: a socket or server keeps the process alive only
@@ -38,12 +51,18 @@
 //   (host-ops.mjs hostCancel), and the connection goes back to the front of the queue, or the
 //   connected socket is destroyed; a dropped listen closes its server.
 
-import { TideError, errors } from './errors.mjs';
+import { TideError, errors, codeOfThrown } from './errors.mjs';
 
 export const TCP_LISTEN = 'tideloop:tcp_listen';
 export const TCP_ACCEPT = 'tideloop:tcp_accept';
 export const TCP_CONNECT = 'tideloop:tcp_connect';
 export const TCP_LISTENER_CLOSE = 'tideloop:tcp_listener_close';
+export const FD_WAIT = 'tideloop:fd_wait';
+export const FD_DRAIN = 'tideloop:fd_drain';
+
+/* fd_write_now's answers (ABI.md "Direct I/O"; host_direct.h). */
+const DIRECT_DONE = 0;
+const DIRECT_DRAIN = 1;
 
 const EMPTY = new Uint8Array(0);
 /* 0, 1 and 2 are stdio (stdio.mjs). */
@@ -54,6 +73,18 @@ const MAX_HANDLE = 0x7fffffff;
 const PORT_SPAN = 65536;
 /* Node's own default backlog, and so the bound of the accept queue. */
 const DEFAULT_BACKLOG = 511;
+
+/* A copy of mem[ptr, ptr + len) that Node keeps. A Buffer from Node's pool
+ * when mem is one (the table's view of memory): a slice() of a Uint8Array
+ * would be turned into a Buffer by socket.write, and for small sizes that
+ * means V8 first moves the typed array's bytes off its heap, which costs more
+ * than the copy. buffers: Node's Buffer class, or null. */
+function copyOut(buffers, mem, ptr, len) {
+  if (buffers === null || typeof mem.copy !== 'function') return mem.slice(ptr, ptr + len);
+  const b = buffers.allocUnsafe(len);
+  mem.copy(b, 0, ptr, ptr + len);
+  return b;
+}
 
 function invalid(message) {
   return new TideError(errors.EINVAL, message);
@@ -67,16 +98,25 @@ class Conn {
   error = null;
   ended = false;
   gone = false; /* 'close' came: nothing more will arrive */
-  #reader = null; /* the waiting fd_read: {max, resolve, reject, signal, onAbort} */
+  /* The waiting fd_read or fd_wait: {max, resolve, reject, signal, onAbort};
+   * max 0 for a wait. */
+  #reader = null;
   #watching = false;
   #sending = 0; /* writes and shutdowns whose callback has not come yet */
+  #drainer = null; /* the waiting fd_drain: {resolve, reject} */
+  #refd = null; /* whether the socket is ref'd, once keepAlive() decided */
+  /* The callback of every direct write: made once, not per write. */
+  #written = (err) => {
+    this.#sending--;
+    if (err) this.#failed(err);
+    this.keepAlive();
+  };
 
-  constructor(socket) {
+  /* buffers: Node's Buffer class (copyOut), or null. */
+  constructor(socket, buffers = null) {
     this.socket = socket;
-    socket.on('error', (e) => {
-      this.error ??= e;
-      this.#serve();
-    });
+    this.buffers = buffers;
+    socket.on('error', (e) => this.#failed(e));
     socket.on('end', () => {
       this.ended = true;
       this.#serve();
@@ -84,7 +124,16 @@ class Conn {
     socket.on('close', () => {
       this.gone = true;
       this.#serve();
+      this.#drained();
     });
+  }
+
+  /* The socket failed (its 'error', or a write's callback): kept for the next
+   * operation, and told to the ones that wait. */
+  #failed(e) {
+    this.error ??= this.#why(e);
+    this.#serve();
+    this.#drained();
   }
 
   /* options: the host function's, whose signal is read only when the read
@@ -92,15 +141,41 @@ class Conn {
   read(max, options) {
     const now = this.#take(max);
     if (now !== null) return now;
-    const signal = options?.signal;
+    return this.#await(max, options);
+  }
+
+  /* fd_wait: the number of bytes there (a hint) once a direct read would not
+   * wait; it takes nothing, so an aborted wait leaves the bytes for the next
+   * read. */
+  wait(options) {
+    if (this.#ready()) return this.socket.readableLength;
+    return this.#await(0, options);
+  }
+
+  #ready() {
+    return this.socket.readableLength > 0 || this.error !== null || this.ended || this.gone;
+  }
+
+  /* A read (max > 0) or a wait (max 0) that must wait for 'readable'. */
+  #await(max, options) {
+    /* The runtime's host operations offer a cancel hook that costs less than
+     * the signal (an AbortController per wait is most of a wait's cost);
+     * anything else (a direct call, a test) gets the signal. Either way a
+     * cancelled wait or read stops waiting and lets the socket go. */
+    const hook = typeof options?._whenCancelled === 'function';
+    const signal = hook ? undefined : options?.signal;
     return new Promise((resolve, reject) => {
       const w = { max, resolve, reject, signal, onAbort: null };
-      if (signal) {
-        w.onAbort = () => {
-          if (this.#reader === w) this.#reader = null;
-          this.keepAlive();
-          reject(signal.reason);
-        };
+      const stop = (reason) => {
+        if (this.#reader !== w) return;
+        this.#reader = null;
+        this.keepAlive();
+        reject(reason);
+      };
+      if (hook) {
+        options._whenCancelled(() => stop(new TideError(errors.ECANCELED, 'cancelled')));
+      } else if (signal) {
+        w.onAbort = () => stop(signal.reason);
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
       this.#reader = w;
@@ -134,10 +209,14 @@ class Conn {
     if (w === null) return;
     let v = null;
     let err = null;
-    try {
-      v = this.#take(w.max);
-    } catch (e) {
-      err = e;
+    if (w.max === 0) {
+      if (this.#ready()) v = this.socket.readableLength;
+    } else {
+      try {
+        v = this.#take(w.max);
+      } catch (e) {
+        err = e;
+      }
     }
     if (err === null && v === null) {
       /* 'readable' at end of input brings no bytes: read() then lets Node emit
@@ -150,6 +229,61 @@ class Conn {
     this.keepAlive();
     if (err !== null) w.reject(err);
     else w.resolve(v);
+  }
+
+  /* Direct read: up to room bytes Node holds, copied into mem at ptr. The
+   * count, 0 if nothing is there, then the error or end of input (after every
+   * byte before it). */
+  readNow(mem, ptr, room) {
+    const s = this.socket;
+    const n = s.readableLength;
+    if (n > 0) {
+      const b = s.read(Math.min(n, room));
+      mem.set(b, ptr);
+      return b.length;
+    }
+    if (this.error !== null) return codeOfThrown(this.error);
+    if (this.ended || this.gone) return errors.EOF;
+    return 0;
+  }
+
+  /* Direct write: Node takes a copy of mem[ptr, ptr + len) now. DIRECT_DRAIN
+   * when that puts its buffer past the high-water mark (C waits for fd_drain
+   * before its next write); an error code, with nothing taken, if the socket
+   * failed or is gone. */
+  writeNow(mem, ptr, len) {
+    if (this.error !== null) return codeOfThrown(this.error);
+    const s = this.socket;
+    if (s.destroyed || s.writableEnded) return errors.EPIPE;
+    if (len === 0) return DIRECT_DONE;
+    this.#sending++;
+    this.keepAlive();
+    return s.write(copyOut(this.buffers, mem, ptr, len), this.#written) ? DIRECT_DONE : DIRECT_DRAIN;
+  }
+
+  /* fd_drain: resolves once Node's send buffer is below its high-water mark;
+   * fails with the socket's error. Nothing to undo if C gives up on it. */
+  drain() {
+    if (this.error !== null) throw this.error;
+    const s = this.socket;
+    if (!s.writableNeedDrain) return undefined;
+    if (s.destroyed) throw new TideError(errors.EPIPE, 'the socket was closed');
+    if (this.#drainer !== null) throw new TideError(errors.EBUSY, 'a drain is already waiting');
+    return new Promise((resolve, reject) => {
+      this.#drainer = { resolve, reject };
+      s.once('drain', () => this.#drained());
+    });
+  }
+
+  /* The drain came, or the socket failed or closed: the waiting fd_drain ends. */
+  #drained() {
+    const d = this.#drainer;
+    if (d === null) return;
+    if (this.socket.writableNeedDrain && this.error === null && !this.gone) return;
+    this.#drainer = null;
+    if (this.error !== null) d.reject(this.error);
+    else if (this.gone) d.reject(new TideError(errors.EPIPE, 'the socket was closed'));
+    else d.resolve(undefined);
   }
 
   write(bytes) {
@@ -183,22 +317,55 @@ class Conn {
       : err;
   }
 
+  /* Only on a change: a ref and an unref per request cost more than this. */
   keepAlive() {
-    if (this.#reader !== null || this.#sending > 0) this.socket.ref();
+    const want = this.#reader !== null || this.#sending > 0;
+    if (want === this.#refd) return;
+    this.#refd = want;
+    if (want) this.socket.ref();
     else this.socket.unref();
   }
 
   /* reset: C aborted the stream, so the peer gets a reset (as natively, where
    * the socket is closed with a zero linger) rather than a clean end. */
   destroy(reset = false) {
+    this.#stopWaiting();
+    if (reset && typeof this.socket.resetAndDestroy === 'function') this.socket.resetAndDestroy();
+    else this.socket.destroy();
+  }
+
+  /* C closed its fd (fd_close, not a reset): what Node took but has not sent
+   * yet still goes out, then a FIN, as close(2) lets the kernel do. Calls
+   * gone() once the socket is destroyed; until then it stays ref'd (as the
+   * pending write would keep Node alive). */
+  close(gone) {
+    this.#stopWaiting();
+    const s = this.socket;
+    if (s.destroyed || s.writableLength === 0) {
+      s.destroy();
+      gone();
+      return;
+    }
+    const finish = () => {
+      s.destroy();
+      gone();
+    };
+    s.once('close', gone);
+    s.once('finish', finish);
+    s.ref();
+    if (!s.writableEnded) s.end();
+  }
+
+  #stopWaiting() {
     const w = this.#reader;
     this.#reader = null;
     if (w !== null) {
       w.signal?.removeEventListener('abort', w.onAbort);
       w.reject(new TideError(errors.ECANCELED, 'the socket was closed'));
     }
-    if (reset && typeof this.socket.resetAndDestroy === 'function') this.socket.resetAndDestroy();
-    else this.socket.destroy();
+    const d = this.#drainer;
+    this.#drainer = null;
+    d?.reject(new TideError(errors.ECANCELED, 'the socket was closed'));
   }
 }
 
@@ -211,12 +378,13 @@ class Listener {
   queue = []; /* Conn, oldest first */
   waiters = []; /* {give(conn), fail(err), onAbort} */
 
-  constructor(server, limit) {
+  constructor(server, limit, buffers) {
+    this.buffers = buffers; /* for its Conns */
     this.server = server;
     this.limit = limit;
     server.on('connection', (socket) => {
       socket.setNoDelay(true); /* as natively: small writes are not held back */
-      this.arrive(new Conn(socket));
+      this.arrive(new Conn(socket, this.buffers));
     });
     server.on('error', (e) => {
       const w = this.waiters.shift();
@@ -281,16 +449,19 @@ class Listener {
 /** The sockets and servers of one runtime. */
 class NetTable {
   #net; /* node:net */
+  #buffers; /* Node's Buffer class, or null */
   sockets = new Map(); /* fd -> Conn: connections C has (or is being handed) */
   listeners = new Map(); /* id -> Listener */
   #binding = new Set(); /* servers between listen() and 'listening' */
   #connecting = new Set(); /* sockets between connect() and 'connect' */
+  #flushing = new Set(); /* Conns C closed whose last bytes are still going out */
   #nextFd = FIRST_FD;
   #nextId = 1;
   #closed = false;
 
-  constructor(nodeNet) {
+  constructor(nodeNet, buffers) {
     this.#net = nodeNet;
+    this.#buffers = buffers;
   }
 
   /* The fds of the runtime's fd_read / fd_write / fd_shutdown / fd_close. */
@@ -301,8 +472,19 @@ class NetTable {
     close: (fd, reset) => {
       const c = this.#conn(fd);
       this.sockets.delete(fd);
-      c.destroy(reset);
+      if (reset) {
+        c.destroy(true);
+        return;
+      }
+      this.#flushing.add(c);
+      c.close(() => this.#flushing.delete(c));
     },
+    /* The direct path's socket for fd (direct-io.mjs), or null: not ours;
+     * and the view of wasm memory its readNow / writeNow take. */
+    direct: (fd) => this.sockets.get(fd) ?? null,
+    view: (buffer) => (this.#buffers !== null ? this.#buffers.from(buffer) : new Uint8Array(buffer)),
+    wait: (fd, options) => this.#conn(fd).wait(options),
+    drain: (fd) => this.#conn(fd).drain(),
   };
 
   #conn(fd) {
@@ -325,7 +507,7 @@ class NetTable {
   /* A socket Node made elsewhere (a child's pipe, process.mjs): C's from now on,
    * under a new fd, as a connection. */
   adoptSocket(socket) {
-    return this.#adopt(new Conn(socket));
+    return this.#adopt(new Conn(socket, this.#buffers));
   }
 
   /* An fd handed out that C dropped before taking it: no longer C's. */
@@ -346,7 +528,7 @@ class NetTable {
     if (this.#closed) throw new TideError(errors.ECANCELED, 'the runtime is closed');
     const limit = Number.isInteger(backlog) && backlog > 0 ? backlog : DEFAULT_BACKLOG;
     const server = this.#net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
-    const l = new Listener(server, limit);
+    const l = new Listener(server, limit, this.#buffers);
     this.#binding.add(server);
     return new Promise((resolve, reject) => {
       const done = () => {
@@ -436,7 +618,7 @@ class NetTable {
     if (this.#closed) throw new TideError(errors.ECANCELED, 'the runtime is closed');
     /* node:net resolves a name itself (dns.lookup) and tries its addresses. */
     const socket = this.#net.connect({ host, port, allowHalfOpen: true, noDelay: true });
-    const conn = new Conn(socket);
+    const conn = new Conn(socket, this.#buffers);
     this.#connecting.add(socket);
     return new Promise((resolve, reject) => {
       const done = () => {
@@ -477,11 +659,17 @@ class NetTable {
   counts() {
     let queued = 0;
     for (const l of this.listeners.values()) queued += l.queue.length;
+    /* Bytes Node holds for C that C has not read: the read-ahead, bounded by
+     * Node's high-water mark whatever the peer sends. */
+    let buffered = 0;
+    for (const c of this.sockets.values()) buffered += c.socket.readableLength;
     return {
       listeners: this.listeners.size,
       sockets: this.sockets.size,
       queued,
       connecting: this.#connecting.size,
+      flushing: this.#flushing.size,
+      buffered,
     };
   }
 
@@ -493,6 +681,8 @@ class NetTable {
     this.listeners.clear();
     for (const c of this.sockets.values()) c.destroy();
     this.sockets.clear();
+    for (const c of this.#flushing) c.destroy();
+    this.#flushing.clear();
     for (const s of this.#connecting) s.destroy();
     this.#connecting.clear();
     for (const s of this.#binding) s.close();
@@ -502,15 +692,17 @@ class NetTable {
 
 /**
  * The TCP host functions of one runtime, with the socket fds they hand out.
- * @param {{net: object}} options net is node:net (createServer, connect, isIP)
+ * @param {{net: object, buffers?: object}} options net is node:net (createServer,
+ *   connect, isIP); buffers is Node's Buffer class, for copies Node keeps
+ *   without a conversion (optional)
  * @returns {{functions: Map<string, Function>, fds: object, counts: () => object,
  *            close: () => void}}
  */
-export function createNet({ net } = {}) {
+export function createNet({ net, buffers = null } = {}) {
   if (typeof net?.createServer !== 'function' || typeof net.connect !== 'function') {
     throw new TypeError('tideloop: createNet({net}): net must be node:net');
   }
-  const t = new NetTable(net);
+  const t = new NetTable(net, buffers);
   return {
     functions: new Map([
       [TCP_LISTEN, (host, port, backlog, { signal } = {}) => t.listen(host, port, backlog, signal)],
@@ -520,6 +712,9 @@ export function createNet({ net } = {}) {
         t.closeListener(id);
         return undefined;
       }],
+      /* Options passed on: only a wait that must wait reads its signal. */
+      [FD_WAIT, (fd, options) => t.fds.wait(fd, options)],
+      [FD_DRAIN, (fd) => t.fds.drain(fd)],
     ]),
     fds: t.fds,
     adopt: (socket) => t.adoptSocket(socket),
