@@ -164,33 +164,49 @@ class Conn {
      * cancelled wait or read stops waiting and lets the socket go. */
     const hook = typeof options?._whenCancelled === 'function';
     const signal = hook ? undefined : options?.signal;
-    return new Promise((resolve, reject) => {
-      const w = { max, resolve, reject, signal, onAbort: null };
-      const stop = (reason) => {
-        if (this.#reader !== w) return;
-        this.#reader = null;
-        this.keepAlive();
-        reject(reason);
-      };
-      if (hook) {
-        options._whenCancelled(() => stop(new TideError(errors.ECANCELED, 'cancelled')));
-      } else if (signal) {
-        w.onAbort = () => stop(signal.reason);
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.#reader = w;
-      this.keepAlive();
-      /* The first 'readable' listener starts Node reading (paused mode). */
-      if (!this.#watching) {
-        this.#watching = true;
-        this.socket.on('readable', () => this.#serve());
-      }
-      /* Node may have seen the end of input already, and then says nothing
-       * more ('readable' was emitted for the bytes before it) until someone
-       * reads: read() on the empty buffer makes it emit 'end' (and otherwise
-       * just keeps it reading). */
-      this.socket.read();
-    });
+    const w = { max, resolve: null, reject: null, signal, onAbort: null };
+    this.#making = w;
+    const promise = new Promise(this.#executor);
+    this.#making = null;
+    if (hook) {
+      options._whenCancelled(this.#cancelled, w);
+    } else if (signal) {
+      w.onAbort = () => this.#stop(w, signal.reason);
+      signal.addEventListener('abort', w.onAbort, { once: true });
+    }
+    this.#reader = w;
+    this.keepAlive();
+    /* The first 'readable' listener starts Node reading (paused mode). */
+    if (!this.#watching) {
+      this.#watching = true;
+      this.socket.on('readable', () => this.#serve());
+    }
+    /* Node may have seen the end of input already, and then says nothing
+     * more ('readable' was emitted for the bytes before it) until someone
+     * reads: read() on the empty buffer makes it emit 'end' (and otherwise
+     * just keeps it reading). */
+    this.socket.read();
+    return promise;
+  }
+
+  /* Made once, not per wait (a wait per request of a busy socket): the
+   * promise's executor fills in the waiter being made, and a cancel hook
+   * stops the waiter it is given. */
+  #making = null;
+  #executor = (resolve, reject) => {
+    this.#making.resolve = resolve;
+    this.#making.reject = reject;
+  };
+  #cancelled = (w) => this.#stop(w, new TideError(errors.ECANCELED, 'cancelled'));
+
+  /* A waiting read or wait given up (cancelled): it no longer holds the
+   * socket, and takes nothing. */
+  #stop(w, reason) {
+    if (this.#reader !== w) return;
+    this.#reader = null;
+    w.signal?.removeEventListener('abort', w.onAbort);
+    this.keepAlive();
+    w.reject(reason);
   }
 
   /* What a read gets now: bytes Node buffered, then a stored error, then end of
