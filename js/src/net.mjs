@@ -105,6 +105,7 @@ class Conn {
   #sending = 0; /* writes and shutdowns whose callback has not come yet */
   #drainer = null; /* the waiting fd_drain: {resolve, reject} */
   #refd = null; /* whether the socket is ref'd, once keepAlive() decided */
+  #flushing = false; /* C closed it; its last bytes are going out (close) */
   /* The callback of every direct write: made once, not per write. */
   #written = (err) => {
     this.#sending--;
@@ -335,7 +336,7 @@ class Conn {
 
   /* Only on a change: a ref and an unref per request cost more than this. */
   keepAlive() {
-    const want = this.#reader !== null || this.#sending > 0;
+    const want = this.#reader !== null || this.#sending > 0 || this.#flushing;
     if (want === this.#refd) return;
     this.#refd = want;
     if (want) this.socket.ref();
@@ -362,13 +363,17 @@ class Conn {
       gone();
       return;
     }
-    const finish = () => {
+    /* Destroyed once: after the FIN went out, or by an error or rt.close(). */
+    const done = () => {
+      if (!this.#flushing) return;
+      this.#flushing = false;
       s.destroy();
       gone();
     };
-    s.once('close', gone);
-    s.once('finish', finish);
-    s.ref();
+    s.once('close', done);
+    s.once('finish', done);
+    this.#flushing = true;
+    this.keepAlive();
     if (!s.writableEnded) s.end();
   }
 
