@@ -27,6 +27,10 @@ const SLOT_SHIFT = 15;
 /* At most this many records are kept for reuse. */
 const POOL_MAX = 4096;
 
+/** What one of the runtime's own host functions returns to complete later,
+ * through options._settle, instead of a promise (see HostCallOptions). */
+export const LATER = Symbol('tideloop.later');
+
 function isPromiseLike(v) {
   return v !== null && (typeof v === 'object' || typeof v === 'function') &&
     typeof v.then === 'function';
@@ -93,11 +97,26 @@ class HostCallOptions {
   #aborted = false;
   /* See _whenCancelled. */
   #onCancel = null;
-  constructor(rec) {
+  constructor(rec, ops) {
     this.#rec = rec;
+    this.#ops = ops;
+  }
+
+  /* Internal, for the runtime's own functions that complete from an event
+   * handler on every request of a busy socket (net.mjs fd_wait): the
+   * function returns LATER and calls this once with its outcome, which
+   * spares a promise, its resolvers, its reaction and a microtask per call.
+   * A call after the operation ended (C cancelled it) changes nothing. Not
+   * part of the public API. */
+  _settle(ok, value) {
+    const rec = this.#rec;
+    if (rec === null || !rec.promise) return;
+    rec.promise = false;
+    this.#ops.settle(rec, ok, value);
   }
 
   #onCancelArg = undefined;
+  #ops;
 
   /* Internal, for the runtime's own functions that wait on every request of
    * a busy socket (net.mjs fd_wait): fn(arg) runs, outside wasm, if C cancels
@@ -330,7 +349,7 @@ export class HostOps {
         `no host function is registered under the name "${rec.name}"`));
       return;
     }
-    const options = new HostCallOptions(rec);
+    const options = new HostCallOptions(rec, this);
     rec.options = options;
     let result;
     try {
@@ -355,7 +374,9 @@ export class HostOps {
       this.settle(rec, false, e);
       return;
     }
-    if (result instanceof Promise) {
+    if (result === LATER) {
+      rec.promise = true; /* options._settle completes it */
+    } else if (result instanceof Promise) {
       rec.promise = true;
       result.then(rec.onOk, rec.onErr);
     } else if (isPromiseLike(result)) {

@@ -5,6 +5,7 @@
 // net.mjs's header and src/backend/js/ABI.md ("Sockets", "Direct I/O").
 
 import { TideError, errors, codeOfThrown } from './errors.mjs';
+import { LATER } from './host-ops.mjs';
 
 const EMPTY = new Uint8Array(0);
 /* fd_write_now's answers (ABI.md "Direct I/O"; host_direct.h). */
@@ -23,6 +24,13 @@ function copyOut(buffers, mem, ptr, len) {
   return b;
 }
 
+/* Complete a waiting read or wait (Conn #reader) once. */
+function finish(w, ok, value) {
+  if (w.options !== null) w.options._settle(ok, value);
+  else if (ok) w.resolve(value);
+  else w.reject(value);
+}
+
 /* One connected socket, from the moment it exists (accepted or connecting) to
  * its destruction. An 'error' listener is attached at once: without one, Node
  * would throw the error out of the process. */
@@ -31,8 +39,9 @@ export class Conn {
   error = null;
   ended = false;
   gone = false; /* 'close' came: nothing more will arrive */
-  /* The waiting fd_read or fd_wait: {max, resolve, reject, signal, onAbort};
-   * max 0 for a wait. */
+  /* The waiting fd_read or fd_wait: {max, options, resolve, reject, signal,
+   * onAbort}; max 0 for a wait. Completed through options._settle when the
+   * host operation offers it, else through its promise's resolvers. */
   #reader = null;
   #watching = false;
   #sending = 0; /* writes and shutdowns whose callback has not come yet */
@@ -93,15 +102,21 @@ export class Conn {
   /* A read (max > 0) or a wait (max 0) that must wait for 'readable'. */
   #await(max, options) {
     /* The runtime's host operations offer a cancel hook that costs less than
-     * the signal (an AbortController per wait is most of a wait's cost);
-     * anything else (a direct call, a test) gets the signal. Either way a
+     * the signal (an AbortController per wait is most of a wait's cost), and
+     * a way to complete without a promise (host-ops.mjs LATER); anything else
+     * (a direct call, a test) gets a promise and the signal. Either way a
      * cancelled wait or read stops waiting and lets the socket go. */
-    const hook = typeof options?._whenCancelled === 'function';
+    const hook = typeof options?._whenCancelled === 'function' &&
+      typeof options._settle === 'function';
     const signal = hook ? undefined : options?.signal;
-    const w = { max, resolve: null, reject: null, signal, onAbort: null };
-    this.#making = w;
-    const promise = new Promise(this.#executor);
-    this.#making = null;
+    const w = { max, options: hook ? options : null, resolve: null, reject: null, signal,
+      onAbort: null };
+    let promise = LATER;
+    if (!hook) {
+      this.#making = w;
+      promise = new Promise(this.#executor);
+      this.#making = null;
+    }
     if (hook) {
       options._whenCancelled(this.#cancelled, w);
     } else if (signal) {
@@ -140,7 +155,7 @@ export class Conn {
     this.#reader = null;
     w.signal?.removeEventListener('abort', w.onAbort);
     this.keepAlive();
-    w.reject(reason);
+    finish(w, false, reason);
   }
 
   /* What a read gets now: bytes Node buffered, then a stored error, then end of
@@ -177,8 +192,8 @@ export class Conn {
     this.#reader = null;
     w.signal?.removeEventListener('abort', w.onAbort);
     this.keepAlive();
-    if (err !== null) w.reject(err);
-    else w.resolve(v);
+    if (err !== null) finish(w, false, err);
+    else finish(w, true, v);
   }
 
   /* Direct read: up to room bytes Node holds, copied into mem at ptr. The
@@ -315,7 +330,7 @@ export class Conn {
     this.#reader = null;
     if (w !== null) {
       w.signal?.removeEventListener('abort', w.onAbort);
-      w.reject(new TideError(errors.ECANCELED, 'the socket was closed'));
+      finish(w, false, new TideError(errors.ECANCELED, 'the socket was closed'));
     }
     const d = this.#drainer;
     this.#drainer = null;
