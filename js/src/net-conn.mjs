@@ -112,16 +112,16 @@ export class Conn {
     const w = { max, options: hook ? options : null, resolve: null, reject: null, signal,
       onAbort: null };
     let promise = LATER;
-    if (!hook) {
+    if (hook) {
+      options._whenCancelled(this.#cancelled, w);
+    } else {
       this.#making = w;
       promise = new Promise(this.#executor);
       this.#making = null;
-    }
-    if (hook) {
-      options._whenCancelled(this.#cancelled, w);
-    } else if (signal) {
-      w.onAbort = () => this.#stop(w, signal.reason);
-      signal.addEventListener('abort', w.onAbort, { once: true });
+      if (signal) {
+        w.onAbort = () => this.#stop(w, signal.reason);
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
     }
     this.#reader = w;
     this.keepAlive();
