@@ -204,6 +204,8 @@ export class Conn {
     const n = s.readableLength;
     if (n > 0) {
       const b = s.read(Math.min(n, room));
+      /* null would mean Node holds back what it counted: nothing to take. */
+      if (b === null) return 0;
       mem.set(b, ptr);
       return b.length;
     }
