@@ -95,8 +95,10 @@ class HostCallOptions {
   #ended = false;
   #controller = null;
   #aborted = false;
-  /* See _whenCancelled. */
+  /* See _whenCancelled and _settle. */
   #onCancel = null;
+  #onCancelArg = undefined;
+  #ops;
   constructor(rec, ops) {
     this.#rec = rec;
     this.#ops = ops;
@@ -114,9 +116,6 @@ class HostCallOptions {
     rec.promise = false;
     this.#ops.settle(rec, ok, value);
   }
-
-  #onCancelArg = undefined;
-  #ops;
 
   /* Internal, for the runtime's own functions that wait on every request of
    * a busy socket (net.mjs fd_wait): fn(arg) runs, outside wasm, if C cancels
