@@ -15,9 +15,10 @@ TIDE_DIRECT_IMPORT(fd_write_now)
 int32_t tide__js_fd_write_now(tide_loop *loop, int32_t fd, const void *data,
                               uint32_t len);
 
-/* Lengths are u32 in the ABI; a stream's batches and rooms are far below. */
+/* Lengths are u32 in the ABI, and a read's count comes back in an i32: a
+ * room past INT32_MAX (a huge line limit) is asked for in part. */
 int tide__direct_read(tide_loop *loop, int fd, void *at, size_t room) {
-  if (room > UINT32_MAX) room = UINT32_MAX;
+  if (room > INT32_MAX) room = INT32_MAX;
   int32_t n = tide__js_fd_read_now(loop, fd, at, (uint32_t)room);
   /* A host that answers more than it was given room for is broken: the
    * count cannot be trusted, so the stream fails. */
