@@ -27,6 +27,10 @@ const SLOT_SHIFT = 15;
 /* At most this many records are kept for reuse. */
 const POOL_MAX = 4096;
 
+/** What one of the runtime's own host functions returns to complete later,
+ * through options._settle, instead of a promise (see HostCallOptions). */
+export const LATER = Symbol('tideloop.later');
+
 function isPromiseLike(v) {
   return v !== null && (typeof v === 'object' || typeof v === 'function') &&
     typeof v.then === 'function';
@@ -91,8 +95,46 @@ class HostCallOptions {
   #ended = false;
   #controller = null;
   #aborted = false;
-  constructor(rec) {
+  /* See _whenCancelled and _settle. */
+  #onCancel = null;
+  #onCancelArg = undefined;
+  #ops;
+  constructor(rec, ops) {
     this.#rec = rec;
+    this.#ops = ops;
+  }
+
+  /* Internal, for the runtime's own functions that complete from an event
+   * handler on every request of a busy socket (net.mjs fd_wait): the
+   * function returns LATER and calls this once with its outcome, which
+   * spares a promise, its resolvers, its reaction and a microtask per call.
+   * A call after the operation ended (C cancelled it) changes nothing. Not
+   * part of the public API. */
+  _settle(ok, value) {
+    const rec = this.#rec;
+    if (rec === null || !rec.promise) return;
+    rec.promise = false;
+    this.#ops.settle(rec, ok, value);
+  }
+
+  /* Internal, for the runtime's own functions that wait on every request of
+   * a busy socket (net.mjs fd_wait): fn(arg) runs, outside wasm, if C cancels
+   * the operation, as the signal's abort would, without the cost of an
+   * AbortController per call (arg spares a closure per call). Not part of
+   * the public API. */
+  _whenCancelled(fn, arg) {
+    this.#onCancel = fn;
+    this.#onCancelArg = arg;
+  }
+
+  /* What _whenCancelled asked for, as a function to call, taken once
+   * (hostCancel, abandon); null if nothing. */
+  _takeCancelHook() {
+    const fn = this.#onCancel;
+    const arg = this.#onCancelArg;
+    this.#onCancel = null;
+    this.#onCancelArg = undefined;
+    return fn === null ? null : () => fn(arg);
   }
 
   get signal() {
@@ -306,7 +348,7 @@ export class HostOps {
         `no host function is registered under the name "${rec.name}"`));
       return;
     }
-    const options = new HostCallOptions(rec);
+    const options = new HostCallOptions(rec, this);
     rec.options = options;
     let result;
     try {
@@ -331,7 +373,9 @@ export class HostOps {
       this.settle(rec, false, e);
       return;
     }
-    if (result instanceof Promise) {
+    if (result === LATER) {
+      rec.promise = true; /* options._settle completes it */
+    } else if (result instanceof Promise) {
       rec.promise = true;
       result.then(rec.onOk, rec.onErr);
     } else if (isPromiseLike(result)) {
@@ -397,6 +441,8 @@ export class HostOps {
     rec.cancelled = true;
     const c = rec.controller;
     if (c) s.deferred.push(() => c.abort());
+    const hook = rec.options?._takeCancelHook();
+    if (hook) s.deferred.push(hook);
     this.#release(rec);
   }
 
@@ -421,6 +467,7 @@ export class HostOps {
       rec.cancelled = true;
       rec.state = IDLE;
       rec.controller?.abort();
+      rec.options?._takeCancelHook()?.();
     }
     this.#bySlot = [];
     this.#ring.clear();
