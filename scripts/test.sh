@@ -312,6 +312,17 @@ skips_of() {
   awk '/^# skipped [0-9]+/ { n += $3 } END { if (n > 0) printf "%7d %s\n", n, "node --test: skipped (see the log)" }' "$out"
 }
 
+# What failed in a config, for the summary: CI keeps only the end of the log,
+# so a failure must be named there, not only a thousand lines above. ctest's
+# list of failed tests, the tests' own FAIL lines (tests/c/test.h), and
+# node --test's "not ok" lines, at most 20 of them.
+failures_of() {
+  local out=build/$1.test.log
+  [[ -f $out ]] || return 0
+  grep -E '^[[:space:]]+[0-9]+ - .* \((Failed|Timeout|Subprocess aborted|SEGFAULT|Exception|Child aborted|ILLEGAL|BUS|INTERRUPT|Not Run)[^)]*\)$|^FAIL |^not ok ' "$out" |
+    grep -v '# SKIP' | head -n 20
+}
+
 mkdir -p build
 for c in "${configs[@]}"; do
   start=$SECONDS
@@ -336,6 +347,9 @@ for c in "${configs[@]}"; do
     sed 's/^/           /' <<<"$skipped"
   else
     printf '\n'
+  fi
+  if [[ ${result[$c]} == FAIL ]]; then
+    failures_of "$c" | sed 's/^[[:space:]]*/           failed: /'
   fi
 done
 if ((failed)); then
