@@ -2,7 +2,7 @@
  * that nobody has read yet, and the rules that cut it into read results.
  *
  * Whatever fills it (read() on an fd in fd_read.c, a host function's bytes on
- * the JS host in host_stream.c), the same code decides what a tide_stream_read
+ * the JS host in host_stream_read.c), the same code decides what a tide_stream_read
  * or tide_stream_read_line delivers, so every host splits lines, reports
  * over-long ones and signals end of input alike. It needs nothing but the
  * loop's allocator and the public future API, and calls no libc I/O.

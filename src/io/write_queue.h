@@ -4,7 +4,7 @@
  *
  * How the bytes go out stays with each stream: write()/send() on WRITABLE in
  * fd_write.c (native and WASI), batches handed to a host function in
- * host_stream.c (the JS host). The same code decides what a tide_stream_write's
+ * host_stream_write.c (the JS host). The same code decides what a tide_stream_write's
  * future gets, when a failure is reported to the loop and what a cancel does, so
  * every host answers alike. Like read_buffer.c it needs only the loop's
  * allocator and the public future API.
@@ -29,8 +29,8 @@ typedef struct tide__write_req {
   tide_future *future;
   int report;
   /* The stream's own progress; > 0 means "in progress": a cancel no longer
-   * drops it. fd_write.c: bytes written so far; host_stream.c: 1 once it is in
-   * the batch the host is writing. */
+   * drops it. fd_write.c: bytes written so far; host_stream_write.c: 1 once it
+   * is in the batch the host is writing. */
   size_t progress;
   /* Not a write: fd_write.c's half-close marker (len 0), which a cancel never
    * drops. The JS host keeps its shutdown out of the queue. */

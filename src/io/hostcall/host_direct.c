@@ -1,7 +1,8 @@
 /* host_direct.c: the imports of host_direct.h. They are declared here, not in
  * src/backend/js/imports.c, because only the JS host's streams use them and
  * the I/O layer does not see the backend: the module imports them only if it
- * links host_stream.c (the link drops what nobody calls). */
+ * links host_stream_read.c or host_stream_write.c (the link drops what nobody
+ * calls). */
 #include <stdint.h>
 
 #include "host_direct.h"

@@ -12,7 +12,8 @@
  *
  * Only the runtime's own sockets (Node: net.mjs) have a direct path. For any
  * other fd (stdio, a user's own fd_* functions, a browser) the imports answer
- * TIDE_ENOSYS and host_stream.c uses the fd_read / fd_write operations.
+ * TIDE_ENOSYS and the stream uses the fd_read / fd_write operations
+ * (host_stream_read.c, host_stream_write.c).
  */
 #ifndef TIDE_IO_HOST_DIRECT_H
 #define TIDE_IO_HOST_DIRECT_H
