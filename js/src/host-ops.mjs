@@ -15,10 +15,11 @@
 // directly, and a record is found by its op id's slot, not through a map.
 
 import { TideError, errors } from './errors.mjs';
-import { utf8, fromUtf8, TAG_NONE, TAG_NUMBER } from './values.mjs';
-import { decodeArgs, getF64, NAME_CACHE, NAME_CACHE_LEN } from './wire.mjs';
+import { utf8, TAG_NONE, TAG_NUMBER } from './values.mjs';
+import { decodeArgs } from './wire.mjs';
 import { reportUncaught } from './state.mjs';
 import { CompletionRing } from './ring.mjs';
+import { HostFns } from './host-fns.mjs';
 
 /* Op ids are slot << 15 | generation (src/hostops/ids.c): a live op is found
  * by its slot. */
@@ -49,6 +50,7 @@ export class HostOp {
     this.op = 0;
     this.state = IDLE;
     this.name = '';
+    this.entry = null; /* its name's entry (host-fns.mjs) */
     /* Arguments: up to three numbers or nones live in a0..a2 (n of them),
      * anything else in `args` (an array, n = -1). */
     this.n = 0;
@@ -126,12 +128,8 @@ export class HostOps {
   #s; /* the RuntimeState */
   #sched; /* the Scheduler: kick() takes a completion to C */
   #rt; /* the Runtime, for its _onHostCall test hook */
-  /** name -> host function, as registered (rt.register). */
-  fns = new Map();
-  /* The runtime's own host functions (stdio.mjs: C streams on fds 0-2, and
-   * the adapter's: Node's sockets and name resolution), used when the user
-   * registered none under the name. */
-  #builtins;
+  /** The host functions by name (rt.register, and the runtime's own). */
+  fns;
   /* Live records by slot (an array indexed by the op id's slot), and idle ones. */
   #bySlot = [];
   #pool = [];
@@ -144,7 +142,7 @@ export class HostOps {
     this.#s = state;
     this.#sched = sched;
     this.#rt = rt;
-    this.#builtins = builtins;
+    this.fns = new HostFns(builtins);
     this.#ring = new CompletionRing(state);
   }
 
@@ -186,6 +184,7 @@ export class HostOps {
     if (rec.options !== null) rec.options.end(rec);
     rec.options = null;
     rec.name = '';
+    rec.entry = null;
     rec.a0 = rec.a1 = rec.a2 = undefined;
     rec.args = null;
     rec.controller = null;
@@ -222,9 +221,11 @@ export class HostOps {
       this.settle(rec, false, new TideError(errors.EINVAL, 'host_call: name or arguments outside memory'));
       return;
     }
-    rec.name = this.#nameAt(mem, namePtr, nameLen);
+    const entry = this.fns.entryAt(mem, namePtr, nameLen);
+    rec.entry = entry;
+    rec.name = entry.name;
     let bad = null;
-    if (!this.#numbers(rec, mem, argsPtr, argsPtr + argsLen)) {
+    if (!this.#numbers(rec, mem, this.#ring.dv, argsPtr, argsPtr + argsLen)) {
       try {
         rec.args = decodeArgs(mem.subarray(argsPtr, argsPtr + argsLen), 0, argsLen);
         rec.n = -1;
@@ -253,13 +254,13 @@ export class HostOps {
 
   /* Up to three numbers or nones, read straight from memory into rec (the
    * common case: no array, no copy). False for anything else. */
-  #numbers(rec, mem, at, end) {
+  #numbers(rec, mem, dv, at, end) {
     let n = 0;
     while (at < end) {
       const tag = mem[at];
       let v;
       if (tag === TAG_NUMBER && end - at >= 9) {
-        v = getF64(mem, at + 1);
+        v = dv.getFloat64(at + 1, true);
         at += 9;
       } else if (tag === TAG_NONE) {
         v = undefined;
@@ -275,24 +276,6 @@ export class HostOps {
     return true;
   }
 
-  /* The name at [ptr, ptr + len) of mem, through #names: host functions'
-   * names C passed, decoded, looked up by their bytes. */
-  #names = [];
-  #nameAt(mem, ptr, len) {
-    if (len > NAME_CACHE_LEN) return fromUtf8(mem.slice(ptr, ptr + len));
-    const names = this.#names;
-    next: for (let k = 0; k < names.length; k++) {
-      const b = names[k].bytes;
-      if (b.length !== len) continue;
-      for (let i = 0; i < len; i++) if (b[i] !== mem[ptr + i]) continue next;
-      return names[k].name;
-    }
-    const bytes = mem.slice(ptr, ptr + len);
-    const name = fromUtf8(bytes);
-    if (names.length < NAME_CACHE) names.push({ bytes, name });
-    return name;
-  }
-
   start(rec) {
     rec.deferred = false;
     if (rec.state !== QUEUED) {
@@ -300,7 +283,7 @@ export class HostOps {
       return;
     }
     rec.state = RUNNING;
-    const fn = this.fns.get(rec.name) ?? this.#builtins.get(rec.name);
+    const fn = this.fns.fnOf(rec.entry);
     if (fn === undefined) {
       this.settle(rec, false, new TideError(errors.ENOENT,
         `no host function is registered under the name "${rec.name}"`));

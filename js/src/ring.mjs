@@ -65,9 +65,11 @@ export class CompletionRing {
   #s; /* the RuntimeState */
   #at = 0;
   #cap = 0;
-  /* Views of all of memory (see views()). */
+  /* Views of all of memory (see views()): bytes, and a DataView for the
+   * unaligned little-endian numbers of value lists. */
   #buf = null;
   u8 = null;
+  dv = null;
   #i32 = null;
   #f64 = null;
   /* Entries written since C last took them, and their records. */
@@ -102,6 +104,7 @@ export class CompletionRing {
     const buf = this.#s.exports.memory.buffer;
     this.#buf = buf;
     this.u8 = new Uint8Array(buf);
+    this.dv = new DataView(buf);
     this.#i32 = new Int32Array(buf);
     this.#f64 = new Float64Array(buf);
   }
