@@ -76,49 +76,48 @@ export class HostOp {
   }
 }
 
+/* What an ended operation's signal is: its controller if one was made, and
+ * whether it was aborted. ENDED and ENDED_ABORTED stand for one with no
+ * controller yet, so that most operations end without an allocation. */
+class Ended {
+  constructor(controller, aborted) {
+    this.controller = controller;
+    this.aborted = aborted;
+  }
+}
+const ENDED = new Ended(null, false);
+const ENDED_ABORTED = new Ended(null, true);
+
 /* The last argument a host function gets: `{signal}`. The AbortController is
  * made only if the function reads `signal`: making one costs microseconds in
  * V8, and most synchronous functions never look at it. A read after C
  * cancelled the operation gets an already aborted signal. A class, not an
  * object literal with a getter: V8 builds such a literal on a slow path that
  * costs more than the rest of a host call. `signal` is an (enumerable)
- * accessor of the prototype. One per call (a function may keep it), holding
- * the op id, so that a read after the record was reused cannot reach another
- * operation's signal. */
+ * accessor of the prototype. One per call (a function may keep it), so that a
+ * read after the record was reused cannot reach another operation's signal:
+ * it reads the live record (a HostOp) until the operation ends, then an
+ * Ended. One field: this is made on every host call. */
 class HostCallOptions {
-  #rec;
-  /* Once the operation has ended (its record went back to the pool): its
-   * controller, or null and whether it was aborted (a signal is made only if
-   * read then). */
-  #ended = false;
-  #controller = null;
-  #aborted = false;
+  #src;
   constructor(rec) {
-    this.#rec = rec;
+    this.#src = rec;
   }
 
   get signal() {
-    if (this.#ended) {
-      if (this.#controller === null) {
-        this.#controller = new AbortController();
-        if (this.#aborted) this.#controller.abort();
-      }
-      return this.#controller.signal;
+    let src = this.#src;
+    if (src === ENDED || src === ENDED_ABORTED) this.#src = src = new Ended(null, src.aborted);
+    if (src.controller === null) {
+      src.controller = new AbortController();
+      if (src.aborted) src.controller.abort();
     }
-    const rec = this.#rec;
-    if (rec.controller === null) {
-      rec.controller = new AbortController();
-      if (rec.aborted) rec.controller.abort();
-    }
-    return rec.controller.signal;
+    return src.controller.signal;
   }
 
   /* The record goes back to the pool: keep what this operation's signal is. */
   end(rec) {
-    this.#ended = true;
-    this.#controller = rec.controller;
-    this.#aborted = rec.aborted;
-    this.#rec = null;
+    if (rec.controller !== null) this.#src = new Ended(rec.controller, rec.aborted);
+    else this.#src = rec.aborted ? ENDED_ABORTED : ENDED;
   }
 }
 Object.defineProperty(HostCallOptions.prototype, 'signal', { enumerable: true });

@@ -9,7 +9,7 @@
 import { utf8 } from './values.mjs';
 import { readMemory } from './wire.mjs';
 import { wasiImports, wasiUnsupported } from './wasi.mjs';
-import { reportUncaught } from './state.mjs';
+import { nowMs, reportUncaught } from './state.mjs';
 
 /** The exports every tideloop module has (src/backend/js/exports.txt). */
 export const REQUIRED_EXPORTS = Object.freeze([
@@ -107,8 +107,18 @@ function tideloopImports({ state: s, sched, hostOps, calls }) {
       return undefined;
     }
   };
+  /* host_call is on every round trip: its own function, so that its call to
+   * hostCall is monomorphic from the first call on (the shared guard's call
+   * site sees every import). */
+  const hostCall = (loop, op, namePtr, nameLen, argsPtr, argsLen) => {
+    try {
+      if (ours(loop)) hostOps.hostCall(op >>> 0, namePtr, nameLen, argsPtr, argsLen);
+    } catch (e) {
+      reportUncaught(e);
+    }
+  };
   const imports = {
-    now_ms: () => performance.now(),
+    now_ms: nowMs,
     schedule: (loop) => {
       if (ours(loop)) sched.ensureTick();
     },
@@ -116,10 +126,6 @@ function tideloopImports({ state: s, sched, hostOps, calls }) {
       const bytes = readMemory(s.exports.memory, ptr, len);
       s.stderr.write(bytes ?? utf8('tideloop: report() with a pointer outside memory'));
       s.stderr.write(utf8('\n'));
-    },
-    host_call: (loop, op, namePtr, nameLen, argsPtr, argsLen) => {
-      if (!ours(loop)) return;
-      hostOps.hostCall(op >>> 0, namePtr, nameLen, argsPtr, argsLen);
     },
     host_cancel: (loop, op) => {
       if (!ours(loop)) return;
@@ -131,6 +137,7 @@ function tideloopImports({ state: s, sched, hostOps, calls }) {
     },
   };
   for (const k of Object.keys(imports)) if (k !== 'now_ms') imports[k] = guard(imports[k]);
+  imports.host_call = hostCall;
   return imports;
 }
 

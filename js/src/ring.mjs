@@ -97,10 +97,11 @@ export class CompletionRing {
   }
 
   /** Make sure the views (`u8` and the ring's) cover memory as it is now:
-   * remade only when it grew, which detaches the old buffer, whose length
-   * then reads 0 (cheaper than asking the Memory for its buffer each time). */
+   * remade only when it grew, which detaches the old buffer, so that a view
+   * of it reads length 0 (cheaper than asking the Memory for its buffer each
+   * time; and a view's length is inlined where the buffer's is a call). */
   views() {
-    if (this.#buf !== null && this.#buf.byteLength !== 0) return;
+    if (this.#buf !== null && this.u8.length !== 0) return;
     const buf = this.#s.exports.memory.buffer;
     this.#buf = buf;
     this.u8 = new Uint8Array(buf);

@@ -14,7 +14,7 @@
 import { errorName } from './errors.mjs';
 import { utf8 } from './values.mjs';
 import { HostOp } from './host-ops.mjs';
-import { reportUncaught, unwound } from './state.mjs';
+import { nowMs, reportUncaught, unwound } from './state.mjs';
 
 /* The time slice: how long ticks may run back to back (C work that keeps
  * itself ready, completions and calls arriving from JS) before the host lets
@@ -171,7 +171,7 @@ export class Scheduler {
      * is queued now as it always was, so it still runs before any macrotask
      * JS queues after this point (rt.call(); setImmediate(f): the call's
      * first step runs before f, either way). */
-    const now = performance.now();
+    const now = nowMs();
     if (this.hostOps.inFlight !== 0 || !this.#mayInline(now)) {
       /* C waits for other host operations too (their completions join this
        * one in the macrotask tick, see above), or no slice is open. */
@@ -241,7 +241,7 @@ export class Scheduler {
   /** One tick now, outside the slices (close() uses it to let cancelled
    * tasks finish): the tick's answer (ABI.md, "tide_js_tick"). */
   tickOnce() {
-    this.#now = performance.now();
+    this.#now = nowMs();
     return this.enter(this.#tickBody);
   }
 
@@ -249,7 +249,7 @@ export class Scheduler {
    * answer's timeout is 0) or completions wait for it, tick again, until the
    * slice is spent; then what is left waits for the yield (ensureTick). A
    * tick from a macrotask starts a slice of its own. */
-  #runTick(fromMacrotask = false, now = performance.now()) {
+  #runTick(fromMacrotask = false, now = nowMs()) {
     const s = this.#s;
     this.#tickScheduled = false;
     if (s.closed || s.dead || s.loop === 0) return;
@@ -271,7 +271,7 @@ export class Scheduler {
          * with those, as in kick). */
         const h = this.hostOps;
         if ((r >> 1) !== 1 && (h.queued === 0 || h.inFlight !== 0)) break;
-        now = performance.now();
+        now = nowMs();
         if (now - this.#sliceAt >= SLICE_MS) break;
       }
     } catch (e) {
@@ -315,7 +315,7 @@ export class Scheduler {
   /* One host timer per loop, re-armed only when the deadline moves. It is ref'd
    * (keeps Node alive) iff the loop has referenced work. */
   #armTimer(ms, ref) {
-    const due = performance.now() + ms;
+    const due = nowMs() + ms;
     if (this.#timer !== null && Math.abs(this.#timerDue - due) < 1) {
       if (this.#timerRef !== ref) {
         this.#a.refTimer(this.#timer, ref);
