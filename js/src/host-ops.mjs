@@ -67,11 +67,11 @@ export class HostOp {
     this.deferred = false; /* in state.deferred, waiting for start() */
     this.onOk = (v) => {
       this.promise = false;
-      ops.reacted(this, true, v);
+      ops.settle(this, true, v, true);
     };
     this.onErr = (e) => {
       this.promise = false;
-      ops.reacted(this, false, e);
+      ops.settle(this, false, e, true);
     };
   }
 }
@@ -328,8 +328,10 @@ export class HostOps {
    * while C still waits for it. The completion goes to the ring at once when
    * it can (a number or nothing, outside wasm, nothing waiting before it),
    * else with the next tick (deliver); either way the next tick takes it, so
-   * many completions arriving before it cost one tick. */
-  settle(rec, ok, value) {
+   * many completions arriving before it cost one tick. fromReaction: called
+   * from the reaction to the function's promise (onOk, onErr), where the
+   * stack is empty, so the scheduler may run that tick right away (kick). */
+  settle(rec, ok, value, fromReaction = false) {
     if (rec.state !== QUEUED && rec.state !== RUNNING) {
       /* C cancelled it meanwhile: the record waited only for this handler. */
       if (rec.state === IDLE && rec.cancelled) this.#release(rec);
@@ -343,19 +345,7 @@ export class HostOps {
       return;
     }
     this.#ring.add(rec, ok, value);
-    this.#sched.kick();
-  }
-
-  /* settle() from the reaction to the function's promise: the stack is empty
-   * there, so the scheduler may run the tick right away (Scheduler kick). */
-  reacted(rec, ok, value) {
-    const sched = this.#sched;
-    sched.fromReaction(true);
-    try {
-      this.settle(rec, ok, value);
-    } finally {
-      sched.fromReaction(false);
-    }
+    this.#sched.kick(fromReaction);
   }
 
   hostCancel(op) {

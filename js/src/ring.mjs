@@ -118,12 +118,14 @@ export class CompletionRing {
   /** rec's completion: a number or nothing (kind, num), or with ok false an
    * error, or any other value. */
   add(rec, ok, value) {
-    if (ok && typeof value === 'number') this.#simple(rec, KIND_NUMBER, value);
-    else if (ok && (value === undefined || value === null)) this.#simple(rec, KIND_NONE, 0);
-    else this.#pending.push(blockOf(rec, ok, value));
-  }
-
-  #simple(rec, kind, num) {
+    let kind;
+    if (ok && typeof value === 'number') kind = KIND_NUMBER;
+    else if (ok && (value === undefined || value === null)) kind = KIND_NONE;
+    else {
+      this.#pending.push(blockOf(rec, ok, value));
+      return;
+    }
+    const num = kind === KIND_NUMBER ? value : 0;
     if (this.#s.depth === 0 && this.#pending.length === 0 && this.#count < this.#cap) {
       this.#write(rec, 0, kind, num, 0, 0);
     } else {

@@ -145,9 +145,10 @@ export class Scheduler {
    * started) is taken to C at once when C waits for nothing else and a slice
    * is open, else with the macrotask tick above.
    *
-   * At once: from the promise reaction that settled the operation, when the
-   * stack is empty there (no call into wasm, no host function, no tick on
-   * it), else from a microtask. A macrotask would cost a turn of the engine's
+   * At once: from the promise reaction that settled the operation
+   * (fromReaction: HostOps calls from its handler of the function's promise),
+   * when the stack is empty there (no call into wasm, no host function, no
+   * tick on it), else from a microtask. A macrotask would cost a turn of the engine's
    * event loop, several times the rest of a C -> JS -> C round trip (bench
    * W5), and even a microtask is a hop a lone round trip need not take.
    *
@@ -163,7 +164,7 @@ export class Scheduler {
    * microtasks never hold the engine's event loop for longer than SLICE_MS
    * (plus the tick that started last). Completions that settle together
    * still cost one tick: the first queues it, the others find it queued. */
-  kick() {
+  kick(fromReaction = false) {
     const s = this.#s;
     if (this.#tickScheduled || this.#inlineQueued || s.closed || s.dead ||
       s.loop === 0) return;
@@ -178,20 +179,12 @@ export class Scheduler {
       this.ensureTick();
       return;
     }
-    if (s.depth === 0 && !this.#draining && !this.#running && this.#reaction) {
+    if (fromReaction && s.depth === 0 && !this.#draining && !this.#running) {
       this.#runTick(false, now);
       return;
     }
     this.#inlineQueued = true;
     RESOLVED.then(this.#inlineFn);
-  }
-
-  /* Whether kick() runs from a promise reaction of a host function's (set by
-   * HostOps around its handlers): there the stack is empty, and the tick can
-   * run right away. */
-  #reaction = false;
-  fromReaction(on) {
-    this.#reaction = on;
   }
 
   #runInline() {
