@@ -14,19 +14,10 @@ import { NAME_CACHE, NAME_CACHE_LEN } from './wire.mjs';
 class NameEntry {
   constructor(bytes, name) {
     this.bytes = bytes;
-    /* The first 4 bytes (little-endian u32; 0-padded), compared before the
-     * rest: most names differ there. */
-    this.head = head(bytes, 0, bytes.length);
     this.name = name;
     this.fn = undefined;
     this.ver = -1;
   }
-}
-
-function head(u8, at, len) {
-  let h = 0;
-  for (let i = 0; i < 4 && i < len; i++) h |= u8[at + i] << (8 * i);
-  return h;
 }
 
 export class HostFns {
@@ -58,12 +49,11 @@ export class HostFns {
   entryAt(mem, ptr, len) {
     const names = this.#names;
     if (len <= NAME_CACHE_LEN) {
-      const h = head(mem, ptr, len);
       next: for (let k = 0; k < names.length; k++) {
         const e = names[k];
         const b = e.bytes;
-        if (e.head !== h || b.length !== len) continue;
-        for (let i = 4; i < len; i++) if (b[i] !== mem[ptr + i]) continue next;
+        if (b.length !== len) continue;
+        for (let i = 0; i < len; i++) if (b[i] !== mem[ptr + i]) continue next;
         return e;
       }
     }

@@ -134,8 +134,6 @@ export class HostOps {
   #pool = [];
   /* Where completions go (ring.mjs); it also keeps the views of memory. */
   #ring;
-  /* What takes a record C is done with back to the pool (a bound #release). */
-  #releaser = (rec) => this.#release(rec);
 
   constructor(state, sched, rt, builtins) {
     this.#s = state;
@@ -173,8 +171,8 @@ export class HostOps {
   }
 
   /* Back to the pool, unless a handler of its may still run (then the handler
-   * brings it back). */
-  #release(rec) {
+   * brings it back). An arrow, so that the ring calls it directly (taken). */
+  #release = (rec) => {
     const slot = rec.op >>> SLOT_SHIFT;
     if (this.#bySlot[slot] === rec) this.#bySlot[slot] = undefined;
     rec.state = IDLE;
@@ -190,7 +188,7 @@ export class HostOps {
     rec.aborted = false;
     rec.cancelled = false;
     if (this.#pool.length < POOL_MAX) this.#pool.push(rec);
-  }
+  };
 
   #find(op) {
     const rec = this.#bySlot[op >>> SLOT_SHIFT];
@@ -375,13 +373,13 @@ export class HostOps {
   /** Before a tick (x: the exports, inside a call into wasm): the
    * completions that wait go to the ring. */
   deliver(x) {
-    this.#ring.deliver(x, this.#releaser);
+    this.#ring.deliver(x, this.#release);
   }
 
   /** C took every completion in the ring (a tick ran): their records go back
    * to the pool. */
   taken() {
-    this.#ring.taken(this.#releaser);
+    this.#ring.taken(this.#release);
   }
 
   /** Drop everything (the instance is finished): every live function's signal

@@ -109,10 +109,13 @@ function tideloopImports({ state: s, sched, hostOps, calls }) {
   };
   /* host_call is on every round trip: its own function, so that its call to
    * hostCall is monomorphic from the first call on (the shared guard's call
-   * site sees every import). */
+   * site sees every import), with ours() written out (a call costs most
+   * before the JIT has compiled this). */
   const hostCall = (loop, op, namePtr, nameLen, argsPtr, argsLen) => {
     try {
-      if (ours(loop)) hostOps.hostCall(op >>> 0, namePtr, nameLen, argsPtr, argsLen);
+      if (s.loop !== 0 && loop >>> 0 === s.loop) {
+        hostOps.hostCall(op >>> 0, namePtr, nameLen, argsPtr, argsLen);
+      }
     } catch (e) {
       reportUncaught(e);
     }

@@ -14,7 +14,7 @@
 import { errorName } from './errors.mjs';
 import { utf8 } from './values.mjs';
 import { HostOp } from './host-ops.mjs';
-import { nowMs, reportUncaught, unwound } from './state.mjs';
+import { perf, reportUncaught, unwound } from './state.mjs';
 
 /* The time slice: how long ticks may run back to back (C work that keeps
  * itself ready, completions and calls arriving from JS) before the host lets
@@ -172,7 +172,7 @@ export class Scheduler {
      * is queued now as it always was, so it still runs before any macrotask
      * JS queues after this point (rt.call(); setImmediate(f): the call's
      * first step runs before f, either way). */
-    const now = nowMs();
+    const now = perf.now();
     if (this.hostOps.inFlight !== 0 || !this.#mayInline(now)) {
       /* C waits for other host operations too (their completions join this
        * one in the macrotask tick, see above), or no slice is open. */
@@ -234,7 +234,7 @@ export class Scheduler {
   /** One tick now, outside the slices (close() uses it to let cancelled
    * tasks finish): the tick's answer (ABI.md, "tide_js_tick"). */
   tickOnce() {
-    this.#now = nowMs();
+    this.#now = perf.now();
     return this.enter(this.#tickBody);
   }
 
@@ -242,7 +242,7 @@ export class Scheduler {
    * answer's timeout is 0) or completions wait for it, tick again, until the
    * slice is spent; then what is left waits for the yield (ensureTick). A
    * tick from a macrotask starts a slice of its own. */
-  #runTick(fromMacrotask = false, now = nowMs()) {
+  #runTick(fromMacrotask = false, now = perf.now()) {
     const s = this.#s;
     this.#tickScheduled = false;
     if (s.closed || s.dead || s.loop === 0) return;
@@ -263,8 +263,8 @@ export class Scheduler {
          * unless others are still in flight (then they wait to be batched
          * with those, as in kick). */
         const h = this.hostOps;
-        if ((r >> 1) !== 1 && (h.queued === 0 || h.inFlight !== 0)) break;
-        now = nowMs();
+        if ((r >> 1) !== 1 && (h.inFlight !== 0 || h.queued === 0)) break;
+        now = perf.now();
         if (now - this.#sliceAt >= SLICE_MS) break;
       }
     } catch (e) {
@@ -282,7 +282,7 @@ export class Scheduler {
     if (t === 0) this.ensureTick();
     else if (this.hostOps.queued !== 0) this.ensureTick();
     if (t > 0) this.#armTimer(t, (r & 1) === 1);
-    else if (t < 0) this.clearTimer();
+    else if (t < 0 && this.#timer !== null) this.clearTimer();
     /* A pending rt.main() resolves once the loop has no referenced work left
      * (the tick says the loop is not alive) and nothing is on its way to it:
      * no tick queued, no host operation or completion in flight. */
@@ -308,7 +308,7 @@ export class Scheduler {
   /* One host timer per loop, re-armed only when the deadline moves. It is ref'd
    * (keeps Node alive) iff the loop has referenced work. */
   #armTimer(ms, ref) {
-    const due = nowMs() + ms;
+    const due = perf.now() + ms;
     if (this.#timer !== null && Math.abs(this.#timerDue - due) < 1) {
       if (this.#timerRef !== ref) {
         this.#a.refTimer(this.#timer, ref);
