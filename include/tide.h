@@ -743,7 +743,10 @@ typedef void (*tide_async_cb)(tide_async *async);
 
 /* A handle another thread can poke: tide_async_send() is the one thread-safe
  * function in the library (besides tide_strerror/tide_err_name). Sends that
- * arrive before the callback runs are coalesced into one call. */
+ * arrive before the callback runs are coalesced into one call. Close the handle
+ * only once no other thread can send to it any more (for example after
+ * joining them): a send racing the close may touch freed memory. This is how
+ * loops on different threads talk (README.md, "Scaling a server"). */
 
 /* Active from init; unref it if it must not keep the loop alive. */
 int tide_async_init(tide_loop *loop, tide_async *async, tide_async_cb cb);
@@ -928,6 +931,28 @@ typedef struct tide_tcp_listener tide_tcp_listener;
  * TIDE_ENOMEM, TIDE_ENOSYS (WASI, browsers). */
 int tide_tcp_listen(tide_loop *loop, const char *host, int port, int backlog,
                     tide_future *future);
+
+enum {
+  TIDE_TCP_REUSEPORT = 1 /* share the port with the listeners that set it too */
+};
+
+/* tide_tcp_listen with flags (0: exactly tide_tcp_listen). With
+ * TIDE_TCP_REUSEPORT several listeners, typically one per loop on its own
+ * thread, bind the same host:port and the kernel hands each new connection to
+ * one of them: that is how a tideloop server uses the cores of one machine
+ * (README.md, "Scaling a server"; across machines, a load balancer in front).
+ * Listen first with port 0 or a fixed port, read tide_tcp_listener_port, then
+ * have the other loops listen on that port. Listeners share a port only if
+ * every one sets the flag: otherwise the later one fails with
+ * TIDE_EADDRINUSE. Natively on Linux
+ * (3.9+) the flag sets SO_REUSEPORT. Where the host cannot share a port it is
+ * never ignored: future completes with TIDE_ENOSYS and a message naming the
+ * host (a system without SO_REUSEPORT; the JS host, since Node's net has no
+ * reusePort; WASI). Returns 0 (the outcome is in future), TIDE_EINVAL (unknown
+ * flags, or as tide_tcp_listen), TIDE_ENOMEM, TIDE_ENOSYS (flags 0 where
+ * tide_tcp_listen says so). */
+int tide_tcp_listen_ex(tide_loop *loop, const char *host, int port, int backlog,
+                       unsigned flags, tide_future *future);
 /* Take a socket that is already listening (inherited, as with systemd's socket
  * activation, or handed in by a WASI runtime) as a listener; it is closed with
  * the listener. Returns 0, TIDE_EBADF, TIDE_ENOTSOCK (fd is not a listening

@@ -170,9 +170,17 @@ export declare class Runtime {
   /** @internal JS-side bookkeeping sizes, for leak tests. */
   readonly _pending: { ops: number; completions: number; calls: number };
   /** @internal The runtime's sockets (Node: listeners, connections C holds,
-   * connections queued for an accept, connects in flight), for leak tests;
-   * null where there are none (the default entry). */
-  readonly _net: { listeners: number; sockets: number; queued: number; connecting: number } | null;
+   * connections queued for an accept, connects in flight, sockets C closed
+   * whose last bytes are still going out, bytes Node holds that C has not
+   * read), for leak tests; null where there are none (the default entry). */
+  readonly _net: {
+    listeners: number;
+    sockets: number;
+    queued: number;
+    connecting: number;
+    flushing: number;
+    buffered: number;
+  } | null;
   /** @internal The runtime's datagram sockets (Node: sockets open and being
    * bound, datagrams queued for a receive, datagrams dropped at a full queue
    * since it started), for leak tests; null where there are none. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: build and test every configuration; what `npm test` runs.
 #
-#   scripts/test.sh [config...]     configs: default poll asan fuzz wasi js browser bundlers bench
+#   scripts/test.sh [config...]     configs: default poll asan tsan fuzz wasi js browser bundlers
+#                                   bench
 #                                   (default: all)
 #
 # Each configuration is configured, built and tested with ctest in its own tree
@@ -22,7 +23,7 @@ bash scripts/ensure-deps.sh || exit 1
 werror=${TIDE_WERROR:-ON}
 jobs=${TIDE_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
 
-all_configs=(default poll asan fuzz wasi js browser bundlers bench)
+all_configs=(default poll asan tsan fuzz wasi js browser bundlers bench)
 
 # Sets `args` to the extra cmake arguments of configuration $1 (1 if unknown).
 # The poll build is what a user's Release build is (-O3 -DNDEBUG, warnings as
@@ -35,6 +36,14 @@ config_args() {
     poll) args=(-DTIDE_BACKEND=poll -DCMAKE_BUILD_TYPE=Release
                 "-DCMAKE_C_FLAGS_RELEASE=-O3 -DNDEBUG") ;;
     asan) args=(-DCMAKE_BUILD_TYPE=Debug "-DTIDE_SANITIZE=address,undefined") ;;
+    # ThreadSanitizer over the whole suite (about a minute): what matters is
+    # the threaded tests (test-native-loops-threads.c, -work, -resolve,
+    # -process, -async, -signal, the echo example's --threads check), but the
+    # rest is cheap and single-threaded code gets no reports. TSan makes the
+    # heavy tests several times slower (the 64 MiB communicate: 12 s alone,
+    # over 30 s on a loaded machine), so each C test gets 120 s, not 30. Runs
+    # under run_tsan_ctest.
+    tsan) args=(-DCMAKE_BUILD_TYPE=Debug -DTIDE_SANITIZE=thread -DTIDE_TEST_TIMEOUT=120) ;;
     # The libFuzzer harness tests/fuzz/fuzz-loop.c (clang, ASan + UBSan, -O1 for
     # speed, asserts kept): a bounded smoke run from the seed corpus
     # (TIDE_FUZZ_SECONDS, default 45). README.md says how to run it long.
@@ -110,6 +119,8 @@ done
 # (LeakSanitizer), and UBSan prints a stack and fails the test at its first report.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# A data race fails the test at its first report.
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 
 declare -A result=() seconds=()
 failed=0
@@ -130,7 +141,9 @@ run_config() {
   echo "=== [$name] build"
   cmake --build "$dir" --parallel "$jobs" || return 1
   echo "=== [$name] test"
-  if [[ $name == js ]]; then
+  if [[ $name == tsan ]]; then
+    run_tsan_ctest "$dir"
+  elif [[ $name == js ]]; then
     local rc=0
     ctest --test-dir "$dir" --output-on-failure -j2 || rc=1
     run_js_tests "$dir" || rc=1
@@ -139,6 +152,20 @@ run_config() {
   else
     ctest --test-dir "$dir" --output-on-failure -j2
   fi
+}
+
+# ctest for the TSan tree $1 with address-space randomisation off for the tests
+# (setarch -R, inherited by every process ctest starts): gcc 12's TSan maps its
+# shadow memory at fixed addresses and dies with "unexpected memory mapping"
+# where the kernel randomises more (vm.mmap_rnd_bits > 28, the default of newer
+# kernels). Where setarch cannot change the personality (a sandbox that
+# forbids it), the tests run as they are.
+run_tsan_ctest() {
+  local norandom=()
+  if setarch "$(uname -m)" -R true 2>/dev/null; then norandom=(setarch "$(uname -m)" -R); fi
+  echo "=== [tsan] vm.mmap_rnd_bits=$(sysctl -n vm.mmap_rnd_bits 2>/dev/null || echo '?');" \
+    "${norandom[*]:-ASLR left on (setarch -R not permitted)}"
+  "${norandom[@]}" ctest --test-dir "$1" --output-on-failure -j2
 }
 
 # The package's own dev dependencies (typescript, for the .d.ts check) come from

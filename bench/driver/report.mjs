@@ -74,7 +74,7 @@ function workloadSection(w, s, raw, label) {
     out.push(...hostCounters(raw));
     out.push(w.rate
       ? `Ratios of ${w.rate.title}, each taken inside one round (both programs back to back), then the ` +
-        'median (above 1: tideloop is faster):'
+        'median (above 1: the first serves more; tideloop over a peer: tideloop is faster):'
       : 'Ratios of ns/op, each taken inside one round (both programs back to back), then the median ' +
         '(below 1: tideloop is faster):', '', table(['ratio', 'median', 'per round'], rr), '');
   }

@@ -327,7 +327,8 @@ const W5 = {
  * against it and stops it with SIGTERM. */
 const W6_CONNS = 50;
 const W6_SIZE = 64;
-const echoServer = (server) => (n) => echoPair([...server, 'server', '127.0.0.1', '0'],
+const echoServer = (server, ...options) => (n) => echoPair(
+  [...server, 'server', '127.0.0.1', '0', ...options],
   /* The client's own deadline: within the driver's 30 s (smoke) and 120 s
    * (rounds) per run, with echo-pair's start (10 s) and stop (5 s) bounds. */
   native('echo_client', '{port}', n, W6_CONNS, W6_SIZE, n <= 10000 ? 10 : 90));
@@ -359,22 +360,38 @@ const W6 = {
     'in every figure, the same for every server; only the in-round ratios compare servers. The ratios',
     "below are of requests/s (tideloop's over the peer's in each round, then the median): above 1,",
     'tideloop serves more.',
+    'The 2-thread rows run the same servers with `--threads 2`: two loops, each on its own thread with',
+    'its own listener on the one port (SO_REUSEPORT: `tide_tcp_listen_ex` with `TIDE_TCP_REUSEPORT`;',
+    "libuv: a uv loop per thread, SO_REUSEPORT set on the socket before `uv_tcp_bind`); the kernel",
+    'spreads the 50 connections between them. With one client process on a 2-core machine, the two',
+    'server threads and the client compete for the same two cores, so the 2-thread/1-thread ratio is',
+    'what this machine allows, not what two free cores would give (bench/README.md).',
   ].join(' '),
   runs: [
     { id: 'tide-native', label: 'tideloop native (examples/echo.c)', group: ECHO_TIDE,
       argv: echoServer(native('echo')) },
     { id: 'libuv', label: 'libuv echo (uv_read_start + uv_write)', group: ECHO_LIBUV,
       argv: echoServer(native('libuv_echo')) },
+    { id: 'tide-native-2t', label: 'tideloop native, 2 threads (echo.c --threads 2)', group: ECHO_TIDE,
+      argv: echoServer(native('echo'), '--threads', '2') },
+    { id: 'libuv-2t', label: 'libuv echo, 2 threads (a uv loop per thread)', group: ECHO_LIBUV,
+      argv: echoServer(native('libuv_echo'), '--threads', '2') },
     { id: 'tide-js', label: 'tideloop JS host (examples/echo.c, Node)', group: ECHO_TIDE_JS,
       argv: echoServer(jsCommand('echo')) },
     { id: 'node', label: 'Node net echo', group: ECHO_NODE,
       argv: echoServer(nodePeer('peers/node_echo.mjs')) },
   ],
   extras: [['rps', 'requests/s', (r) => (r.ops * 1e9) / r.ns]],
-  ratios: [['tide-native', 'libuv'], ['tide-js', 'node'], ['tide-js', 'tide-native']],
+  ratios: [
+    ['tide-native', 'libuv'], ['tide-native-2t', 'libuv-2t'], ['tide-native-2t', 'tide-native'],
+    ['libuv-2t', 'libuv'], ['tide-js', 'node'], ['tide-js', 'tide-native'],
+  ],
   /* The issue names the comparison but no figure: shown in the targets table
    * without a verdict. */
-  headline: [['tide-native', 'libuv'], ['tide-js', 'node']],
+  headline: [
+    ['tide-native', 'libuv'], ['tide-native-2t', 'libuv-2t'], ['tide-native-2t', 'tide-native'],
+    ['tide-js', 'node'],
+  ],
   expect: (r, n) => r.ops === n && r.check === n && r.bytes === n * W6_SIZE,
 };
 

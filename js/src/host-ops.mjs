@@ -28,6 +28,10 @@ const SLOT_SHIFT = 15;
 /* At most this many records are kept for reuse. */
 const POOL_MAX = 4096;
 
+/** What one of the runtime's own host functions returns to complete later,
+ * through options._settle, instead of a promise (see HostCallOptions). */
+export const LATER = Symbol('tideloop.later');
+
 function isPromiseLike(v) {
   return v !== null && (typeof v === 'object' || typeof v === 'function') &&
     typeof v.then === 'function';
@@ -65,6 +69,10 @@ export class HostOp {
     this.promise = false; /* a promise of the function is pending */
     this.ringed = false; /* its completion is in the ring, not yet taken */
     this.deferred = false; /* in state.deferred, waiting for start() */
+    /* options._whenCancelled: what to run if C cancels it. */
+    this.onCancel = null;
+    this.onCancelArg = undefined;
+    this.ops = ops;
     this.onOk = (v) => {
       this.promise = false;
       ops.settle(this, true, v, true);
@@ -102,6 +110,32 @@ class HostCallOptions {
   #src;
   constructor(rec) {
     this.#src = rec;
+  }
+
+  /* Internal, for the runtime's own functions that complete from an event
+   * handler on every request of a busy socket (net.mjs fd_wait): the
+   * function returns LATER and calls this once with its outcome, which
+   * spares a promise, its resolvers, its reaction and a microtask per call.
+   * A call after the operation ended (C cancelled it) changes nothing. Not
+   * part of the public API. */
+  _settle(ok, value) {
+    const rec = this.#src;
+    if (rec instanceof Ended || !rec.promise) return;
+    rec.promise = false;
+    rec.ops.settle(rec, ok, value);
+  }
+
+  /* Internal, for the runtime's own functions that wait on every request of
+   * a busy socket (net.mjs fd_wait): fn(arg) runs, outside wasm, if C cancels
+   * the operation, as the signal's abort would, without the cost of an
+   * AbortController per call (arg spares a closure per call). Kept on the
+   * record, which drops it when the operation ends. Not part of the public
+   * API. */
+  _whenCancelled(fn, arg) {
+    const rec = this.#src;
+    if (rec instanceof Ended) return;
+    rec.onCancel = fn;
+    rec.onCancelArg = arg;
   }
 
   get signal() {
@@ -182,6 +216,8 @@ export class HostOps {
     rec.options = null;
     rec.name = '';
     rec.entry = null;
+    rec.onCancel = null;
+    rec.onCancelArg = undefined;
     rec.a0 = rec.a1 = rec.a2 = undefined;
     rec.args = null;
     rec.controller = null;
@@ -311,7 +347,9 @@ export class HostOps {
       this.settle(rec, false, e);
       return;
     }
-    if (result instanceof Promise) {
+    if (result === LATER) {
+      rec.promise = true; /* options._settle completes it */
+    } else if (result instanceof Promise) {
       rec.promise = true;
       result.then(rec.onOk, rec.onErr);
     } else if (isPromiseLike(result)) {
@@ -367,6 +405,12 @@ export class HostOps {
     rec.cancelled = true;
     const c = rec.controller;
     if (c) s.deferred.push(() => c.abort());
+    const hook = rec.onCancel;
+    if (hook !== null) {
+      const arg = rec.onCancelArg;
+      rec.onCancel = null;
+      s.deferred.push(() => hook(arg));
+    }
     this.#release(rec);
   }
 
@@ -391,6 +435,9 @@ export class HostOps {
       rec.cancelled = true;
       rec.state = IDLE;
       rec.controller?.abort();
+      const hook = rec.onCancel;
+      rec.onCancel = null;
+      if (hook !== null) hook(rec.onCancelArg);
     }
     this.#bySlot = [];
     this.#ring.clear();

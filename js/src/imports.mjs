@@ -7,6 +7,7 @@
 // provide fails the load, saying which.
 
 import { utf8 } from './values.mjs';
+import { errors } from './errors.mjs';
 import { readMemory } from './wire.mjs';
 import { wasiImports, wasiUnsupported } from './wasi.mjs';
 import { nowMs, reportUncaught } from './state.mjs';
@@ -37,6 +38,8 @@ const TIDELOOP_IMPORTS = new Set([
   'host_call',
   'host_cancel',
   'call_done',
+  'fd_read_now',
+  'fd_write_now',
 ]);
 
 /* Imports outside `tideloop` and WASI that a module may have and that need no
@@ -94,8 +97,9 @@ export function linkImports(module, parts) {
 }
 
 /* The `tideloop` import module (ABI.md "Imports"). Everything C passes is
- * checked: a bad pointer from C must not crash the host. */
-function tideloopImports({ state: s, sched, hostOps, calls }) {
+ * checked: a bad pointer from C must not crash the host. direct: the direct
+ * socket I/O imports (direct-io.mjs). */
+function tideloopImports({ state: s, sched, hostOps, calls, direct }) {
   const ours = (loop) => s.loop !== 0 && loop >>> 0 === s.loop;
   /* An exception must never unwind through C from here (C would be left
    * half-way through a function): report it as uncaught and return. */
@@ -141,6 +145,20 @@ function tideloopImports({ state: s, sched, hostOps, calls }) {
   };
   for (const k of Object.keys(imports)) if (k !== 'now_ms') imports[k] = guard(imports[k]);
   imports.host_call = hostCall;
+  /* These answer a code: one for a loop that is not ours, ENOSYS (use the
+   * host operations instead) if anything throws. */
+  const answer = (f) => (loop, fd, ptr, len) => {
+    if (!ours(loop)) return errors.EINVAL;
+    try {
+      return f(fd, ptr, len);
+    } catch (e) {
+      reportUncaught(e);
+      return errors.ENOSYS;
+    }
+  };
+  imports.fd_read_now = answer(direct.fd_read_now);
+  imports.fd_write_now = answer(direct.fd_write_now);
+>>>>>>> main
   return imports;
 }
 

@@ -5,21 +5,34 @@
 //   "tideloop:tcp_accept"(id)                  -> fd of the next connection
 //   "tideloop:tcp_connect"(host, port)         -> fd of a connected socket
 //   "tideloop:tcp_listener_close"(id)
+//   "tideloop:fd_wait"(fd)   -> once a direct read would not wait
+//   "tideloop:fd_drain"(fd)  -> once the send buffer is below its high-water mark
 //
 // and, for fds >= 3, what fd_read / fd_write / fd_shutdown / fd_close do on a
-// socket (stdio.mjs hands those fds to `fds` here). createNet() makes one table
+// socket (stdio.mjs hands those fds to `fds` here), and the sockets' direct
+// path (direct-io.mjs: the fd_read_now / fd_write_now imports, ABI.md
+// "Direct I/O"). createNet() makes one table
 // per runtime, so two runtimes never see each other's fds or listeners, and its
 // close() (rt.close) destroys every socket and server it made. The Node adapter
 // passes node:net in (this file imports no node: module: the package keeps
 // those to node.mjs).
 //
 // How a socket behaves, and why:
-// - Reads pull: the socket is in paused mode and C's fd_read takes what Node
-//   has buffered (socket.read), or waits for 'readable'. Node reads ahead only
-//   up to its high-water mark, so when C stops reading, the bytes wait in the
-//   kernel and the peer is held back (TCP flow control), as natively.
-// - A write resolves when Node's write callback fires (the bytes went to the
-//   kernel), so C's one write in flight per stream is real backpressure.
+// - Reads pull: the socket is in paused mode and C takes what Node has
+//   buffered (socket.read): directly (readNow, inside the import: no promise,
+//   no tick, the bytes copied straight into wasm memory) or through fd_read;
+//   when nothing is there, it waits for 'readable' (fd_wait: readiness only,
+//   so a cancelled wait takes nothing). Node reads ahead only up to its
+//   high-water mark, so when C stops reading, the bytes wait in the kernel and
+//   the peer is held back (TCP flow control), as natively.
+// - A direct write (writeNow) is done once Node took the bytes; if that puts
+//   Node's buffer past its high-water mark, C's next write waits for fd_drain,
+//   so a slow peer holds C's writer back. An fd_write resolves when Node's
+//   write callback fires. A failure after Node took the bytes is kept for the
+//   next operation (write, drain or read), as a native socket's error is.
+// - Closing flushes: bytes Node took but has not sent yet go out before the
+//   socket is destroyed (as close(2) lets the kernel send them), unless C
+//   aborted the stream (a reset).
 // - allowHalfOpen: the peer's shutdown is end of input while C can still write;
 //   C's shutdown (fd_shutdown) is socket.end(), resolved once the FIN is sent.
 // - Keep-alive as natively: a socket or server keeps the process alive only
@@ -39,13 +52,15 @@
 //   connected socket is destroyed; a dropped listen closes its server.
 
 import { TideError, errors } from './errors.mjs';
+import { Conn } from './net-conn.mjs';
 
 export const TCP_LISTEN = 'tideloop:tcp_listen';
 export const TCP_ACCEPT = 'tideloop:tcp_accept';
 export const TCP_CONNECT = 'tideloop:tcp_connect';
 export const TCP_LISTENER_CLOSE = 'tideloop:tcp_listener_close';
+export const FD_WAIT = 'tideloop:fd_wait';
+export const FD_DRAIN = 'tideloop:fd_drain';
 
-const EMPTY = new Uint8Array(0);
 /* 0, 1 and 2 are stdio (stdio.mjs). */
 const FIRST_FD = 3;
 /* fds and listener ids stay C ints. */
@@ -59,149 +74,6 @@ function invalid(message) {
   return new TideError(errors.EINVAL, message);
 }
 
-/* One connected socket, from the moment it exists (accepted or connecting) to
- * its destruction. An 'error' listener is attached at once: without one, Node
- * would throw the error out of the process. */
-class Conn {
-  fd = -1;
-  error = null;
-  ended = false;
-  gone = false; /* 'close' came: nothing more will arrive */
-  #reader = null; /* the waiting fd_read: {max, resolve, reject, signal, onAbort} */
-  #watching = false;
-  #sending = 0; /* writes and shutdowns whose callback has not come yet */
-
-  constructor(socket) {
-    this.socket = socket;
-    socket.on('error', (e) => {
-      this.error ??= e;
-      this.#serve();
-    });
-    socket.on('end', () => {
-      this.ended = true;
-      this.#serve();
-    });
-    socket.on('close', () => {
-      this.gone = true;
-      this.#serve();
-    });
-  }
-
-  /* options: the host function's, whose signal is read only when the read
-   * must wait (making it costs an AbortController). */
-  read(max, options) {
-    const now = this.#take(max);
-    if (now !== null) return now;
-    const signal = options?.signal;
-    return new Promise((resolve, reject) => {
-      const w = { max, resolve, reject, signal, onAbort: null };
-      if (signal) {
-        w.onAbort = () => {
-          if (this.#reader === w) this.#reader = null;
-          this.keepAlive();
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.#reader = w;
-      this.keepAlive();
-      /* The first 'readable' listener starts Node reading (paused mode). */
-      if (!this.#watching) {
-        this.#watching = true;
-        this.socket.on('readable', () => this.#serve());
-      }
-      /* Node may have seen the end of input already, and then says nothing
-       * more ('readable' was emitted for the bytes before it) until someone
-       * reads: read() on the empty buffer makes it emit 'end' (and otherwise
-       * just keeps it reading). */
-      this.socket.read();
-    });
-  }
-
-  /* What a read gets now: bytes Node buffered, then a stored error, then end of
-   * input; null if it must wait. */
-  #take(max) {
-    const s = this.socket;
-    const n = s.readableLength;
-    if (n > 0) return s.read(Math.min(n, max));
-    if (this.error !== null) throw this.error;
-    if (this.ended || this.gone) return EMPTY;
-    return null;
-  }
-
-  #serve() {
-    const w = this.#reader;
-    if (w === null) return;
-    let v = null;
-    let err = null;
-    try {
-      v = this.#take(w.max);
-    } catch (e) {
-      err = e;
-    }
-    if (err === null && v === null) {
-      /* 'readable' at end of input brings no bytes: read() then lets Node emit
-       * 'end' (it reads nothing while the buffer is empty). */
-      this.socket.read();
-      return;
-    }
-    this.#reader = null;
-    w.signal?.removeEventListener('abort', w.onAbort);
-    this.keepAlive();
-    if (err !== null) w.reject(err);
-    else w.resolve(v);
-  }
-
-  write(bytes) {
-    if (bytes.length === 0) return 0;
-    return this.#send((done) => this.socket.write(bytes, done), bytes.length);
-  }
-
-  shutdown() {
-    return this.#send((done) => this.socket.end(done), undefined);
-  }
-
-  /* Start a write or an end, holding a ref until its callback (keepAlive). */
-  #send(start, value) {
-    return new Promise((resolve, reject) => {
-      this.#sending++;
-      this.keepAlive();
-      start((err) => {
-        this.#sending--;
-        this.keepAlive();
-        if (err) reject(this.#why(err));
-        else resolve(value);
-      });
-    });
-  }
-
-  /* A write or end on a socket Node destroyed fails with Node's own
-   * ERR_STREAM_DESTROYED; the error that destroyed it (ECONNRESET) says more. */
-  #why(err) {
-    return typeof err?.code === 'string' && err.code.startsWith('ERR_') && this.error !== null
-      ? this.error
-      : err;
-  }
-
-  keepAlive() {
-    if (this.#reader !== null || this.#sending > 0) this.socket.ref();
-    else this.socket.unref();
-  }
-
-  /* reset: C aborted the stream, so the peer gets a reset (as natively, where
-   * the socket is closed with a zero linger) rather than a clean end. */
-  destroy(reset = false) {
-    const w = this.#reader;
-    this.#reader = null;
-    if (w !== null) {
-      w.signal?.removeEventListener('abort', w.onAbort);
-      w.reject(new TideError(errors.ECANCELED, 'the socket was closed'));
-    }
-    if (reset && typeof this.socket.resetAndDestroy === 'function') this.socket.resetAndDestroy();
-    else this.socket.destroy();
-  }
-}
-
 /* A listening server and the connections it accepted that C has not taken. */
 class Listener {
   id = 0;
@@ -211,12 +83,13 @@ class Listener {
   queue = []; /* Conn, oldest first */
   waiters = []; /* {give(conn), fail(err), onAbort} */
 
-  constructor(server, limit) {
+  constructor(server, limit, buffers) {
+    this.buffers = buffers; /* for its Conns */
     this.server = server;
     this.limit = limit;
     server.on('connection', (socket) => {
       socket.setNoDelay(true); /* as natively: small writes are not held back */
-      this.arrive(new Conn(socket));
+      this.arrive(new Conn(socket, this.buffers));
     });
     server.on('error', (e) => {
       const w = this.waiters.shift();
@@ -281,16 +154,19 @@ class Listener {
 /** The sockets and servers of one runtime. */
 class NetTable {
   #net; /* node:net */
+  #buffers; /* Node's Buffer class, or null */
   sockets = new Map(); /* fd -> Conn: connections C has (or is being handed) */
   listeners = new Map(); /* id -> Listener */
   #binding = new Set(); /* servers between listen() and 'listening' */
   #connecting = new Set(); /* sockets between connect() and 'connect' */
+  #flushing = new Set(); /* Conns C closed whose last bytes are still going out */
   #nextFd = FIRST_FD;
   #nextId = 1;
   #closed = false;
 
-  constructor(nodeNet) {
+  constructor(nodeNet, buffers) {
     this.#net = nodeNet;
+    this.#buffers = buffers;
   }
 
   /* The fds of the runtime's fd_read / fd_write / fd_shutdown / fd_close. */
@@ -301,8 +177,19 @@ class NetTable {
     close: (fd, reset) => {
       const c = this.#conn(fd);
       this.sockets.delete(fd);
-      c.destroy(reset);
+      if (reset) {
+        c.destroy(true);
+        return;
+      }
+      this.#flushing.add(c);
+      c.close(() => this.#flushing.delete(c));
     },
+    /* The direct path's socket for fd (direct-io.mjs), or null: not ours;
+     * and the view of wasm memory its readNow / writeNow take. */
+    direct: (fd) => this.sockets.get(fd) ?? null,
+    view: (buffer) => (this.#buffers !== null ? this.#buffers.from(buffer) : new Uint8Array(buffer)),
+    wait: (fd, options) => this.#conn(fd).wait(options),
+    drain: (fd) => this.#conn(fd).drain(),
   };
 
   #conn(fd) {
@@ -325,7 +212,7 @@ class NetTable {
   /* A socket Node made elsewhere (a child's pipe, process.mjs): C's from now on,
    * under a new fd, as a connection. */
   adoptSocket(socket) {
-    return this.#adopt(new Conn(socket));
+    return this.#adopt(new Conn(socket, this.#buffers));
   }
 
   /* An fd handed out that C dropped before taking it: no longer C's. */
@@ -346,7 +233,7 @@ class NetTable {
     if (this.#closed) throw new TideError(errors.ECANCELED, 'the runtime is closed');
     const limit = Number.isInteger(backlog) && backlog > 0 ? backlog : DEFAULT_BACKLOG;
     const server = this.#net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
-    const l = new Listener(server, limit);
+    const l = new Listener(server, limit, this.#buffers);
     this.#binding.add(server);
     return new Promise((resolve, reject) => {
       const done = () => {
@@ -436,7 +323,7 @@ class NetTable {
     if (this.#closed) throw new TideError(errors.ECANCELED, 'the runtime is closed');
     /* node:net resolves a name itself (dns.lookup) and tries its addresses. */
     const socket = this.#net.connect({ host, port, allowHalfOpen: true, noDelay: true });
-    const conn = new Conn(socket);
+    const conn = new Conn(socket, this.#buffers);
     this.#connecting.add(socket);
     return new Promise((resolve, reject) => {
       const done = () => {
@@ -477,11 +364,17 @@ class NetTable {
   counts() {
     let queued = 0;
     for (const l of this.listeners.values()) queued += l.queue.length;
+    /* Bytes Node holds for C that C has not read: the read-ahead, bounded by
+     * Node's high-water mark whatever the peer sends. */
+    let buffered = 0;
+    for (const c of this.sockets.values()) buffered += c.socket.readableLength;
     return {
       listeners: this.listeners.size,
       sockets: this.sockets.size,
       queued,
       connecting: this.#connecting.size,
+      flushing: this.#flushing.size,
+      buffered,
     };
   }
 
@@ -493,6 +386,8 @@ class NetTable {
     this.listeners.clear();
     for (const c of this.sockets.values()) c.destroy();
     this.sockets.clear();
+    for (const c of this.#flushing) c.destroy();
+    this.#flushing.clear();
     for (const s of this.#connecting) s.destroy();
     this.#connecting.clear();
     for (const s of this.#binding) s.close();
@@ -502,15 +397,17 @@ class NetTable {
 
 /**
  * The TCP host functions of one runtime, with the socket fds they hand out.
- * @param {{net: object}} options net is node:net (createServer, connect, isIP)
+ * @param {{net: object, buffers?: object}} options net is node:net (createServer,
+ *   connect, isIP); buffers is Node's Buffer class, for copies Node keeps
+ *   without a conversion (optional)
  * @returns {{functions: Map<string, Function>, fds: object, counts: () => object,
  *            close: () => void}}
  */
-export function createNet({ net } = {}) {
+export function createNet({ net, buffers = null } = {}) {
   if (typeof net?.createServer !== 'function' || typeof net.connect !== 'function') {
     throw new TypeError('tideloop: createNet({net}): net must be node:net');
   }
-  const t = new NetTable(net);
+  const t = new NetTable(net, buffers);
   return {
     functions: new Map([
       [TCP_LISTEN, (host, port, backlog, { signal } = {}) => t.listen(host, port, backlog, signal)],
@@ -520,6 +417,9 @@ export function createNet({ net } = {}) {
         t.closeListener(id);
         return undefined;
       }],
+      /* Options passed on: only a wait that must wait reads its signal. */
+      [FD_WAIT, (fd, options) => t.fds.wait(fd, options)],
+      [FD_DRAIN, (fd) => t.fds.drain(fd)],
     ]),
     fds: t.fds,
     adopt: (socket) => t.adoptSocket(socket),

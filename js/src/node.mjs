@@ -179,7 +179,7 @@ const nodeAdapter = {
   /* Per runtime: its own sockets (fds from 3 up), listeners and datagram
    * sockets, destroyed with it, and name resolution. */
   builtins() {
-    const sockets = createNet({ net });
+    const sockets = createNet({ net, buffers: Buffer });
     const datagrams = createUdp({ dgram, isIP: net.isIP });
     /* WebSockets only where Node has the class; not in counts(), so rt._net
      * keeps node:net's shape. */

@@ -20,6 +20,7 @@ import { Scheduler } from './scheduler.mjs';
 import { HostOps } from './host-ops.mjs';
 import { Calls } from './calls.mjs';
 import { linkImports, checkExports } from './imports.mjs';
+import { directImports } from './direct-io.mjs';
 
 /* Rules that keep the two sides consistent:
  * - No view of wasm memory is kept across an await or a call into wasm (memory
@@ -128,6 +129,7 @@ export class Runtime {
       sched: this.#sched,
       hostOps: this.#hostOps,
       calls: this.#calls,
+      direct: directImports(s, this.#hostOps.fns, this.#extra?.fds ?? null),
       args: this.#args,
       env: this.#env,
       onExit: (code) => {

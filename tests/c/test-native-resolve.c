@@ -244,6 +244,10 @@ TEST(native_resolve_in_forked_child) {
    * runtime is not fork-safe the way glibc's malloc is. The plain builds
    * (default, poll) run this test. */
   TEST_SKIP("a fork while pool threads start can hang in ASan's runtime; default and poll run it");
+#elif defined(__SANITIZE_THREAD__)
+  /* TSan refuses to start threads in the child of a multi-threaded fork
+   * (its die_after_fork), which is what this test does on purpose. */
+  TEST_SKIP("TSan cannot start threads after a multi-threaded fork; default and poll run it");
 #endif
   /* The pool has threads by now; a child made with fork() has none of them,
    * and must start its own rather than wait forever for the parent's. */

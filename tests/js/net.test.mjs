@@ -42,11 +42,12 @@ async function loadNet(t, options = {}) {
 
 /* Everything C and net.mjs hold is gone. */
 async function assertNothingLeft(rt) {
-  await until(() => rt._net.sockets === 0 && rt._net.connecting === 0, 'sockets to close');
+  await until(() => rt._net.sockets === 0 && rt._net.connecting === 0 && rt._net.flushing === 0,
+    'sockets to close');
   const stats = await rt.call('net_stats');
   assert.equal(stats.streams, 0, 'C holds no stream');
   assert.equal(stats.listeners, 0, 'C holds no listener');
-  assert.deepEqual(rt._net, { listeners: 0, sockets: 0, queued: 0, connecting: 0 });
+  assert.deepEqual(rt._net, { listeners: 0, sockets: 0, queued: 0, connecting: 0, flushing: 0, buffered: 0 });
 }
 
 /* A node:net server on an ephemeral port. */
@@ -264,7 +265,7 @@ test('an accept C cancels after its answer reached C holds the connection for th
   /* The accept answered at once (the fd), but C cancelled it before its
    * future completed: C holds the fd (nothing is queued in JS any more). */
   assert.equal(await rt.call('accept_behind_sync', [l.id]), -1);
-  assert.deepEqual(rt._net, { listeners: 1, sockets: 1, queued: 0, connecting: 0 });
+  assert.deepEqual(rt._net, { listeners: 1, sockets: 1, queued: 0, connecting: 0, flushing: 0, buffered: 0 });
   /* The next accept takes it without asking the host. */
   const calls = rt.stats.hostCalls;
   const slot = await rt.call('tcp_accept', [l.id]);
@@ -468,12 +469,12 @@ test('rt.close() destroys every socket and server of the runtime', async (t) => 
   await until(() => rt._net.queued === 1, 'the queued connection');
   const { port } = await nodeServer(t, (s) => s.resume());
   await rt.call('tcp_connect', [LOCAL, port]);
-  assert.deepEqual(rt._net, { listeners: 1, sockets: 2, queued: 1, connecting: 0 });
+  assert.deepEqual(rt._net, { listeners: 1, sockets: 2, queued: 1, connecting: 0, flushing: 0, buffered: 0 });
   const closed = (s) => new Promise((r) => s.on('close', r).resume());
   const both = Promise.all([closed(held), closed(queued)]);
   rt.close();
   await both;
-  assert.deepEqual(rt._net, { listeners: 0, sockets: 0, queued: 0, connecting: 0 });
+  assert.deepEqual(rt._net, { listeners: 0, sockets: 0, queued: 0, connecting: 0, flushing: 0, buffered: 0 });
   /* The port is free again. */
   const again = net.createServer();
   await new Promise((res, rej) => again.once('error', rej).listen(l.port, LOCAL, res));
@@ -536,10 +537,10 @@ test('net.mjs: an fd C dropped goes back to the front of the accept queue', asyn
   const peer = net.connect(port, LOCAL);
   const fd = await first;
   assert.ok(fd >= 3);
-  assert.deepEqual(n.counts(), { listeners: 1, sockets: 1, queued: 0, connecting: 0 });
+  assert.deepEqual(n.counts(), { listeners: 1, sockets: 1, queued: 0, connecting: 0, flushing: 0, buffered: 0 });
   /* The host runtime aborts the signal when C dropped the answer. */
   c1.abort();
-  assert.deepEqual(n.counts(), { listeners: 1, sockets: 0, queued: 1, connecting: 0 });
+  assert.deepEqual(n.counts(), { listeners: 1, sockets: 0, queued: 1, connecting: 0, flushing: 0, buffered: 0 });
   await assert.rejects(Promise.resolve().then(() => n.fds.read(fd, 10)), { code: 'EBADF', errno: errors.EBADF });
   const fd2 = await fn('tcp_accept')(id, {});
   peer.write('still here');
@@ -552,7 +553,7 @@ test('net.mjs: an fd C dropped goes back to the front of the accept queue', asyn
   assert.equal((await n.fds.read(fd2, 4)).length, 0, 'end of input');
   n.fds.close(fd2);
   fn('tcp_listener_close')(id);
-  assert.deepEqual(n.counts(), { listeners: 0, sockets: 0, queued: 0, connecting: 0 });
+  assert.deepEqual(n.counts(), { listeners: 0, sockets: 0, queued: 0, connecting: 0, flushing: 0, buffered: 0 });
 });
 
 test('a host function\'s signal aborts when C drops the value it already returned', async () => {

@@ -11,22 +11,41 @@
  *   "tideloop:fd_shutdown"(fd)    -> once the host has shut the socket down for
  *                                    writing (sockets only: host_tcp.c)
  *
+ * and, for the runtime's own sockets, the direct path (host_direct.h): bytes
+ * the host already holds are read, and writes are handed over, inside one
+ * synchronous import, with no host operation and no tick; what must wait does
+ * so on an operation that only says "ready":
+ *
+ *   "tideloop:fd_wait"(fd)        -> once a direct read would not wait (bytes,
+ *                                    end of input or an error are there)
+ *   "tideloop:fd_drain"(fd)       -> once the host's send buffer is below its
+ *                                    high-water mark again
+ *
  * The API and its semantics are those of tide.h ("Byte streams"), and the read
  * side is the same code as on fds (read_buffer.c): the buffer, line splitting,
  * over-long lines, EOF. What differs is where bytes come from and go to:
  *
- * - Reading: a request the buffer cannot serve starts one host read (unless one
- *   is already in flight); its bytes are appended to the buffer and the request
- *   is served again. A cancelled request only lets go of its future: the host
- *   read behind it is NOT cancelled, and whatever it brings is buffered for the
- *   next request, so nothing is lost (cancelling it could race with bytes the
- *   host already took from its source). It is cancelled when the stream closes.
- *   Until then it counts as pending work, so it keeps the loop alive.
- * - Writing: writes are queued in order (write_queue.c, as on fds), and one
- *   host write is in flight at a time; it carries every queued write (up to
- *   BATCH_MAX bytes) at once, so a burst of small writes costs one host call,
- *   and the next batch starts when the host has taken the previous one
- *   (backpressure is the host's).
+ * - Reading: a request the buffer cannot serve first takes what the host holds
+ *   (a direct read, into the buffer's room); if nothing is there it waits on
+ *   fd_wait and reads directly once that answers. Where there is no direct
+ *   path it starts one host read instead, whose bytes are appended to the
+ *   buffer. At most one wait or host read is in flight. A cancelled request
+ *   only lets go of its future: the wait or read behind it is NOT cancelled.
+ *   A wait consumes nothing, so the bytes stay with the host for the next
+ *   request; a host read's bytes are buffered for it, so nothing is lost
+ *   (cancelling it could race with bytes the host already took from its
+ *   source). Either is cancelled when the stream closes. Until then it counts
+ *   as pending work, so it keeps the loop alive.
+ * - Writing: a write with nothing queued before it is handed to the host at
+ *   once (directly), and is done when the import returns, as a write(2) the
+ *   kernel took; if the host's buffer is then past its high-water mark, an
+ *   fd_drain is in flight and later writes queue behind it (backpressure: a
+ *   slow peer holds the writer back by one write). Without a direct path,
+ *   writes are queued in order (write_queue.c, as on fds), and one host write
+ *   is in flight at a time; it carries every queued write (up to BATCH_MAX
+ *   bytes) at once, so a burst of small writes costs one host call, and the
+ *   next batch starts when the host has taken the previous one. Errors the
+ *   host meets after it took the bytes reach the next operation, as natively.
  * - Shutting down (sockets): a half-close is queued behind the writes like one
  *   more write; once every byte before it has been taken, one host call shuts
  *   the socket down, and close waits for that too. Whether a stream is a socket
@@ -44,6 +63,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "host_direct.h"
 #include "host_stream.h"
 #include "host_op.h"
 #include "queue.h"
@@ -56,6 +76,8 @@
 #define FN_WRITE "tideloop:fd_write"
 #define FN_CLOSE "tideloop:fd_close"
 #define FN_SHUTDOWN "tideloop:fd_shutdown"
+#define FN_WAIT "tideloop:fd_wait"
+#define FN_DRAIN "tideloop:fd_drain"
 
 /* How much a host read asks for while a line is wanted: a few lines' worth, as
  * stdio's BUFSIZ, so short lines do not cost a host call each; a longer line
@@ -67,13 +89,15 @@
 #define BATCH_MAX ((size_t)64 * 1024)
 
 /* Invariants:
- * - reading: hread is a pending host read whose done callback is on_read_done.
- *   At most one is in flight; it outlives a cancelled request.
+ * - reading: hread is a pending host read (done callback on_read_done) or wait
+ *   (on_ready), read_cb says which. At most one is in flight; it outlives a
+ *   cancelled request.
  * - eof_pending / err_pending: the host reported EOF or an error, which the
  *   next request that the buffer cannot serve gets (after the bytes buffered
  *   before it). EOF is told once; an error stays, for every later request.
  * - writing: hwrite is a pending host write carrying the started requests
- *   (progress 1) at the head of wq (batch_len bytes). wq is non-empty =>
+ *   (progress 1) at the head of wq (batch_len bytes), or a drain (batch_len 0,
+ *   no request started: the bytes before it are done). wq is non-empty =>
  *   writing, except while the failure of a start is being handled.
  * - wq (write_queue.h): a request's bytes leave wq.queued when the host has
  *   taken its batch; after the first write error wq.err holds it for good.
@@ -99,6 +123,7 @@ struct tide_stream {
   tide__read_buffer rb;
   tide_future *reader;
   tide_future hread;
+  tide_future_cb read_cb;
   int reading;
   int eof_pending;
   int err_pending;
@@ -165,6 +190,7 @@ enum { SHUT_NONE = 0, SHUT_QUEUED, SHUT_RUNNING, SHUT_DONE };
 /* --- Reading ----------------------------------------------------------------- */
 
 static void on_read_done(tide_future *f, void *ud);
+static void on_ready(tide_future *f, void *ud);
 
 static void reader_cancelled(tide_future *f, void *ud) {
   tide_stream *s = ud;
@@ -187,27 +213,75 @@ static int start_read(tide_stream *s) {
   args[0] = tide_value_int(s->fd);
   args[1] = tide_value_int((int64_t)want);
   int rc = host_op(s, &s->hread, FN_READ, args, 2, on_read_done);
-  if (rc == 0) s->reading = 1;
+  if (rc == 0) {
+    s->reading = 1;
+    s->read_cb = on_read_done;
+  }
   return rc;
 }
 
-/* Serve the request from the buffer, or from a pending EOF or error; wait (with
- * a host read in flight) if neither can. Returns 0 once the request is either
+/* Wait until a direct read would not wait. */
+static int start_wait(tide_stream *s) {
+  tide_value fd = tide_value_int(s->fd);
+  int rc = host_op(s, &s->hread, FN_WAIT, &fd, 1, on_ready);
+  if (rc == 0) {
+    s->reading = 1;
+    s->read_cb = on_ready;
+  }
+  return rc;
+}
+
+/* Take what the host holds into the buffer's room, inside this call. Returns 1
+ * when something changed (bytes buffered, or end of input or an error noted:
+ * serve again), 0 if nothing is there yet, TIDE_ENOSYS if the fd has no direct
+ * path, or TIDE_ENOMEM (no room; nothing taken). */
+static int read_direct(tide_stream *s) {
+  unsigned char *at;
+  size_t room;
+  int rc = tide__rbuf_room(&s->rb, &at, &room);
+  if (rc != 0) return rc;
+  int n = tide__direct_read(s->loop, s->fd, at, room);
+  if (n > 0) {
+    tide__rbuf_commit(&s->rb, (size_t)n, room);
+    s->nread += (uint64_t)n;
+    return 1;
+  }
+  if (n == 0 || n == TIDE_ENOSYS) return n;
+  if (n == TIDE_EOF)
+    s->eof_pending = 1;
+  else
+    s->err_pending = n; /* the host gives it only after every byte before it */
+  return 1;
+}
+
+/* Serve the request from the buffer, or from a pending EOF or error, taking
+ * what the host holds directly when the buffer cannot; wait (with a wait or a
+ * host read in flight) if nothing can. Returns 0 once the request is either
  * completed or waiting in s->reader; an error (future untouched) otherwise. */
 static int serve(tide_stream *s, tide_future *future) {
-  void *data = NULL;
-  size_t len = 0;
-  int rc = tide__rbuf_serve(&s->rb, s->eof_pending, &data, &len);
-  if (rc == TIDE_ENOMEM) return rc;
-  /* An error stays (as on fds, fd_read.c): once the bytes before it are read,
-   * every request fails with it. */
-  if (rc == TIDE__READ_NEED_MORE && s->err_pending != 0) rc = s->err_pending;
-  if (rc != TIDE__READ_NEED_MORE) {
-    if (rc == TIDE_EOF) s->eof_pending = 0; /* EOF is told once per host EOF */
-    tide__rbuf_deliver(&s->rb, future, rc, data, len);
-    return 0;
+  for (;;) {
+    void *data = NULL;
+    size_t len = 0;
+    int rc = tide__rbuf_serve(&s->rb, s->eof_pending, &data, &len);
+    if (rc == TIDE_ENOMEM) return rc;
+    /* An error stays (as on fds, fd_read.c): once the bytes before it are
+     * read, every request fails with it. */
+    if (rc == TIDE__READ_NEED_MORE && s->err_pending != 0) rc = s->err_pending;
+    if (rc != TIDE__READ_NEED_MORE) {
+      if (rc == TIDE_EOF) s->eof_pending = 0; /* EOF is told once per host EOF */
+      tide__rbuf_deliver(&s->rb, future, rc, data, len);
+      return 0;
+    }
+    if (s->reading) break; /* a wait or host read is in flight already */
+    rc = read_direct(s);
+    if (rc == 1) continue;
+    if (rc == 0)
+      rc = start_wait(s);
+    else if (rc == TIDE_ENOSYS)
+      rc = start_read(s);
+    if (rc != 0) return rc;
+    break;
   }
-  if (!s->reading && (rc = start_read(s)) != 0) return rc;
   s->reader = future;
   tide_future_set_cancel_hook(future, reader_cancelled, s);
   return 0;
@@ -249,12 +323,9 @@ static int take_read_result(tide_stream *s, tide_future *f) {
   return rc;
 }
 
-static void on_read_done(tide_future *f, void *ud) {
-  tide_stream *s = ud;
-  assert(f == &s->hread && s->reading);
-  s->reading = 0;
-  int rc = take_read_result(s, f);
-  tide_future_release(f); /* its error, if any, was observed above */
+/* A host read or wait answered with rc (0: bytes buffered, or ready): serve
+ * the waiting request again, if it was not cancelled meanwhile. */
+static void read_answered(tide_stream *s, int rc) {
   if (rc != 0) {
     /* For every later request, after what is buffered. Also TIDE_ENOMEM:
      * unlike on fds (where it strikes before read()), the host's bytes are
@@ -266,11 +337,34 @@ static void on_read_done(tide_future *f, void *ud) {
     tide_future_set_error(r, rc, NULL);
     return;
   }
-  if (s->reader == NULL) return; /* cancelled meanwhile: the bytes stay buffered */
+  /* Cancelled meanwhile: a host read's bytes stay buffered; after a wait,
+   * nothing was taken, and the bytes stay with the host. */
+  if (s->reader == NULL) return;
   tide_future *r = s->reader;
   detach_reader(s);
-  rc = serve(s, r); /* completes r, or waits again with the next host read */
+  rc = serve(s, r); /* completes r, or waits again */
   if (rc != 0) tide_future_set_error(r, rc, NULL);
+}
+
+static void on_read_done(tide_future *f, void *ud) {
+  tide_stream *s = ud;
+  assert(f == &s->hread && s->reading);
+  s->reading = 0;
+  int rc = take_read_result(s, f);
+  tide_future_release(f); /* its error, if any, was observed above */
+  read_answered(s, rc);
+}
+
+/* fd_wait answered: a direct read will find something (its value, a count,
+ * is only a hint). An error is the wait's own (the fd is unknown, the runtime
+ * closed it): the socket's errors come through the direct read, in order. */
+static void on_ready(tide_future *f, void *ud) {
+  tide_stream *s = ud;
+  assert(f == &s->hread && s->reading);
+  s->reading = 0;
+  int rc = tide_future_result(f, NULL);
+  tide_future_release(f);
+  read_answered(s, rc);
 }
 
 /* --- Writing ------------------------------------------------------------------ */
@@ -289,11 +383,45 @@ uint64_t tide_stream_bytes_read(const tide_stream *s) {
 
 static void on_write_done(tide_future *f, void *ud);
 
-/* Start one host write carrying the queued writes from the head, up to
- * BATCH_MAX bytes (at least the first). They are gathered into one block; if
- * that cannot be allocated, the first goes alone. 0 or an error (nothing
- * started). */
-static int start_write(tide_stream *s) {
+/* The host took the bytes directly but its buffer is past its high-water mark:
+ * later writes wait for fd_drain (in hwrite, as a batch of no bytes). If even
+ * asking fails (out of memory), they do not wait: the host holds the bytes
+ * all the same, and the next write asks again. */
+static void start_drain(tide_stream *s) {
+  tide_value fd = tide_value_int(s->fd);
+  s->batch_len = 0;
+  if (host_op(s, &s->hwrite, FN_DRAIN, &fd, 1, on_write_done) == 0) s->writing = 1;
+}
+
+/* The batch (the started requests at the head of wq) went out: each is done. */
+static void batch_done(tide_stream *s) {
+  s->nwritten += s->batch_len;
+  while (!tide__wq_empty(&s->wq) && tide__wq_head(&s->wq)->progress > 0) {
+    tide__write_req *w = tide__wq_head(&s->wq);
+    s->wq.queued -= w->len;
+    tide__wq_complete(&s->wq, w);
+  }
+}
+
+static int write_batch(tide_stream *s, int direct);
+
+/* Write what is queued, batch after batch: directly while the host takes them
+ * (0 then, failures go to wq), else with a host write in flight. direct is 0
+ * inside tide__wq_push (write_queued): a request must not complete before it
+ * is queued. 0 or an error (nothing started). */
+static int start_write(tide_stream *s, int direct) {
+  int rc;
+  while ((rc = write_batch(s, direct)) == 1) {
+  }
+  return rc;
+}
+
+/* One batch: the queued writes from the head, up to BATCH_MAX bytes (at least
+ * the first), gathered into one block; if that cannot be allocated, the first
+ * goes alone. Returns 1 if it went out directly and more is queued, 0 when
+ * done or waiting (a host write or drain in flight, or the queue failed), or
+ * an error (nothing started). */
+static int write_batch(tide_stream *s, int direct) {
   assert(!s->writing && !tide__wq_empty(&s->wq));
   tide__write_req *first = tide__wq_head(&s->wq);
   size_t total = first->len;
@@ -318,18 +446,34 @@ static int start_write(tide_stream *s) {
     }
     bytes = block;
   }
-  tide_value args[2];
-  args[0] = tide_value_int(s->fd);
-  args[1] = tide_value_bytes(bytes, total);
-  int rc = host_op(s, &s->hwrite, FN_WRITE, args, 2, on_write_done);
-  tide_loop_dealloc(s->loop, block); /* the host call copied the bytes */
-  if (rc != 0) return rc;
+  int rc = direct ? tide__direct_write(s->loop, s->fd, bytes, total) : TIDE_ENOSYS;
+  int taken = rc != TIDE_ENOSYS;
+  if (!taken) {
+    tide_value args[2];
+    args[0] = tide_value_int(s->fd);
+    args[1] = tide_value_bytes(bytes, total);
+    rc = host_op(s, &s->hwrite, FN_WRITE, args, 2, on_write_done);
+  }
+  tide_loop_dealloc(s->loop, block); /* the host copied the bytes */
+  if (rc < 0 && taken) {
+    tide__wq_fail(&s->wq, rc); /* this batch and everything after it */
+    return 0;
+  }
+  if (rc < 0) return rc;
   size_t i = 0;
   for (tide__qnode *n = s->wq.reqs.next; i < count; n = n->next, i++)
     TIDE__WQ_REQ(n)->progress = 1; /* in the batch: a cancel no longer drops it */
   s->batch_len = total;
-  s->writing = 1;
-  return 0;
+  if (!taken) {
+    s->writing = 1;
+    return 0;
+  }
+  batch_done(s);
+  if (rc == TIDE__DIRECT_DRAIN) {
+    start_drain(s);
+    return 0;
+  }
+  return tide__wq_empty(&s->wq) ? 0 : 1;
 }
 
 static void after_writes(tide_stream *s);
@@ -354,13 +498,8 @@ static void on_write_done(tide_future *f, void *ud) {
   if (rc != 0) {
     tide__wq_fail(&s->wq, rc); /* the batch and everything after it */
   } else {
-    s->nwritten += s->batch_len;
-    while (!tide__wq_empty(&s->wq) && tide__wq_head(&s->wq)->progress > 0) {
-      tide__write_req *w = tide__wq_head(&s->wq);
-      s->wq.queued -= w->len;
-      tide__wq_complete(&s->wq, w);
-    }
-    if (!tide__wq_empty(&s->wq) && (rc = start_write(s)) != 0) tide__wq_fail(&s->wq, rc);
+    batch_done(s);
+    if (!tide__wq_empty(&s->wq) && (rc = start_write(s, 1)) != 0) tide__wq_fail(&s->wq, rc);
   }
   after_writes(s);
 }
@@ -370,7 +509,7 @@ static void on_write_done(tide_future *f, void *ud) {
  * be the last thing a shutdown or close waited for. */
 static int write_queued(tide__write_queue *q) {
   tide_stream *s = tide__container_of(q, tide_stream, wq);
-  return s->writing ? 0 : start_write(s);
+  return s->writing ? 0 : start_write(s, 0);
 }
 
 static void write_dropped(tide__write_queue *q) {
@@ -382,6 +521,22 @@ int tide_stream_write(tide_stream *s, const void *data, size_t len,
   assert(s != NULL && (data != NULL || len == 0));
   assert(future == NULL || !tide_future_done(future));
   if (s->closing || s->shut != SHUT_NONE) return TIDE_ECLOSED;
+  if (!s->writing && tide__wq_empty(&s->wq) && s->wq.err == 0) {
+    /* Nothing before it: hand it to the host now, without a copy into the
+     * queue. Done when the host took it (its future completes from the loop,
+     * as always); an error fails it and every later write. */
+    int rc = tide__direct_write(s->loop, s->fd, data, len);
+    if (rc != TIDE_ENOSYS) {
+      if (rc < 0) {
+        tide__wq_fail(&s->wq, rc); /* an empty queue: only remembers rc */
+        return tide__wq_write(&s->wq, data, len, future); /* fails with it */
+      }
+      s->nwritten += len;
+      if (future != NULL) tide_future_set_int(future, (int64_t)len);
+      if (rc == TIDE__DIRECT_DRAIN) start_drain(s);
+      return 0;
+    }
+  }
   return tide__wq_write(&s->wq, data, len, future);
 }
 
@@ -544,7 +699,7 @@ void tide_stream_close(tide_stream *s, tide_future *future) {
   if (s->reading) {
     /* Nobody can read any more: abort the host read (its done callback goes
      * first, so nothing runs for it later). */
-    tide_future_remove_done_callback(&s->hread, on_read_done, s);
+    tide_future_remove_done_callback(&s->hread, s->read_cb, s);
     tide_future_release(&s->hread);
     s->reading = 0;
   }

@@ -1,7 +1,10 @@
 /* tcp_listen.c: the native half of TCP listeners: bind and listen on a numeric
- * address, adopt an inherited listening socket, and accept connections the way
+ * address (alone, or sharing the port with SO_REUSEPORT), adopt an inherited listening socket, and accept connections the way
  * streams want them. The accept loop itself is fd/tcp_listener.c. */
 #define _POSIX_C_SOURCE 200809L
+/* SO_REUSEPORT is not POSIX: glibc declares it only with its default
+ * extensions (__USE_MISC), which _POSIX_C_SOURCE alone turns off. */
+#define _DEFAULT_SOURCE
 
 #include <assert.h>
 #include <errno.h>
@@ -16,19 +19,45 @@
 
 int tide_tcp_listen(tide_loop *loop, const char *host, int port, int backlog,
                     tide_future *future) {
+  return tide_tcp_listen_ex(loop, host, port, backlog, 0, future);
+}
+
+/* SO_REUSEPORT where the system has it; a flag this system cannot honour is an
+ * error, never a listener that silently takes the port alone. */
+static int set_reuseport(int fd, const char **out_message) {
+#ifdef SO_REUSEPORT
+  int one = 1;
+  *out_message = NULL;
+  return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == 0
+             ? 0
+             : tide__errno_code(errno);
+#else
+  (void)fd;
+  *out_message = "TIDE_TCP_REUSEPORT: this system has no SO_REUSEPORT";
+  return TIDE_ENOSYS;
+#endif
+}
+
+int tide_tcp_listen_ex(tide_loop *loop, const char *host, int port, int backlog,
+                       unsigned flags, tide_future *future) {
   assert(loop != NULL && future != NULL && !tide_future_done(future));
+  if ((flags & ~(unsigned)TIDE_TCP_REUSEPORT) != 0) return TIDE_EINVAL;
   tide__sockaddr addr;
   int rc = tide__sockaddr_parse(host, port, 0, &addr);
   if (rc != 0) return rc;
   int fd = tide__socket_new(addr.ss.ss_family, SOCK_STREAM);
   if (fd < 0) return fd == TIDE_ENOMEM ? fd : tide_future_set_error(future, fd, NULL);
   int one = 1;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      bind(fd, (struct sockaddr *)&addr.ss, addr.len) != 0 ||
-      listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0) {
+  const char *message = NULL;
+  rc = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 ? 0
+                                                                       : tide__errno_code(errno);
+  if (rc == 0 && (flags & TIDE_TCP_REUSEPORT) != 0) rc = set_reuseport(fd, &message);
+  if (rc == 0 && (bind(fd, (struct sockaddr *)&addr.ss, addr.len) != 0 ||
+                  listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0))
     rc = tide__errno_code(errno);
+  if (rc != 0) {
     (void)close(fd);
-    return tide_future_set_error(future, rc, NULL);
+    return tide_future_set_error(future, rc, message);
   }
   int bound = tide__socket_port(fd);
   tide_tcp_listener *l = NULL;
