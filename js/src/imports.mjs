@@ -158,7 +158,6 @@ function tideloopImports({ state: s, sched, hostOps, calls, direct }) {
   };
   imports.fd_read_now = answer(direct.fd_read_now);
   imports.fd_write_now = answer(direct.fd_write_now);
->>>>>>> main
   return imports;
 }
 
