@@ -42,6 +42,17 @@ export class HostFns {
     return this.#fns.delete(name);
   }
 
+  /** How many functions the user registered (built-ins not counted). */
+  get size() {
+    return this.#fns.size;
+  }
+
+  /** Whether the user registered a function under name (built-ins aside):
+   * direct-io.mjs steps aside for a user's own fd functions. */
+  has(name) {
+    return this.#fns.has(name);
+  }
+
   /** The entry of the name at [ptr, ptr + len) of memory (mem: a Uint8Array
    * of all of it; the caller checked the range). Names longer than
    * NAME_CACHE_LEN, and more than NAME_CACHE of them, get an entry that is
