@@ -15,10 +15,11 @@
 // directly, and a record is found by its op id's slot, not through a map.
 
 import { TideError, errors } from './errors.mjs';
-import { utf8, fromUtf8, TAG_NONE, TAG_NUMBER } from './values.mjs';
-import { decodeArgs, getF64, NAME_CACHE, NAME_CACHE_LEN } from './wire.mjs';
+import { utf8, TAG_NONE, TAG_NUMBER } from './values.mjs';
+import { decodeArgs } from './wire.mjs';
 import { reportUncaught } from './state.mjs';
 import { CompletionRing } from './ring.mjs';
+import { HostFns } from './host-fns.mjs';
 
 /* Op ids are slot << 15 | generation (src/hostops/ids.c): a live op is found
  * by its slot. */
@@ -53,6 +54,7 @@ export class HostOp {
     this.op = 0;
     this.state = IDLE;
     this.name = '';
+    this.entry = null; /* its name's entry (host-fns.mjs) */
     /* Arguments: up to three numbers or nones live in a0..a2 (n of them),
      * anything else in `args` (an array, n = -1). */
     this.n = 0;
@@ -67,16 +69,32 @@ export class HostOp {
     this.promise = false; /* a promise of the function is pending */
     this.ringed = false; /* its completion is in the ring, not yet taken */
     this.deferred = false; /* in state.deferred, waiting for start() */
+    /* options._whenCancelled: what to run if C cancels it. */
+    this.onCancel = null;
+    this.onCancelArg = undefined;
+    this.ops = ops;
     this.onOk = (v) => {
       this.promise = false;
-      ops.reacted(this, true, v);
+      ops.settle(this, true, v, true);
     };
     this.onErr = (e) => {
       this.promise = false;
-      ops.reacted(this, false, e);
+      ops.settle(this, false, e, true);
     };
   }
 }
+
+/* What an ended operation's signal is: its controller if one was made, and
+ * whether it was aborted. ENDED and ENDED_ABORTED stand for one with no
+ * controller yet, so that most operations end without an allocation. */
+class Ended {
+  constructor(controller, aborted) {
+    this.controller = controller;
+    this.aborted = aborted;
+  }
+}
+const ENDED = new Ended(null, false);
+const ENDED_ABORTED = new Ended(null, true);
 
 /* The last argument a host function gets: `{signal}`. The AbortController is
  * made only if the function reads `signal`: making one costs microseconds in
@@ -84,24 +102,14 @@ export class HostOp {
  * cancelled the operation gets an already aborted signal. A class, not an
  * object literal with a getter: V8 builds such a literal on a slow path that
  * costs more than the rest of a host call. `signal` is an (enumerable)
- * accessor of the prototype. One per call (a function may keep it), holding
- * the op id, so that a read after the record was reused cannot reach another
- * operation's signal. */
+ * accessor of the prototype. One per call (a function may keep it), so that a
+ * read after the record was reused cannot reach another operation's signal:
+ * it reads the live record (a HostOp) until the operation ends, then an
+ * Ended. One field: this is made on every host call. */
 class HostCallOptions {
-  #rec;
-  /* Once the operation has ended (its record went back to the pool): its
-   * controller, or null and whether it was aborted (a signal is made only if
-   * read then). */
-  #ended = false;
-  #controller = null;
-  #aborted = false;
-  /* See _whenCancelled and _settle. */
-  #onCancel = null;
-  #onCancelArg = undefined;
-  #ops;
-  constructor(rec, ops) {
-    this.#rec = rec;
-    this.#ops = ops;
+  #src;
+  constructor(rec) {
+    this.#src = rec;
   }
 
   /* Internal, for the runtime's own functions that complete from an event
@@ -111,54 +119,39 @@ class HostCallOptions {
    * A call after the operation ended (C cancelled it) changes nothing. Not
    * part of the public API. */
   _settle(ok, value) {
-    const rec = this.#rec;
-    if (rec === null || !rec.promise) return;
+    const rec = this.#src;
+    if (rec instanceof Ended || !rec.promise) return;
     rec.promise = false;
-    this.#ops.settle(rec, ok, value);
+    rec.ops.settle(rec, ok, value);
   }
 
   /* Internal, for the runtime's own functions that wait on every request of
    * a busy socket (net.mjs fd_wait): fn(arg) runs, outside wasm, if C cancels
    * the operation, as the signal's abort would, without the cost of an
-   * AbortController per call (arg spares a closure per call). Not part of
-   * the public API. */
+   * AbortController per call (arg spares a closure per call). Kept on the
+   * record, which drops it when the operation ends. Not part of the public
+   * API. */
   _whenCancelled(fn, arg) {
-    this.#onCancel = fn;
-    this.#onCancelArg = arg;
-  }
-
-  /* What _whenCancelled asked for, as a function to call, taken once
-   * (hostCancel, abandon); null if nothing. */
-  _takeCancelHook() {
-    const fn = this.#onCancel;
-    const arg = this.#onCancelArg;
-    this.#onCancel = null;
-    this.#onCancelArg = undefined;
-    return fn === null ? null : () => fn(arg);
+    const rec = this.#src;
+    if (rec instanceof Ended) return;
+    rec.onCancel = fn;
+    rec.onCancelArg = arg;
   }
 
   get signal() {
-    if (this.#ended) {
-      if (this.#controller === null) {
-        this.#controller = new AbortController();
-        if (this.#aborted) this.#controller.abort();
-      }
-      return this.#controller.signal;
+    let src = this.#src;
+    if (src === ENDED || src === ENDED_ABORTED) this.#src = src = new Ended(null, src.aborted);
+    if (src.controller === null) {
+      src.controller = new AbortController();
+      if (src.aborted) src.controller.abort();
     }
-    const rec = this.#rec;
-    if (rec.controller === null) {
-      rec.controller = new AbortController();
-      if (rec.aborted) rec.controller.abort();
-    }
-    return rec.controller.signal;
+    return src.controller.signal;
   }
 
   /* The record goes back to the pool: keep what this operation's signal is. */
   end(rec) {
-    this.#ended = true;
-    this.#controller = rec.controller;
-    this.#aborted = rec.aborted;
-    this.#rec = null;
+    if (rec.controller !== null) this.#src = new Ended(rec.controller, rec.aborted);
+    else this.#src = rec.aborted ? ENDED_ABORTED : ENDED;
   }
 }
 Object.defineProperty(HostCallOptions.prototype, 'signal', { enumerable: true });
@@ -168,25 +161,19 @@ export class HostOps {
   #s; /* the RuntimeState */
   #sched; /* the Scheduler: kick() takes a completion to C */
   #rt; /* the Runtime, for its _onHostCall test hook */
-  /** name -> host function, as registered (rt.register). */
-  fns = new Map();
-  /* The runtime's own host functions (stdio.mjs: C streams on fds 0-2, and
-   * the adapter's: Node's sockets and name resolution), used when the user
-   * registered none under the name. */
-  #builtins;
+  /** The host functions by name (rt.register, and the runtime's own). */
+  fns;
   /* Live records by slot (an array indexed by the op id's slot), and idle ones. */
   #bySlot = [];
   #pool = [];
   /* Where completions go (ring.mjs); it also keeps the views of memory. */
   #ring;
-  /* What takes a record C is done with back to the pool (a bound #release). */
-  #releaser = (rec) => this.#release(rec);
 
   constructor(state, sched, rt, builtins) {
     this.#s = state;
     this.#sched = sched;
     this.#rt = rt;
-    this.#builtins = builtins;
+    this.fns = new HostFns(builtins);
     this.#ring = new CompletionRing(state);
   }
 
@@ -218,8 +205,8 @@ export class HostOps {
   }
 
   /* Back to the pool, unless a handler of its may still run (then the handler
-   * brings it back). */
-  #release(rec) {
+   * brings it back). An arrow, so that the ring calls it directly (taken). */
+  #release = (rec) => {
     const slot = rec.op >>> SLOT_SHIFT;
     if (this.#bySlot[slot] === rec) this.#bySlot[slot] = undefined;
     rec.state = IDLE;
@@ -228,13 +215,16 @@ export class HostOps {
     if (rec.options !== null) rec.options.end(rec);
     rec.options = null;
     rec.name = '';
+    rec.entry = null;
+    rec.onCancel = null;
+    rec.onCancelArg = undefined;
     rec.a0 = rec.a1 = rec.a2 = undefined;
     rec.args = null;
     rec.controller = null;
     rec.aborted = false;
     rec.cancelled = false;
     if (this.#pool.length < POOL_MAX) this.#pool.push(rec);
-  }
+  };
 
   #find(op) {
     const rec = this.#bySlot[op >>> SLOT_SHIFT];
@@ -264,9 +254,11 @@ export class HostOps {
       this.settle(rec, false, new TideError(errors.EINVAL, 'host_call: name or arguments outside memory'));
       return;
     }
-    rec.name = this.#nameAt(mem, namePtr, nameLen);
+    const entry = this.fns.entryAt(mem, namePtr, nameLen);
+    rec.entry = entry;
+    rec.name = entry.name;
     let bad = null;
-    if (!this.#numbers(rec, mem, argsPtr, argsPtr + argsLen)) {
+    if (!this.#numbers(rec, mem, this.#ring.dv, argsPtr, argsPtr + argsLen)) {
       try {
         rec.args = decodeArgs(mem.subarray(argsPtr, argsPtr + argsLen), 0, argsLen);
         rec.n = -1;
@@ -295,13 +287,13 @@ export class HostOps {
 
   /* Up to three numbers or nones, read straight from memory into rec (the
    * common case: no array, no copy). False for anything else. */
-  #numbers(rec, mem, at, end) {
+  #numbers(rec, mem, dv, at, end) {
     let n = 0;
     while (at < end) {
       const tag = mem[at];
       let v;
       if (tag === TAG_NUMBER && end - at >= 9) {
-        v = getF64(mem, at + 1);
+        v = dv.getFloat64(at + 1, true);
         at += 9;
       } else if (tag === TAG_NONE) {
         v = undefined;
@@ -317,24 +309,6 @@ export class HostOps {
     return true;
   }
 
-  /* The name at [ptr, ptr + len) of mem, through #names: host functions'
-   * names C passed, decoded, looked up by their bytes. */
-  #names = [];
-  #nameAt(mem, ptr, len) {
-    if (len > NAME_CACHE_LEN) return fromUtf8(mem.slice(ptr, ptr + len));
-    const names = this.#names;
-    next: for (let k = 0; k < names.length; k++) {
-      const b = names[k].bytes;
-      if (b.length !== len) continue;
-      for (let i = 0; i < len; i++) if (b[i] !== mem[ptr + i]) continue next;
-      return names[k].name;
-    }
-    const bytes = mem.slice(ptr, ptr + len);
-    const name = fromUtf8(bytes);
-    if (names.length < NAME_CACHE) names.push({ bytes, name });
-    return name;
-  }
-
   start(rec) {
     rec.deferred = false;
     if (rec.state !== QUEUED) {
@@ -342,13 +316,13 @@ export class HostOps {
       return;
     }
     rec.state = RUNNING;
-    const fn = this.fns.get(rec.name) ?? this.#builtins.get(rec.name);
+    const fn = this.fns.fnOf(rec.entry);
     if (fn === undefined) {
       this.settle(rec, false, new TideError(errors.ENOENT,
         `no host function is registered under the name "${rec.name}"`));
       return;
     }
-    const options = new HostCallOptions(rec, this);
+    const options = new HostCallOptions(rec);
     rec.options = options;
     let result;
     try {
@@ -390,8 +364,10 @@ export class HostOps {
    * while C still waits for it. The completion goes to the ring at once when
    * it can (a number or nothing, outside wasm, nothing waiting before it),
    * else with the next tick (deliver); either way the next tick takes it, so
-   * many completions arriving before it cost one tick. */
-  settle(rec, ok, value) {
+   * many completions arriving before it cost one tick. fromReaction: called
+   * from the reaction to the function's promise (onOk, onErr), where the
+   * stack is empty, so the scheduler may run that tick right away (kick). */
+  settle(rec, ok, value, fromReaction = false) {
     if (rec.state !== QUEUED && rec.state !== RUNNING) {
       /* C cancelled it meanwhile: the record waited only for this handler. */
       if (rec.state === IDLE && rec.cancelled) this.#release(rec);
@@ -405,19 +381,7 @@ export class HostOps {
       return;
     }
     this.#ring.add(rec, ok, value);
-    this.#sched.kick();
-  }
-
-  /* settle() from the reaction to the function's promise: the stack is empty
-   * there, so the scheduler may run the tick right away (Scheduler kick). */
-  reacted(rec, ok, value) {
-    const sched = this.#sched;
-    sched.fromReaction(true);
-    try {
-      this.settle(rec, ok, value);
-    } finally {
-      sched.fromReaction(false);
-    }
+    this.#sched.kick(fromReaction);
   }
 
   hostCancel(op) {
@@ -441,21 +405,25 @@ export class HostOps {
     rec.cancelled = true;
     const c = rec.controller;
     if (c) s.deferred.push(() => c.abort());
-    const hook = rec.options?._takeCancelHook();
-    if (hook) s.deferred.push(hook);
+    const hook = rec.onCancel;
+    if (hook !== null) {
+      const arg = rec.onCancelArg;
+      rec.onCancel = null;
+      s.deferred.push(() => hook(arg));
+    }
     this.#release(rec);
   }
 
   /** Before a tick (x: the exports, inside a call into wasm): the
    * completions that wait go to the ring. */
   deliver(x) {
-    this.#ring.deliver(x, this.#releaser);
+    this.#ring.deliver(x, this.#release);
   }
 
   /** C took every completion in the ring (a tick ran): their records go back
    * to the pool. */
   taken() {
-    this.#ring.taken(this.#releaser);
+    this.#ring.taken(this.#release);
   }
 
   /** Drop everything (the instance is finished): every live function's signal
@@ -467,7 +435,9 @@ export class HostOps {
       rec.cancelled = true;
       rec.state = IDLE;
       rec.controller?.abort();
-      rec.options?._takeCancelHook()?.();
+      const hook = rec.onCancel;
+      rec.onCancel = null;
+      if (hook !== null) hook(rec.onCancelArg);
     }
     this.#bySlot = [];
     this.#ring.clear();

@@ -10,7 +10,7 @@ import { utf8 } from './values.mjs';
 import { errors } from './errors.mjs';
 import { readMemory } from './wire.mjs';
 import { wasiImports, wasiUnsupported } from './wasi.mjs';
-import { reportUncaught } from './state.mjs';
+import { nowMs, reportUncaught } from './state.mjs';
 
 /** The exports every tideloop module has (src/backend/js/exports.txt). */
 export const REQUIRED_EXPORTS = Object.freeze([
@@ -111,8 +111,21 @@ function tideloopImports({ state: s, sched, hostOps, calls, direct }) {
       return undefined;
     }
   };
+  /* host_call is on every round trip: its own function, so that its call to
+   * hostCall is monomorphic from the first call on (the shared guard's call
+   * site sees every import), with ours() written out (a call costs most
+   * before the JIT has compiled this). */
+  const hostCall = (loop, op, namePtr, nameLen, argsPtr, argsLen) => {
+    try {
+      if (s.loop !== 0 && loop >>> 0 === s.loop) {
+        hostOps.hostCall(op >>> 0, namePtr, nameLen, argsPtr, argsLen);
+      }
+    } catch (e) {
+      reportUncaught(e);
+    }
+  };
   const imports = {
-    now_ms: () => performance.now(),
+    now_ms: nowMs,
     schedule: (loop) => {
       if (ours(loop)) sched.ensureTick();
     },
@@ -120,10 +133,6 @@ function tideloopImports({ state: s, sched, hostOps, calls, direct }) {
       const bytes = readMemory(s.exports.memory, ptr, len);
       s.stderr.write(bytes ?? utf8('tideloop: report() with a pointer outside memory'));
       s.stderr.write(utf8('\n'));
-    },
-    host_call: (loop, op, namePtr, nameLen, argsPtr, argsLen) => {
-      if (!ours(loop)) return;
-      hostOps.hostCall(op >>> 0, namePtr, nameLen, argsPtr, argsLen);
     },
     host_cancel: (loop, op) => {
       if (!ours(loop)) return;
@@ -135,6 +144,7 @@ function tideloopImports({ state: s, sched, hostOps, calls, direct }) {
     },
   };
   for (const k of Object.keys(imports)) if (k !== 'now_ms') imports[k] = guard(imports[k]);
+  imports.host_call = hostCall;
   /* These answer a code: one for a loop that is not ours, ENOSYS (use the
    * host operations instead) if anything throws. */
   const answer = (f) => (loop, fd, ptr, len) => {

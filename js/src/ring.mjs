@@ -65,9 +65,11 @@ export class CompletionRing {
   #s; /* the RuntimeState */
   #at = 0;
   #cap = 0;
-  /* Views of all of memory (see views()). */
+  /* Views of all of memory (see views()): bytes, and a DataView for the
+   * unaligned little-endian numbers of value lists. */
   #buf = null;
   u8 = null;
+  dv = null;
   #i32 = null;
   #f64 = null;
   /* Entries written since C last took them, and their records. */
@@ -95,13 +97,15 @@ export class CompletionRing {
   }
 
   /** Make sure the views (`u8` and the ring's) cover memory as it is now:
-   * remade only when it grew, which detaches the old buffer, whose length
-   * then reads 0 (cheaper than asking the Memory for its buffer each time). */
+   * remade only when it grew, which detaches the old buffer, so that a view
+   * of it reads length 0 (cheaper than asking the Memory for its buffer each
+   * time; and a view's length is inlined where the buffer's is a call). */
   views() {
-    if (this.#buf !== null && this.#buf.byteLength !== 0) return;
+    if (this.#buf !== null && this.u8.length !== 0) return;
     const buf = this.#s.exports.memory.buffer;
     this.#buf = buf;
     this.u8 = new Uint8Array(buf);
+    this.dv = new DataView(buf);
     this.#i32 = new Int32Array(buf);
     this.#f64 = new Float64Array(buf);
   }
@@ -114,12 +118,14 @@ export class CompletionRing {
   /** rec's completion: a number or nothing (kind, num), or with ok false an
    * error, or any other value. */
   add(rec, ok, value) {
-    if (ok && typeof value === 'number') this.#simple(rec, KIND_NUMBER, value);
-    else if (ok && (value === undefined || value === null)) this.#simple(rec, KIND_NONE, 0);
-    else this.#pending.push(blockOf(rec, ok, value));
-  }
-
-  #simple(rec, kind, num) {
+    let kind;
+    if (ok && typeof value === 'number') kind = KIND_NUMBER;
+    else if (ok && (value === undefined || value === null)) kind = KIND_NONE;
+    else {
+      this.#pending.push(blockOf(rec, ok, value));
+      return;
+    }
+    const num = kind === KIND_NUMBER ? value : 0;
     if (this.#s.depth === 0 && this.#pending.length === 0 && this.#count < this.#cap) {
       this.#write(rec, 0, kind, num, 0, 0);
     } else {

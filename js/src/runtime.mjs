@@ -239,14 +239,14 @@ export class Runtime {
     if (typeof fn !== 'function') {
       throw new TypeError('tideloop: register(name, fn): fn must be a function');
     }
-    this.#hostOps.fns.set(name, fn);
+    this.#hostOps.fns.register(name, fn);
     return this;
   }
 
   /** Remove host function `name`; true if there was one. A built-in of the same
    * name ("tideloop:*") is used again afterwards. */
   unregister(name) {
-    return this.#hostOps.fns.delete(name);
+    return this.#hostOps.fns.unregister(name);
   }
 
   /**

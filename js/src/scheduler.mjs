@@ -14,7 +14,7 @@
 import { errorName } from './errors.mjs';
 import { utf8 } from './values.mjs';
 import { HostOp } from './host-ops.mjs';
-import { reportUncaught, unwound } from './state.mjs';
+import { perf, reportUncaught, unwound } from './state.mjs';
 
 /* The time slice: how long ticks may run back to back (C work that keeps
  * itself ready, completions and calls arriving from JS) before the host lets
@@ -145,9 +145,10 @@ export class Scheduler {
    * started) is taken to C at once when C waits for nothing else and a slice
    * is open, else with the macrotask tick above.
    *
-   * At once: from the promise reaction that settled the operation, when the
-   * stack is empty there (no call into wasm, no host function, no tick on
-   * it), else from a microtask. A macrotask would cost a turn of the engine's
+   * At once: from the promise reaction that settled the operation
+   * (fromReaction: HostOps calls from its handler of the function's promise),
+   * when the stack is empty there (no call into wasm, no host function, no
+   * tick on it), else from a microtask. A macrotask would cost a turn of the engine's
    * event loop, several times the rest of a C -> JS -> C round trip (bench
    * W5), and even a microtask is a hop a lone round trip need not take.
    *
@@ -163,7 +164,7 @@ export class Scheduler {
    * microtasks never hold the engine's event loop for longer than SLICE_MS
    * (plus the tick that started last). Completions that settle together
    * still cost one tick: the first queues it, the others find it queued. */
-  kick() {
+  kick(fromReaction = false) {
     const s = this.#s;
     if (this.#tickScheduled || this.#inlineQueued || s.closed || s.dead ||
       s.loop === 0) return;
@@ -171,27 +172,19 @@ export class Scheduler {
      * is queued now as it always was, so it still runs before any macrotask
      * JS queues after this point (rt.call(); setImmediate(f): the call's
      * first step runs before f, either way). */
-    const now = performance.now();
+    const now = perf.now();
     if (this.hostOps.inFlight !== 0 || !this.#mayInline(now)) {
       /* C waits for other host operations too (their completions join this
        * one in the macrotask tick, see above), or no slice is open. */
       this.ensureTick();
       return;
     }
-    if (s.depth === 0 && !this.#draining && !this.#running && this.#reaction) {
+    if (fromReaction && s.depth === 0 && !this.#draining && !this.#running) {
       this.#runTick(false, now);
       return;
     }
     this.#inlineQueued = true;
     RESOLVED.then(this.#inlineFn);
-  }
-
-  /* Whether kick() runs from a promise reaction of a host function's (set by
-   * HostOps around its handlers): there the stack is empty, and the tick can
-   * run right away. */
-  #reaction = false;
-  fromReaction(on) {
-    this.#reaction = on;
   }
 
   #runInline() {
@@ -241,7 +234,7 @@ export class Scheduler {
   /** One tick now, outside the slices (close() uses it to let cancelled
    * tasks finish): the tick's answer (ABI.md, "tide_js_tick"). */
   tickOnce() {
-    this.#now = performance.now();
+    this.#now = perf.now();
     return this.enter(this.#tickBody);
   }
 
@@ -249,7 +242,7 @@ export class Scheduler {
    * answer's timeout is 0) or completions wait for it, tick again, until the
    * slice is spent; then what is left waits for the yield (ensureTick). A
    * tick from a macrotask starts a slice of its own. */
-  #runTick(fromMacrotask = false, now = performance.now()) {
+  #runTick(fromMacrotask = false, now = perf.now()) {
     const s = this.#s;
     this.#tickScheduled = false;
     if (s.closed || s.dead || s.loop === 0) return;
@@ -270,8 +263,8 @@ export class Scheduler {
          * unless others are still in flight (then they wait to be batched
          * with those, as in kick). */
         const h = this.hostOps;
-        if ((r >> 1) !== 1 && (h.queued === 0 || h.inFlight !== 0)) break;
-        now = performance.now();
+        if ((r >> 1) !== 1 && (h.inFlight !== 0 || h.queued === 0)) break;
+        now = perf.now();
         if (now - this.#sliceAt >= SLICE_MS) break;
       }
     } catch (e) {
@@ -289,7 +282,7 @@ export class Scheduler {
     if (t === 0) this.ensureTick();
     else if (this.hostOps.queued !== 0) this.ensureTick();
     if (t > 0) this.#armTimer(t, (r & 1) === 1);
-    else if (t < 0) this.clearTimer();
+    else if (t < 0 && this.#timer !== null) this.clearTimer();
     /* A pending rt.main() resolves once the loop has no referenced work left
      * (the tick says the loop is not alive) and nothing is on its way to it:
      * no tick queued, no host operation or completion in flight. */
@@ -315,7 +308,7 @@ export class Scheduler {
   /* One host timer per loop, re-armed only when the deadline moves. It is ref'd
    * (keeps Node alive) iff the loop has referenced work. */
   #armTimer(ms, ref) {
-    const due = performance.now() + ms;
+    const due = perf.now() + ms;
     if (this.#timer !== null && Math.abs(this.#timerDue - due) < 1) {
       if (this.#timerRef !== ref) {
         this.#a.refTimer(this.#timer, ref);

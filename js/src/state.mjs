@@ -37,6 +37,13 @@ export class RuntimeState {
   }
 }
 
+/* The clock (perf.now(): performance.now()), through the object itself: the
+ * global `performance` is an accessor (Node defines it lazily; browsers as a
+ * replaceable attribute), and looking it up costs more than the clock read,
+ * on every tick. */
+export const perf = globalThis.performance;
+export const nowMs = () => perf.now();
+
 /* An error a caller cannot be handed (it happened in a macrotask): report it the
  * way the engine reports an uncaught error, without unwinding our own code. */
 export function reportUncaught(e) {

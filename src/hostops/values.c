@@ -2,8 +2,8 @@
  * endian), between tide_value arrays and the bytes that cross to the host.
  *
  * Decoding treats its input as hostile: one scan checks every tag and length
- * against the end before anything is allocated or copied, and multi-byte fields
- * are assembled byte by byte (no unaligned loads, any host byte order).
+ * against the end before anything is allocated or copied. Multi-byte fields
+ * are little-endian at any alignment (see WIRE_NATIVE).
  */
 #include <string.h>
 
@@ -16,12 +16,32 @@ static int is_text(tide_value_type type) {
          type == TIDE_VALUE_JSON;
 }
 
+/* The wire is little-endian, as wasm memory is. On a little-endian machine
+ * (wasm, x86, most ARM) a field is one unaligned load or store through
+ * memcpy, which every compiler turns into a single instruction; a host call
+ * writes one and a completion may read one, so this is on the round trip's
+ * path. Elsewhere, byte by byte. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WIRE_NATIVE 1
+#else
+#define WIRE_NATIVE 0
+#endif
+
 static void put_u32(unsigned char *p, uint32_t v) {
+  if (WIRE_NATIVE) {
+    memcpy(p, &v, sizeof v);
+    return;
+  }
   for (int i = 0; i < 4; i++)
     p[i] = (unsigned char)(v >> (8 * i));
 }
 
 static uint32_t get_u32(const unsigned char *p) {
+  uint32_t v;
+  if (WIRE_NATIVE) {
+    memcpy(&v, p, sizeof v);
+    return v;
+  }
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
          (uint32_t)p[3] << 24;
 }
@@ -29,6 +49,10 @@ static uint32_t get_u32(const unsigned char *p) {
 static void put_f64(unsigned char *p, double d) {
   uint64_t bits;
   memcpy(&bits, &d, sizeof bits);
+  if (WIRE_NATIVE) {
+    memcpy(p, &bits, sizeof bits);
+    return;
+  }
   for (int i = 0; i < 8; i++)
     p[i] = (unsigned char)(bits >> (8 * i));
 }
@@ -36,8 +60,12 @@ static void put_f64(unsigned char *p, double d) {
 static double get_f64(const unsigned char *p) {
   uint64_t bits = 0;
   double d;
-  for (int i = 0; i < 8; i++)
-    bits |= (uint64_t)p[i] << (8 * i);
+  if (WIRE_NATIVE) {
+    memcpy(&bits, p, sizeof bits);
+  } else {
+    for (int i = 0; i < 8; i++)
+      bits |= (uint64_t)p[i] << (8 * i);
+  }
   memcpy(&d, &bits, sizeof d);
   return d;
 }

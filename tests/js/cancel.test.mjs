@@ -206,3 +206,22 @@ test('C cancelling a host call on its own (a timeout in C) aborts the signal', a
   await sleep(5);
   assert.equal(rt.stats.completions, completions, 'a completion after cancel is not delivered');
 });
+
+test('a signal first read after C cancelled the operation reads aborted', async () => {
+  let options;
+  let started = false;
+  rt.register('wait_unread', (_x, o) => {
+    options = o;
+    started = true;
+    return new Promise(() => {}); /* never settles by itself */
+  });
+  const ac = new AbortController();
+  const p = rt.call('call_host_any', ['wait_unread', 1], { signal: ac.signal });
+  await until(() => started, 'the host function to start');
+  ac.abort();
+  await assert.rejects(p, isAbortOf(ac.signal));
+  await macrotask();
+  assert.equal(options.signal.aborted, true, 'C cancelled it before the signal was ever made');
+  assert.equal(options.signal, options.signal);
+  assert.deepEqual(rt._pending, { ops: 0, completions: 0, calls: 0 });
+});

@@ -140,3 +140,33 @@ test('each operation completes once, and nothing is left pending', async () => {
   assert.equal(rt.stats.completions - before, 50);
   assert.deepEqual(rt._pending, { ops: 0, completions: 0, calls: 0 });
 });
+
+test('registering again or unregistering takes effect from the next call C makes', async () => {
+  rt.register('double', (x) => x * 2);
+  assert.equal(await rt.call('call_host', [5]), 10);
+  rt.register('double', (x) => x * 3);
+  assert.equal(await rt.call('call_host', [5]), 15, 'the function registered last answers');
+  assert.equal(rt.unregister('double'), true);
+  await assert.rejects(rt.call('call_host', [5]), isTide('ENOENT'));
+  rt.register('double', (x) => x * 4);
+  assert.equal(await rt.call('call_host', [5]), 20);
+});
+
+test('the options a function keeps stay its own operation\'s after the operation ended', async () => {
+  const kept = [];
+  rt.register('double', (x, options) => {
+    kept.push(options);
+    return x * 2;
+  });
+  /* One after the other: the second operation reuses the first one's record. */
+  assert.equal(await rt.call('call_host', [1]), 2);
+  assert.equal(await rt.call('call_host', [2]), 4);
+  const [a, b] = kept;
+  assert.notEqual(a, b, 'one options object per call');
+  assert.deepEqual(Object.keys(a), [], 'nothing but the signal accessor shows');
+  assert.ok('signal' in a);
+  /* Read only now, after both ended: a signal of its own, never aborted. */
+  assert.equal(a.signal.aborted, false);
+  assert.equal(a.signal, a.signal, 'the same signal at every read');
+  assert.notEqual(a.signal, b.signal);
+});
