@@ -23,9 +23,8 @@ function targetCell(t) {
 }
 
 function targetValue(t) {
-  const v = t.kind === 'ratio' ? `${fmtRatio(t.value)}x` : fmt(t.value);
-  const max = t.kind === 'ratio' ? `${fmtRatio(t.max)}x` : fmt(t.max);
-  return `${v} (limit ${max})`;
+  const f = (x) => (t.kind === 'ratio' ? `${fmtRatio(x)}x` : fmt(x));
+  return t.min !== undefined ? `${f(t.value)} (at least ${f(t.min)})` : `${f(t.value)} (limit ${f(t.max)})`;
 }
 
 /* The JS host's own counters (deterministic), from the last round. */
@@ -280,17 +279,20 @@ export function renderResults({ meta, machine, workloads, summaries, raws, profi
     }
   }
   for (const t of w7Targets ?? []) rows.push(['W7', t.text, t.value, targetCell(t)]);
-  out.push('## Targets (issue 6)', '', table(['workload', 'target', 'measured (median)', 'result'], rows), '');
+  out.push('## Targets (issues 6, 13 and 16)', '', table(['workload', 'target', 'measured (median)', 'result'], rows), '');
   const missed = rows.filter((r) => r[3] === '**missed**').length;
   const measured = rows.filter((r) => r[3] === '**met**' || r[3] === '**missed**').length;
   out.push(`${missed} of ${measured} measured targets missed. For each workload with a missed ` +
-    'target, its section ends with the profile of where the time goes; the workloads are not changed ' +
-    'to meet them.', '');
+    'target, its section ends with the profile of where the time goes and what is left; the workloads ' +
+    'are not changed to meet them.', '');
   for (const w of workloads) {
     out.push(workloadSection(w, summaries[w.id], raws[w.id], label));
     const p = profiles[w.id];
     if (p && ((p.native?.length ?? 0) > 0 || p.js)) {
       out.push('### Profile (a target above was missed)', '', profileSection(w, p));
+    }
+    if (w.left && summaries[w.id].targets.some((t) => t.met === false)) {
+      out.push('### What is left, and why', '', w.left, '');
     }
   }
   out.push(w7Section(w7));
