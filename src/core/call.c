@@ -40,14 +40,24 @@ static int grow_pool(tide_loop *loop) {
   return 0;
 }
 
-tide__call_record *tide__call_acquire(tide_loop *loop, tide__call_kind kind) {
+/* Inlined into the scheduling calls below, where a chain of call_soon spends
+ * a fifth of its time (bench W1): the call alone, with its register saves,
+ * cost half as much as the work. The run link still holds the free list's
+ * pointer: the caller either queues it at once or initialises it (a cancel
+ * removes it whether or not it was queued). */
+static inline tide__call_record *acquire(tide_loop *loop, tide__call_kind kind) {
   if (loop->priv_call_free == NULL && grow_pool(loop) != 0) return NULL;
   tide__call_record *rec = loop->priv_call_free;
   loop->priv_call_free = rec->run.link.next;
-  tide__q_init(&rec->run.link);
   rec->loop = loop;
   rec->kind = (uint8_t)kind;
   loop->priv_registered++;
+  return rec;
+}
+
+tide__call_record *tide__call_acquire(tide_loop *loop, tide__call_kind kind) {
+  tide__call_record *rec = acquire(loop, kind);
+  if (rec != NULL) tide__q_init(&rec->run.link);
   return rec;
 }
 
@@ -91,8 +101,7 @@ static int schedule(tide_loop *loop, int later, uint64_t when, tide_call_fn fn, 
                     tide_call *out_call) {
   assert(loop != NULL);
   if (fn == NULL) return TIDE_EINVAL;
-  tide__call_record *rec =
-      tide__call_acquire(loop, later ? TIDE__CALL_LATER : TIDE__CALL_SOON);
+  tide__call_record *rec = acquire(loop, later ? TIDE__CALL_LATER : TIDE__CALL_SOON);
   if (rec == NULL) return TIDE_ENOMEM;
   if (later && tide__heap_reserve(loop) != 0) {
     tide__call_release(rec);
@@ -102,6 +111,7 @@ static int schedule(tide_loop *loop, int later, uint64_t when, tide_call_fn fn, 
   rec->fn.call = fn;
   rec->ud = ud;
   if (later) {
+    tide__q_init(&rec->run.link); /* queued only once due */
     tide__heap_entry_init(&rec->u.timer, &rec->run);
     tide__timer_entry_schedule(loop, &rec->u.timer, when);
     loop->priv_active_refs++;
