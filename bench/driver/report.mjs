@@ -100,7 +100,7 @@ function profileSection(w, prof) {
       const per = (x) => (Number.isFinite(x) ? (x / j.ops).toFixed(3) : 'n/a');
       out.push(`**${w.id}: JS host profile** (Node --cpu-prof, sampled: shares vary between runs; the ` +
         'process\'s start-up is included). Host ' +
-        `counters, which do not vary: ${per(h.ticks)} ticks (one macrotask each), ${per(h.hostCalls)} host ` +
+        `counters, which do not vary: ${per(h.ticks)} ticks (tide_js_tick calls), ${per(h.hostCalls)} host ` +
         `calls and ${per(h.completions)} completions per op, ${j.ops.toLocaleString('en-US')} ops.`, '',
       table(['JS function (self time)', 'ms', 'share'], j.rows.map((r) => [`\`${r.fn}\``, fmt(r.ms), `${r.share.toFixed(1)}%`])), '');
     }
@@ -118,7 +118,9 @@ const W7_WHY = {
   tide__host_complete: 'a host completion: its value decoded (number, string, bytes, JSON, error) into the future',
   tide_future_release: 'a future\'s end: waiters, done callbacks, the report of an error nobody observed',
   take_ring: 'reads the completion ring JS writes (one copy per tick instead of one call per completion)',
-  place: 'the ready queue\'s insertion (tasks, callbacks and done callbacks in FIFO order)',
+  place: 'the timer heap: a slot moved to where its deadline belongs',
+  tide__heap_remove: 'the timer heap, which every tick checks for due timers: an entry leaving it, unlinked from its bucket of equal deadlines or its slot refilled',
+  sift_down: 'the timer heap\'s reordering after a slot is refilled',
   dispatch: 'runs a future\'s done callbacks',
   tide_js_loop_free: 'the loop\'s close: pending operations, tasks and the JS bridge\'s blocks freed',
   tide_js_alloc: 'memory JS asks for (arguments, completion payloads), recorded so a pointer JS made up is refused',
