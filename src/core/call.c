@@ -40,13 +40,10 @@ static int grow_pool(tide_loop *loop) {
   return 0;
 }
 
-/* Inlined into the scheduling calls below, where a chain of call_soon spends
- * a fifth of its time (bench W1): the call alone, with its register saves,
- * cost half as much as the work. The run link still holds the free list's
- * pointer: the caller either queues it at once or initialises it (a cancel
- * removes it whether or not it was queued). */
-static inline tide__call_record *acquire(tide_loop *loop, tide__call_kind kind) {
-  if (loop->priv_call_free == NULL && grow_pool(loop) != 0) return NULL;
+/* The head of the pool, which the caller knows is not empty. The run link
+ * still holds the free list's pointer: the caller either queues it at once or
+ * initialises it (a cancel removes it whether or not it was queued). */
+static inline tide__call_record *take(tide_loop *loop, tide__call_kind kind) {
   tide__call_record *rec = loop->priv_call_free;
   loop->priv_call_free = rec->run.link.next;
   rec->loop = loop;
@@ -56,8 +53,9 @@ static inline tide__call_record *acquire(tide_loop *loop, tide__call_kind kind) 
 }
 
 tide__call_record *tide__call_acquire(tide_loop *loop, tide__call_kind kind) {
-  tide__call_record *rec = acquire(loop, kind);
-  if (rec != NULL) tide__q_init(&rec->run.link);
+  if (loop->priv_call_free == NULL && grow_pool(loop) != 0) return NULL;
+  tide__call_record *rec = take(loop, kind);
+  tide__q_init(&rec->run.link);
   return rec;
 }
 
@@ -81,57 +79,81 @@ void tide__call_pool_free(tide_loop *loop) {
   loop->priv_call_free = NULL;
 }
 
+static void fill_call(const tide__call_record *rec, tide_call *out_call) {
+  if (out_call != NULL) {
+    out_call->priv_record = (tide__call_record *)rec;
+    out_call->priv_gen = rec->gen;
+  }
+}
+
 /* Runs a scheduled call: the record is recycled first, so the callback may
  * schedule again (reusing it) and a cancel of its own tide_call reports
- * TIDE_EALREADY. */
-static void run_call(tide__runnable *r) {
+ * TIDE_EALREADY. Soon and later calls have a function each, so that the
+ * soon one, on every link of a call_soon chain (bench W1), calls nothing
+ * but the callback (a tail call: no registers to save). */
+static void run_soon(tide__runnable *r) {
   tide__call_record *rec = tide__container_of(r, tide__call_record, run);
   tide_loop *loop = rec->loop;
   tide_call_fn fn = rec->fn.call;
   void *ud = rec->ud;
-  if (rec->kind == TIDE__CALL_LATER) {
-    loop->priv_active_refs--;
-    tide__heap_release(loop);
-  }
   tide__call_release(rec);
   fn(loop, ud);
 }
 
-static int schedule(tide_loop *loop, int later, uint64_t when, tide_call_fn fn, void *ud,
-                    tide_call *out_call) {
-  assert(loop != NULL);
-  if (fn == NULL) return TIDE_EINVAL;
-  tide__call_record *rec = acquire(loop, later ? TIDE__CALL_LATER : TIDE__CALL_SOON);
-  if (rec == NULL) return TIDE_ENOMEM;
-  if (later && tide__heap_reserve(loop) != 0) {
-    tide__call_release(rec);
-    return TIDE_ENOMEM;
-  }
-  rec->run.run = run_call;
-  rec->fn.call = fn;
-  rec->ud = ud;
-  if (later) {
-    tide__q_init(&rec->run.link); /* queued only once due */
-    tide__heap_entry_init(&rec->u.timer, &rec->run);
-    tide__timer_entry_schedule(loop, &rec->u.timer, when);
-    loop->priv_active_refs++;
-  } else {
-    tide__ready_push(loop, &rec->run);
-  }
-  if (out_call != NULL) {
-    out_call->priv_record = rec;
-    out_call->priv_gen = rec->gen;
-  }
-  return 0;
+static void run_later(tide__runnable *r) {
+  tide__call_record *rec = tide__container_of(r, tide__call_record, run);
+  tide_loop *loop = rec->loop;
+  tide_call_fn fn = rec->fn.call;
+  void *ud = rec->ud;
+  loop->priv_active_refs--;
+  tide__heap_release(loop);
+  tide__call_release(rec);
+  fn(loop, ud);
+}
+
+/* tide_call_soon's way when the pool is empty, kept out of it so that its own
+ * path calls nothing and saves no registers. */
+static int soon_after_growing(tide_loop *loop, tide_call_fn fn, void *ud, tide_call *out_call) {
+  if (grow_pool(loop) != 0) return TIDE_ENOMEM;
+  return tide_call_soon(loop, fn, ud, out_call);
 }
 
 int tide_call_soon(tide_loop *loop, tide_call_fn fn, void *ud, tide_call *out_call) {
-  return schedule(loop, 0, 0, fn, ud, out_call);
+  assert(loop != NULL);
+  if (fn == NULL) return TIDE_EINVAL;
+  if (loop->priv_call_free == NULL) return soon_after_growing(loop, fn, ud, out_call);
+  tide__call_record *rec = take(loop, TIDE__CALL_SOON);
+  rec->run.run = run_soon;
+  rec->fn.call = fn;
+  rec->ud = ud;
+  tide__ready_push(loop, &rec->run);
+  fill_call(rec, out_call);
+  return 0;
+}
+
+static int schedule_later(tide_loop *loop, uint64_t when, tide_call_fn fn, void *ud,
+                          tide_call *out_call) {
+  assert(loop != NULL);
+  if (fn == NULL) return TIDE_EINVAL;
+  tide__call_record *rec = tide__call_acquire(loop, TIDE__CALL_LATER); /* link queued once due */
+  if (rec == NULL) return TIDE_ENOMEM;
+  if (tide__heap_reserve(loop) != 0) {
+    tide__call_release(rec);
+    return TIDE_ENOMEM;
+  }
+  rec->run.run = run_later;
+  rec->fn.call = fn;
+  rec->ud = ud;
+  tide__heap_entry_init(&rec->u.timer, &rec->run);
+  tide__timer_entry_schedule(loop, &rec->u.timer, when);
+  loop->priv_active_refs++;
+  fill_call(rec, out_call);
+  return 0;
 }
 
 int tide_call_later(tide_loop *loop, uint64_t delay_ms, tide_call_fn fn, void *ud,
                     tide_call *out_call) {
-  return schedule(loop, 1, tide__deadline(loop, delay_ms), fn, ud, out_call);
+  return schedule_later(loop, tide__deadline(loop, delay_ms), fn, ud, out_call);
 }
 
 int tide_call_at(tide_loop *loop, uint64_t when_ms, tide_call_fn fn, void *ud,
@@ -140,7 +162,7 @@ int tide_call_at(tide_loop *loop, uint64_t when_ms, tide_call_fn fn, void *ud,
    * turn after the calls already due (a raw past deadline would sort before
    * them in the (deadline, seq) heap and jump the queue). */
   if (when_ms < loop->priv_now) when_ms = loop->priv_now;
-  return schedule(loop, 1, when_ms, fn, ud, out_call);
+  return schedule_later(loop, when_ms, fn, ud, out_call);
 }
 
 int tide_call_cancel(tide_loop *loop, tide_call call) {
