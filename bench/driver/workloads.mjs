@@ -58,6 +58,14 @@ const W2_LEFT = 'A `tide_timer` is the head every tideloop handle shares (user d
   'both part of the API\'s contract; not done. `tide_call_later` counts its pooled record (the same ' +
   'entry, the callback, its generation) and its heap slot.';
 
+const W3_LEFT = 'A switch is the same C in every build: the yielding task queues its step and returns, ' +
+  'the loop takes the other task\'s step from its snapshot and calls its coroutine through a function ' +
+  'pointer (the profile above). In wasm that pointer is a `call_indirect` through the function table, ' +
+  'with its signature checked on every call, and every load and store is bounds-checked, so the ' +
+  'same instructions take about three times as long as natively; the two wasm hosts sit near the ' +
+  '30 ns limit and cross it in some runs. Not done: fewer indirect calls per switch (the ready ' +
+  'queue\'s runnable and the task\'s coroutine are two).';
+
 const W4_LEFT = 'A task is one block from a 16-byte size class of the loop\'s slabs (no malloc once warm): ' +
   'a whole `tide_future` (so that it can be awaited, cancelled and joined), its coroutine state, its ' +
   'ready-queue link, its waiter in what it awaits, its own timer-heap entry with the sleep\'s deadline ' +
@@ -255,6 +263,7 @@ const W3_DONE = {
 
 const W3_YIELD = {
   id: 'W3-yield',
+  left: W3_LEFT,
   title: 'W3: yield to the loop (two tasks taking turns; ns per switch)',
   unit: 'ns/switch',
   n: M,
