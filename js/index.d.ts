@@ -109,7 +109,7 @@ export interface MainOptions {
 
 /** Counters, for tests and tuning. */
 export interface RuntimeStats {
-  /** tide_js_tick calls (one per scheduled tick). */
+  /** ticks run (tide_js_tick or tide_js_tick_settle calls; one per scheduled tick). */
   ticks: number;
   /** host operations C started (tide_host_call). */
   hostCalls: number;

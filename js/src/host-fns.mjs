@@ -25,7 +25,9 @@ export class HostFns {
   #fns = new Map();
   /* The runtime's own functions, used when the user registered none. */
   #builtins;
-  #ver = 0;
+  /** The registry's version: a NameEntry whose `ver` is this has its `fn`
+   * current (host-ops.mjs reads it inline on every call). */
+  ver = 0;
   #names = [];
 
   constructor(builtins) {
@@ -34,11 +36,11 @@ export class HostFns {
 
   register(name, fn) {
     this.#fns.set(name, fn);
-    this.#ver++;
+    this.ver++;
   }
 
   unregister(name) {
-    this.#ver++;
+    this.ver++;
     return this.#fns.delete(name);
   }
 
@@ -76,10 +78,10 @@ export class HostFns {
 
   /** The function for e's name now: registered, else built-in, else undefined. */
   fnOf(e) {
-    if (e.ver === this.#ver) return e.fn;
+    if (e.ver === this.ver) return e.fn;
     const fn = this.#fns.get(e.name) ?? this.#builtins.get(e.name);
     e.fn = fn;
-    e.ver = this.#ver;
+    e.ver = this.ver;
     return fn;
   }
 }

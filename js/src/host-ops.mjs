@@ -1,5 +1,5 @@
 // host-ops.mjs: host operations, C calling JS. C's tide_host_call() reaches the
-// `host_call` import (imports.mjs), which records the operation (hostCall) and
+// `host_start` import, which records the operation (hostStart) and
 // queues it; once wasm has returned, the scheduler starts it (start): the
 // registered function, else the runtime's built-in of that name, gets the
 // decoded arguments and a last `{signal}`. Every operation completes exactly
@@ -7,18 +7,24 @@
 // settled, and hands its completion to the loop's completion ring (ring.mjs),
 // which the next tick takes to C with no call of its own; a completion for an
 // operation C cancelled (hostCancel) is dropped or refused, never delivered
-// twice, and the function's signal aborts.
+// twice, and the function's signal aborts. The usual end of a round trip (the
+// only operation in flight settles with a number or nothing) skips the ring:
+// resolved() hands it to the tick that takes it to C (tide_js_tick_settle).
 //
 // This is the hot half of a C -> JS -> C round trip, so nothing here allocates
-// per operation on the common path: records are pooled and carry their promise
-// handlers with them, numbers and nones are read from and written to memory
-// directly, and a record is found by its op id's slot, not through a map.
+// per operation on the common path but the function's options: records are
+// pooled and carry their promise handlers with them, a function is found by
+// the id C gives its name, numbers and nones come as the import's parameters,
+// and a record is found by its op id's slot, not through a map. Code here runs
+// slowly until the engine has compiled it (thousands of round trips), and what
+// costs then is each property read and call: hence fields read once into
+// locals, one `holds` field for three flags, and no array push/pop.
 
 import { TideError, errors } from './errors.mjs';
-import { utf8, TAG_NONE, TAG_NUMBER } from './values.mjs';
+import { utf8 } from './values.mjs';
 import { decodeArgs } from './wire.mjs';
 import { reportUncaught } from './state.mjs';
-import { CompletionRing } from './ring.mjs';
+import { CompletionRing, KIND_NONE, KIND_NUMBER } from './ring.mjs';
 import { HostFns } from './host-fns.mjs';
 
 /* Op ids are slot << 15 | generation (src/hostops/ids.c): a live op is found
@@ -27,6 +33,9 @@ const SLOT_SHIFT = 15;
 
 /* At most this many records are kept for reuse. */
 const POOL_MAX = 4096;
+
+/* The largest name id C gives (src/backend/js/imports.c, NAME_IDS). */
+const MAX_NAME_ID = 32;
 
 /** What one of the runtime's own host functions returns to complete later,
  * through options._settle, instead of a promise (see HostCallOptions). */
@@ -47,6 +56,10 @@ const QUEUED = 1;
 const RUNNING = 2;
 const SETTLED = 3;
 
+/* HostOp.holds: besides HELD_BY_RING (ring.mjs). */
+const HELD_PROMISE = 1;
+const HELD_QUEUE = 4;
+
 /* A host operation C started. Pooled: `onOk`/`onErr` are made once per
  * record, not per operation. */
 export class HostOp {
@@ -66,19 +79,19 @@ export class HostOp {
     this.options = null; /* the HostCallOptions the function got */
     this.aborted = false; /* C cancelled it, or dropped its completion */
     this.cancelled = false; /* C no longer waits for it */
-    this.promise = false; /* a promise of the function is pending */
-    this.ringed = false; /* its completion is in the ring, not yet taken */
-    this.deferred = false; /* in state.deferred, waiting for start() */
+    /* Who else still holds the record, so that it is not reused: HELD_PROMISE
+     * (a promise of the function is pending: its handler brings it back),
+     * HELD_BY_RING (ring.mjs: its completion is in the ring, not yet taken)
+     * and HELD_QUEUE (in state.deferred, waiting for start()). */
+    this.holds = 0;
+    this.nextFree = null; /* the next idle record (HostOps' pool) */
     /* options._whenCancelled: what to run if C cancels it. */
     this.onCancel = null;
     this.onCancelArg = undefined;
     this.ops = ops;
-    this.onOk = (v) => {
-      this.promise = false;
-      ops.settle(this, true, v, true);
-    };
+    this.onOk = (v) => ops.resolved(this, v);
     this.onErr = (e) => {
-      this.promise = false;
+      this.holds &= ~HELD_PROMISE;
       ops.settle(this, false, e, true);
     };
   }
@@ -120,8 +133,8 @@ class HostCallOptions {
    * part of the public API. */
   _settle(ok, value) {
     const rec = this.#src;
-    if (rec instanceof Ended || !rec.promise) return;
-    rec.promise = false;
+    if (rec instanceof Ended || (rec.holds & HELD_PROMISE) === 0) return;
+    rec.holds &= ~HELD_PROMISE;
     rec.ops.settle(rec, ok, value);
   }
 
@@ -165,28 +178,34 @@ export class HostOps {
   fns;
   /* Live records by slot (an array indexed by the op id's slot), and idle ones. */
   #bySlot = [];
-  #pool = [];
-  /* Where completions go (ring.mjs); it also keeps the views of memory. */
-  #ring;
+  /* Idle records, linked through nextFree (no array push and pop: calls,
+   * costly until the JIT has compiled this), at most POOL_MAX. */
+  #free = null;
+  #freeCount = 0;
+  /* Name entries (host-fns.mjs) by the id C gives each name. */
+  #byId = [];
+  /** Where completions go (ring.mjs); it also keeps the views of memory.
+   * Read-only outside: the scheduler reads its `queued` after each tick. */
+  ring;
 
   constructor(state, sched, rt, builtins) {
     this.#s = state;
     this.#sched = sched;
     this.#rt = rt;
     this.fns = new HostFns(builtins);
-    this.#ring = new CompletionRing(state);
+    this.ring = new CompletionRing(state);
   }
 
   /** Where the loop's ring is (tide_js_ring), once the loop exists. */
   attachRing(ptr) {
-    this.#ring.attach(ptr);
+    this.ring.attach(ptr);
   }
 
   /** Host operations C waits for whose function has not settled. */
   inFlight = 0;
   /** Completions JS holds that C has not taken (in the ring or pending). */
   get queued() {
-    return this.#ring.queued;
+    return this.ring.queued;
   }
 
   /** The operations C waits for whose function has not settled (for close):
@@ -199,11 +218,6 @@ export class HostOps {
     return out;
   }
 
-  #acquire() {
-    const rec = this.#pool.pop();
-    return rec !== undefined ? rec : new HostOp(this);
-  }
-
   /* Back to the pool, unless a handler of its may still run (then the handler
    * brings it back). An arrow, so that the ring calls it directly (taken). */
   #release = (rec) => {
@@ -211,19 +225,26 @@ export class HostOps {
     if (this.#bySlot[slot] === rec) this.#bySlot[slot] = undefined;
     rec.state = IDLE;
     /* Its handler, taken() or start() brings it back. */
-    if (rec.promise || rec.ringed || rec.deferred) return;
-    if (rec.options !== null) rec.options.end(rec);
-    rec.options = null;
-    rec.name = '';
-    rec.entry = null;
-    rec.onCancel = null;
-    rec.onCancelArg = undefined;
-    rec.a0 = rec.a1 = rec.a2 = undefined;
+    if (rec.holds !== 0) return;
+    /* Only what a later operation would see: #record sets the rest. */
+    const options = rec.options;
+    if (options !== null) {
+      options.end(rec);
+      rec.options = null;
+    }
+    if (rec.onCancel !== null) {
+      rec.onCancel = null;
+      rec.onCancelArg = undefined;
+    }
     rec.args = null;
     rec.controller = null;
     rec.aborted = false;
     rec.cancelled = false;
-    if (this.#pool.length < POOL_MAX) this.#pool.push(rec);
+    if (this.#freeCount < POOL_MAX) {
+      rec.nextFree = this.#free;
+      this.#free = rec;
+      this.#freeCount++;
+    }
   };
 
   #find(op) {
@@ -231,45 +252,71 @@ export class HostOps {
     return rec !== undefined && rec.op === op && rec.state !== IDLE ? rec : undefined;
   }
 
-  hostCall(op, namePtr, nameLen, argsPtr, argsLen) {
+  /** The `host_start` import (ABI.md): C started operation op. An arrow,
+   * so that it is the import itself, with no wrapper between wasm and this.
+   * An exception must never unwind through C from here (C would be left
+   * half-way through a function): it is reported as uncaught instead. */
+  hostStart = (loop, op, nameId, namePtr, nameLen, argsPtr, argsLen, shape, a0, a1, a2) => {
     const s = this.#s;
-    s.stats.hostCalls++;
-    if (this.#find(op) !== undefined) {
-      /* C never reuses a live id (generations); if it did, keep the first. */
-      s.stderr.write(utf8(`tideloop: host_call reused live operation id ${op}\n`));
-      return;
-    }
-    const rec = this.#acquire();
-    rec.op = op;
-    rec.state = QUEUED;
-    this.#bySlot[op >>> SLOT_SHIFT] = rec;
-    this.inFlight++;
-    namePtr >>>= 0;
-    nameLen >>>= 0;
-    argsPtr >>>= 0;
-    argsLen >>>= 0;
-    this.#ring.views();
-    const mem = this.#ring.u8;
-    if (namePtr + nameLen > mem.length || argsPtr + argsLen > mem.length) {
-      this.settle(rec, false, new TideError(errors.EINVAL, 'host_call: name or arguments outside memory'));
-      return;
-    }
-    const entry = this.fns.entryAt(mem, namePtr, nameLen);
-    rec.entry = entry;
-    rec.name = entry.name;
-    let bad = null;
-    if (!this.#numbers(rec, mem, this.#ring.dv, argsPtr, argsPtr + argsLen)) {
-      try {
-        rec.args = decodeArgs(mem.subarray(argsPtr, argsPtr + argsLen), 0, argsLen);
-        rec.n = -1;
-      } catch (e) {
-        bad = e;
-      }
-    }
+    if (s.loop === 0 || loop >>> 0 !== s.loop) return;
     try {
-      this.#rt._onHostCall?.(op, rec.name);
+      this.#record(op >>> 0, nameId >>> 0, namePtr >>> 0, nameLen >>> 0, argsPtr >>> 0,
+        argsLen >>> 0, shape, a0, a1, a2);
     } catch (e) {
       reportUncaught(e);
+    }
+  };
+
+  #record(op, nameId, namePtr, nameLen, argsPtr, argsLen, shape, a0, a1, a2) {
+    const s = this.#s;
+    s.stats.hostCalls++;
+    const slot = op >>> SLOT_SHIFT;
+    const live = this.#bySlot[slot];
+    if (live !== undefined && live.op === op && live.state !== IDLE) {
+      /* C never reuses a live id (generations); if it did, keep the first. */
+      s.stderr.write(utf8(`tideloop: host_start reused live operation id ${op}\n`));
+      return;
+    }
+    let rec = this.#free;
+    if (rec !== null) {
+      this.#free = rec.nextFree;
+      rec.nextFree = null;
+      this.#freeCount--;
+    } else {
+      rec = new HostOp(this);
+    }
+    rec.op = op;
+    rec.state = QUEUED;
+    this.#bySlot[slot] = rec;
+    this.inFlight++;
+    /* The name: known by its id after the first time (C names each function
+     * by a small id: ABI.md, "host_start"). */
+    const byId = nameId !== 0 && nameId <= MAX_NAME_ID;
+    let entry = byId ? this.#byId[nameId] : undefined;
+    let bad = null;
+    if (entry === undefined) {
+      entry = this.#entryAt(namePtr, nameLen);
+      if (entry === null) bad = new TideError(errors.EINVAL, 'host_start: name outside memory');
+      else if (byId) this.#byId[nameId] = entry;
+    }
+    rec.entry = entry;
+    rec.name = entry !== null ? entry.name : '';
+    /* The arguments: up to three numbers or nones come as parameters (the
+     * shape says how many, and which are none), anything else as a list. */
+    if (shape >= 0 && shape < 32) {
+      rec.n = shape & 3;
+      rec.a0 = (shape & 4) === 0 ? a0 : undefined;
+      rec.a1 = (shape & 8) === 0 ? a1 : undefined;
+      rec.a2 = (shape & 16) === 0 ? a2 : undefined;
+    } else if (bad === null) {
+      bad = this.#readArgs(rec, argsPtr, argsLen);
+    }
+    if (this.#rt._onHostCall !== undefined) {
+      try {
+        this.#rt._onHostCall(op, rec.name);
+      } catch (e) {
+        reportUncaught(e);
+      }
     }
     if (bad !== null) {
       this.settle(rec, false, bad);
@@ -279,44 +326,49 @@ export class HostOps {
       this.settle(rec, false, new TideError(errors.ECANCELED, 'the runtime is closing'));
       return;
     }
-    /* Not from inside the import: the function may call back into wasm.
+    /* Not from inside the import: the function may call back into wasm, and
+     * C may still cancel the operation in this turn (then it never starts).
      * The scheduler's #drain starts a HostOp queued here. */
-    rec.deferred = true;
-    s.deferred.push(rec);
+    rec.holds = HELD_QUEUE;
+    const q = s.deferred;
+    q[q.length] = rec; /* not push(): a call, costly until the JIT has compiled this */
   }
 
-  /* Up to three numbers or nones, read straight from memory into rec (the
-   * common case: no array, no copy). False for anything else. */
-  #numbers(rec, mem, dv, at, end) {
-    let n = 0;
-    while (at < end) {
-      const tag = mem[at];
-      let v;
-      if (tag === TAG_NUMBER && end - at >= 9) {
-        v = dv.getFloat64(at + 1, true);
-        at += 9;
-      } else if (tag === TAG_NONE) {
-        v = undefined;
-        at += 1;
-      } else return false;
-      if (n === 0) rec.a0 = v;
-      else if (n === 1) rec.a1 = v;
-      else if (n === 2) rec.a2 = v;
-      else return false;
-      n++;
+  /* The entry of the name at [ptr, ptr + len), or null if that is outside
+   * memory. */
+  #entryAt(ptr, len) {
+    this.ring.views();
+    const mem = this.ring.u8;
+    if (ptr + len > mem.length) return null;
+    return this.fns.entryAt(mem, ptr, len);
+  }
+
+  /* rec's arguments from the value list at [ptr, ptr + len): null, or the
+   * error that refuses the operation. */
+  #readArgs(rec, ptr, len) {
+    this.ring.views();
+    const mem = this.ring.u8;
+    if (ptr + len > mem.length) {
+      return new TideError(errors.EINVAL, 'host_start: arguments outside memory');
     }
-    rec.n = n;
-    return true;
+    try {
+      rec.args = decodeArgs(mem.subarray(ptr, ptr + len), 0, len);
+      rec.n = -1;
+      return null;
+    } catch (e) {
+      return e;
+    }
   }
 
   start(rec) {
-    rec.deferred = false;
+    rec.holds &= ~HELD_QUEUE;
     if (rec.state !== QUEUED) {
       this.#release(rec); /* cancelled before it started */
       return;
     }
     rec.state = RUNNING;
-    const fn = this.fns.fnOf(rec.entry);
+    const e = rec.entry;
+    const fn = e.ver === this.fns.ver ? e.fn : this.fns.fnOf(e);
     if (fn === undefined) {
       this.settle(rec, false, new TideError(errors.ENOENT,
         `no host function is registered under the name "${rec.name}"`));
@@ -348,16 +400,41 @@ export class HostOps {
       return;
     }
     if (result === LATER) {
-      rec.promise = true; /* options._settle completes it */
+      rec.holds |= HELD_PROMISE; /* options._settle completes it */
     } else if (result instanceof Promise) {
-      rec.promise = true;
+      rec.holds |= HELD_PROMISE;
       result.then(rec.onOk, rec.onErr);
     } else if (isPromiseLike(result)) {
-      rec.promise = true;
+      rec.holds |= HELD_PROMISE;
       Promise.resolve(result).then(rec.onOk, rec.onErr);
     } else {
       this.settle(rec, true, result);
     }
+  }
+
+  /** The reaction to the fulfilment of the function's promise (HostOp
+   * onOk). A round trip's usual end takes the short way: when this is the
+   * only operation C waits for, nothing else waits to go to C, its value is
+   * a number or nothing, and the scheduler may tick now, the tick itself
+   * carries the completion (tide_js_tick_settle), with no ring entry and no
+   * other call in between. Anything else goes through settle(). */
+  resolved(rec, v) {
+    rec.holds &= ~HELD_PROMISE;
+    if (rec.state === RUNNING && this.inFlight === 1 && this.ring.queued === 0) {
+      const kind = typeof v === 'number' ? KIND_NUMBER
+        : v === undefined || v === null ? KIND_NONE : -1;
+      const now = kind < 0 ? -1 : this.#sched.tickNow();
+      if (now >= 0) {
+        const op = rec.op;
+        rec.state = SETTLED;
+        this.inFlight = 0;
+        this.#s.stats.completions++;
+        this.#release(rec);
+        this.#sched.tickSettling(now, op, kind, kind === KIND_NUMBER ? v : 0);
+        return;
+      }
+    }
+    this.settle(rec, true, v, true);
   }
 
   /* The one place an operation completes on the JS side: exactly once, and only
@@ -380,7 +457,7 @@ export class HostOps {
       this.#release(rec);
       return;
     }
-    this.#ring.add(rec, ok, value);
+    this.ring.add(rec, ok, value);
     this.#sched.kick(fromReaction);
   }
 
@@ -397,7 +474,7 @@ export class HostOps {
     if (rec.state === SETTLED) {
       /* A completion C will never take (one already in the ring C refuses as
        * stale; taken() brings the record back then). */
-      this.#ring.drop(rec);
+      this.ring.drop(rec);
     } else {
       this.inFlight--;
     }
@@ -417,13 +494,13 @@ export class HostOps {
   /** Before a tick (x: the exports, inside a call into wasm): the
    * completions that wait go to the ring. */
   deliver(x) {
-    this.#ring.deliver(x, this.#release);
+    this.ring.deliver(x, this.#release);
   }
 
   /** C took every completion in the ring (a tick ran): their records go back
    * to the pool. */
   taken() {
-    this.#ring.taken(this.#release);
+    this.ring.taken(this.#release);
   }
 
   /** Drop everything (the instance is finished): every live function's signal
@@ -440,7 +517,7 @@ export class HostOps {
       if (hook !== null) hook(rec.onCancelArg);
     }
     this.#bySlot = [];
-    this.#ring.clear();
+    this.ring.clear();
     this.inFlight = 0;
   }
 }

@@ -18,6 +18,7 @@ export const REQUIRED_EXPORTS = Object.freeze([
   'tide_js_loop_new',
   'tide_js_loop_free',
   'tide_js_tick',
+  'tide_js_tick_settle',
   'tide_js_take',
   'tide_js_ring',
   'tide_js_next_timeout',
@@ -35,7 +36,7 @@ const TIDELOOP_IMPORTS = new Set([
   'now_ms',
   'schedule',
   'report',
-  'host_call',
+  'host_start',
   'host_cancel',
   'call_done',
   'fd_read_now',
@@ -111,19 +112,6 @@ function tideloopImports({ state: s, sched, hostOps, calls, direct }) {
       return undefined;
     }
   };
-  /* host_call is on every round trip: its own function, so that its call to
-   * hostCall is monomorphic from the first call on (the shared guard's call
-   * site sees every import), with ours() written out (a call costs most
-   * before the JIT has compiled this). */
-  const hostCall = (loop, op, namePtr, nameLen, argsPtr, argsLen) => {
-    try {
-      if (s.loop !== 0 && loop >>> 0 === s.loop) {
-        hostOps.hostCall(op >>> 0, namePtr, nameLen, argsPtr, argsLen);
-      }
-    } catch (e) {
-      reportUncaught(e);
-    }
-  };
   const imports = {
     now_ms: nowMs,
     schedule: (loop) => {
@@ -144,7 +132,9 @@ function tideloopImports({ state: s, sched, hostOps, calls, direct }) {
     },
   };
   for (const k of Object.keys(imports)) if (k !== 'now_ms') imports[k] = guard(imports[k]);
-  imports.host_call = hostCall;
+  /* On every round trip: HostOps' own arrow, which checks the loop and
+   * guards itself, so that nothing runs between wasm and it. */
+  imports.host_start = hostOps.hostStart;
   /* These answer a code: one for a loop that is not ours, ENOSYS (use the
    * host operations instead) if anything throws. */
   const answer = (f) => (loop, fd, ptr, len) => {

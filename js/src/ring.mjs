@@ -19,6 +19,8 @@ const HEADER_I32 = 4;
 const ENTRY_I32 = 8;
 export const KIND_NONE = 0;
 export const KIND_NUMBER = 1;
+/* HostOp.holds (host-ops.mjs): its completion is in the ring, not yet taken. */
+export const HELD_BY_RING = 2;
 const KIND_BLOCK = 2;
 
 /* A completion that waits for the next tick. `bytes` is a one-item value
@@ -110,9 +112,12 @@ export class CompletionRing {
     this.#f64 = new Float64Array(buf);
   }
 
-  /** Completions JS holds that C has not taken (in the ring or waiting). */
-  get queued() {
-    return this.#count + this.#pending.length;
+  /** Completions JS holds that C has not taken (in the ring or waiting): a
+   * field, not a getter, as the scheduler reads it after every tick. Each
+   * method that changes either recounts it. */
+  queued = 0;
+  #recount() {
+    this.queued = this.#count + this.#pending.length;
   }
 
   /** rec's completion: a number or nothing (kind, num), or with ok false an
@@ -123,6 +128,7 @@ export class CompletionRing {
     else if (ok && (value === undefined || value === null)) kind = KIND_NONE;
     else {
       this.#pending.push(blockOf(rec, ok, value));
+      this.#recount();
       return;
     }
     const num = kind === KIND_NUMBER ? value : 0;
@@ -131,6 +137,7 @@ export class CompletionRing {
     } else {
       this.#pending.push(new Pending(rec, 0, kind, num, null));
     }
+    this.#recount();
   }
 
   /** rec's completion will never be taken (C cancelled it): out of the
@@ -138,6 +145,7 @@ export class CompletionRing {
   drop(rec) {
     const p = this.#pending.findIndex((c) => c.rec === rec);
     if (p >= 0) this.#pending.splice(p, 1);
+    this.#recount();
   }
 
   /* Append one entry (room checked by the caller). */
@@ -152,7 +160,7 @@ export class CompletionRing {
     i32[at + 3] = ptr;
     i32[at + 4] = len;
     this.#f64[(at + 6) >>> 1] = num;
-    rec.ringed = true;
+    rec.holds |= HELD_BY_RING;
     this.#recs[this.#count] = rec;
     i32[head] = ++this.#count;
     this.#s.stats.completions++;
@@ -166,6 +174,14 @@ export class CompletionRing {
     const pending = this.#pending;
     if (pending.length === 0) return;
     this.#pending = [];
+    try {
+      this.#deliverAll(x, release, pending);
+    } finally {
+      this.#recount();
+    }
+  }
+
+  #deliverAll(x, release, pending) {
     for (let i = 0; i < pending.length; i++) {
       const c = pending[i];
       /* C may cancel an operation while this runs (a full ring's take runs C
@@ -200,11 +216,12 @@ export class CompletionRing {
     const n = this.#count;
     if (n === 0) return;
     this.#count = 0;
+    this.#recount();
     const recs = this.#recs;
     for (let i = 0; i < n; i++) {
       const rec = recs[i];
       recs[i] = undefined;
-      rec.ringed = false;
+      rec.holds &= ~HELD_BY_RING;
       release(rec);
     }
   }
@@ -214,5 +231,6 @@ export class CompletionRing {
     this.#pending = [];
     this.#count = 0;
     this.#recs = [];
+    this.#recount();
   }
 }

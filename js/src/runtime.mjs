@@ -67,16 +67,17 @@ export class Runtime {
   #closeRc = 0;
 
   /**
-   * Counters for tests and tuning. ticks: tide_js_tick calls; hostCalls: host
-   * operations C started; completions: completions delivered to C; calls:
-   * exported coroutines called; timers: host timers armed.
+   * Counters for tests and tuning. ticks: tide_js_tick and tide_js_tick_settle
+   * calls; hostCalls: host operations C started; completions: completions
+   * delivered to C; calls: exported coroutines called; timers: host timers
+   * armed.
    */
   stats = { ticks: 0, hostCalls: 0, completions: 0, calls: 0, timers: 0 };
   /** WASI imports the module has that this host stubs with ENOSYS ("fd_read", ...). */
   unsupportedImports = [];
   /** The status the program passed to exit(), once it did. */
   exitCode = undefined;
-  /** Low-level test hook: called with (op id, name) inside the host_call import,
+  /** Low-level test hook: called with (op id, name) inside the host_start import,
    * before the function starts. It must not call into wasm. */
   _onHostCall = undefined;
 

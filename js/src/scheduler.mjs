@@ -105,23 +105,24 @@ export class Scheduler {
    * functions. */
   #drain() {
     const s = this.#s;
-    if (s.deferred.length === 0) return;
-    if (this.#draining) return; /* an outer #drain is already looping */
+    if (s.deferred.length === 0 || this.#draining) return; /* or an outer #drain loops */
     this.#draining = true;
     try {
-      /* In order, including what the work itself queues; then emptied by
-       * pops, which cost less than setting the length. */
-      const q = s.deferred;
-      for (let i = 0; i < q.length && !s.dead; i++) {
-        const f = q[i];
-        try {
-          if (f instanceof HostOp) this.hostOps.start(f);
-          else f();
-        } catch (e) {
-          reportUncaught(e);
+      /* In order, including what the work itself queues: that goes to a
+       * fresh array, taken next (cheaper than emptying this one). */
+      let q;
+      while ((q = s.deferred).length !== 0 && !s.dead) {
+        s.deferred = [];
+        for (let i = 0; i < q.length && !s.dead; i++) {
+          const f = q[i];
+          try {
+            if (f instanceof HostOp) this.hostOps.start(f);
+            else f();
+          } catch (e) {
+            reportUncaught(e);
+          }
         }
       }
-      while (q.length !== 0) q.pop();
     } finally {
       this.#draining = false;
     }
@@ -231,6 +232,46 @@ export class Scheduler {
     return r;
   };
 
+  /** Whether a tick may run right now, from the reaction to a host
+   * function's promise, as kick(true) would run it: the time to give it
+   * (and the slice is open), else -1. */
+  tickNow() {
+    const s = this.#s;
+    if (this.#tickScheduled || this.#inlineQueued || s.closed || s.dead || s.loop === 0 ||
+      s.depth !== 0 || this.#draining || this.#running) return -1;
+    const now = perf.now();
+    return this.#mayInline(now) ? now : -1;
+  }
+
+  /** The usual end of a round trip, on its own short path: tick now
+   * (tickNow() said when) with the completion of op, kind (ring.mjs
+   * KIND_NONE or KIND_NUMBER) and num, which the tick itself carries
+   * (tide_js_tick_settle), when the ring is empty: the same as enter() of a
+   * #tickBody, without the closure, the ring's calls and the loop of
+   * #runTick when C answers that it waits for the operation it just started
+   * and nothing else (no timer, nothing queued). */
+  tickSettling(now, op, kind, num) {
+    const s = this.#s;
+    let r;
+    this.#running = true;
+    s.depth++;
+    try {
+      s.stats.ticks++;
+      r = s.exports.tide_js_tick_settle(s.loop, now, op, kind, num);
+    } catch (e) {
+      if (unwound(e)) this.#die(e);
+      if (!s.dead) reportUncaught(e);
+      return;
+    } finally {
+      s.depth--;
+      if (s.depth === 0 && !s.dead) this.#drain();
+      this.#running = false;
+    }
+    const h = this.hostOps;
+    if (r === 1 && this.#timer === null && h.inFlight !== 0 && h.ring.queued === 0) return;
+    this.#afterTick(r);
+  }
+
   /** One tick now, outside the slices (close() uses it to let cancelled
    * tasks finish): the tick's answer (ABI.md, "tide_js_tick"). */
   tickOnce() {
@@ -252,26 +293,39 @@ export class Scheduler {
       return;
     }
     if (fromMacrotask) this.#sliceAt = now;
-    let r;
+    const r = this.#tick(now);
+    if (r !== undefined) this.#afterTick(r);
+  }
+
+  /* One tick on the time now: its answer, or undefined if it threw (then
+   * reported, and the runtime is finished if the instance is). */
+  #tick(now) {
+    const s = this.#s;
     this.#running = true;
     try {
-      for (;;) {
-        this.#now = now;
-        r = this.enter(this.#tickBody);
-        if (r < 0 || s.closed) break;
-        /* Completions a tick's synchronous host functions queued go now
-         * unless others are still in flight (then they wait to be batched
-         * with those, as in kick). */
-        const h = this.hostOps;
-        if ((r >> 1) !== 1 && (h.inFlight !== 0 || h.queued === 0)) break;
-        now = perf.now();
-        if (now - this.#sliceAt >= SLICE_MS) break;
-      }
+      this.#now = now;
+      return this.enter(this.#tickBody);
     } catch (e) {
       if (!s.dead) reportUncaught(e);
-      return;
+      return undefined;
     } finally {
       this.#running = false;
+    }
+  }
+
+  /* After a tick answered r: more ticks while the slice lasts, as long as C
+   * has work ready now or completions wait that no operation in flight may
+   * join (then they wait to be batched with those, as in kick); then what
+   * the last answer asks for: a tick soon, the host timer, or the end of a
+   * pending rt.main(). */
+  #afterTick(r) {
+    const s = this.#s;
+    const h = this.hostOps;
+    while (r >= 0 && !s.closed && ((r >> 1) === 1 || (h.inFlight === 0 && h.ring.queued !== 0))) {
+      const now = perf.now();
+      if (now - this.#sliceAt >= SLICE_MS) break;
+      r = this.#tick(now);
+      if (r === undefined) return;
     }
     if (r < 0) {
       s.stderr.write(utf8(`tideloop: tide_js_tick failed: ${errorName(r)}\n`));
@@ -280,14 +334,14 @@ export class Scheduler {
     if (s.closed) return;
     const t = (r >> 1) - 1; /* -1: no timer; 0: work ready now; else ms */
     if (t === 0) this.ensureTick();
-    else if (this.hostOps.queued !== 0) this.ensureTick();
+    else if (h.ring.queued !== 0) this.ensureTick();
     if (t > 0) this.#armTimer(t, (r & 1) === 1);
     else if (t < 0 && this.#timer !== null) this.clearTimer();
     /* A pending rt.main() resolves once the loop has no referenced work left
      * (the tick says the loop is not alive) and nothing is on its way to it:
      * no tick queued, no host operation or completion in flight. */
     if (s.main && (r & 1) === 0 && !this.#tickScheduled && !this.#inlineQueued &&
-      this.hostOps.inFlight === 0 && this.hostOps.queued === 0) {
+      h.inFlight === 0 && h.ring.queued === 0) {
       const main = s.main;
       s.main = null;
       let code;

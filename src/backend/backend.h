@@ -57,11 +57,14 @@ void tide__backend_report(tide_loop *loop, const char *line);
  * Hosts without them (native, WASI) return TIDE_ENOSYS and ignore the rest. */
 
 /* Start operation op: call the host function name (name_len bytes, not
- * NUL-terminated) with the value list args (args_len bytes, borrowed for the
- * call; see src/backend/js/ABI.md). The host later completes it through
- * tide__host_complete(), never from inside this call. Returns 0 or TIDE_ENOSYS. */
+ * NUL-terminated) with the arguments vals[0..nvals), which the caller also
+ * encoded as the value list args (args_len bytes; see src/backend/js/ABI.md).
+ * Both are borrowed for the call: a host takes whichever form is cheaper for
+ * it. The host later completes it through tide__host_complete(), never from
+ * inside this call. Returns 0 or TIDE_ENOSYS. */
 int tide__backend_host_call(tide_loop *loop, uint32_t op, const char *name,
-                            size_t name_len, const void *args, size_t args_len);
+                            size_t name_len, const tide_value *vals, size_t nvals,
+                            const void *args, size_t args_len);
 /* op was cancelled in C: abort the host's side of it (its future is already
  * cancelled, and a later completion for op will be refused). */
 void tide__backend_host_cancel(tide_loop *loop, uint32_t op);

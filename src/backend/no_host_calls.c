@@ -4,8 +4,11 @@
 #include "backend.h"
 
 int tide__backend_host_call(tide_loop *loop, uint32_t op, const char *name,
-                            size_t name_len, const void *args, size_t args_len) {
+                            size_t name_len, const tide_value *vals, size_t nvals,
+                            const void *args, size_t args_len) {
   (void)loop;
+  (void)vals;
+  (void)nvals;
   (void)op;
   (void)name;
   (void)name_len;

@@ -82,8 +82,8 @@ int tide_host_call(tide_loop *loop, const char *name, const tide_value *args,
     loop->priv_registered++;
     loop->priv_host_ops++;
     tide_future_set_cancel_hook(future, on_cancel, id_to_ud(op));
-    rc = tide__backend_host_call(loop, op, name, strlen(name), len > 0 ? buf : NULL,
-                                 len);
+    rc = tide__backend_host_call(loop, op, name, strlen(name), args, nargs,
+                                 len > 0 ? buf : NULL, len);
     if (rc != 0) {
       tide_future_set_cancel_hook(future, NULL, NULL);
       op_end(loop, h, op);

@@ -24,7 +24,7 @@ const SCRIPT = path.join(ROOT, 'scripts', 'build-js-module.sh');
 const SUITES = ['calls', 'cancel', 'errors', 'host', 'hostile', 'load', 'values']
   .map((n) => path.join(ROOT, 'tests', 'js', `${n}.test.mjs`));
 /* src/backend/js/ABI.md, "Imports". */
-const TIDELOOP_IMPORTS = ['now_ms', 'schedule', 'report', 'host_call', 'host_cancel', 'call_done'];
+const TIDELOOP_IMPORTS = ['now_ms', 'schedule', 'report', 'host_start', 'host_cancel', 'call_done'];
 /* What js/src/wasi.mjs implements (everything else would be an ENOSYS stub). */
 const WASI_PROVIDED = Object.keys(wasiImports({
   memory: () => null, stdout: null, stderr: null, args: [], env: [], onExit() {},

@@ -50,6 +50,49 @@ test('host functions get the arguments C passed, then {signal}', async () => {
   assert.equal(seen[5].signal.aborted, false);
 });
 
+test('numbers and nones reach the function as C passed them, in every position', async () => {
+  /* Up to three numbers or nones travel as the host_start import's own
+   * parameters (ABI.md, "Starting an operation"); four, or any other value,
+   * as a value list. Both must give the function the same arguments. */
+  let seen;
+  rt.register('inspect', (...args) => {
+    seen = args;
+    return 'ok';
+  });
+  const cases = [
+    [], [1.5], [null], [0, null], [null, 2], [-0, NaN, Infinity], [null, null, null],
+    [1, null, 3], [2 ** 53, -(2 ** 53), 5e-324], [1, 2, 3, 4], [null, 1, null, 2],
+    [1, 'two', 3],
+  ];
+  for (const args of cases) {
+    seen = undefined;
+    assert.equal(await rt.call('call_host_any', ['inspect', ...args]), 'ok');
+    assert.equal(seen.length, args.length + 1, `${args.length} arguments and the options`);
+    assert.deepEqual(seen.slice(0, -1), args.map((a) => (a === null ? undefined : a)),
+      JSON.stringify(args));
+    args.forEach((a, i) => assert.ok(Object.is(seen[i], a ?? undefined), `argument ${i} is the very same (-0 stays -0)`));
+    assert.ok(seen.at(-1).signal instanceof AbortSignal);
+  }
+});
+
+test('host functions are found by name however many names and however long', async () => {
+  /* C names the first 32 names of up to 31 bytes by an id, the others by
+   * their bytes every time: each must reach its own function, also after
+   * re-registering. */
+  const names = [];
+  for (let i = 0; i < 40; i++) names.push(`name_${i}`);
+  names.push('n'.repeat(31), 'n'.repeat(32), `long_${'x'.repeat(200)}`, 'ünïcødé');
+  for (let round = 0; round < 2; round++) {
+    for (const [i, name] of names.entries()) rt.register(name, (x) => x * 1000 + i + round);
+    for (const [i, name] of names.entries()) {
+      assert.equal(await rt.call('call_host_any', [name, 1]), 1000 + i + round, name);
+    }
+  }
+  for (const name of names) rt.unregister(name);
+  await assert.rejects(rt.call('call_host_any', ['name_3', 1]), isTide('ENOENT'));
+  await assert.rejects(rt.call('call_host_any', [`long_${'x'.repeat(200)}`, 1]), isTide('ENOENT'));
+});
+
 test('every kind of host value reaches C and comes back', async () => {
   const values = [7, -0.5, 'text ✓', '', new Uint8Array([1, 2, 3]), { a: [true, null] }, [1, 2], false];
   for (const v of values) {

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { errors, load } from '../../js/src/node.mjs';
-import { stubTideModule, op, I32 } from './wasm-builder.mjs';
+import { stubTideModule, op, I32, F64 } from './wasm-builder.mjs';
 import { loadTest, deferred, until, sleep } from './helpers.mjs';
 
 let rt;
@@ -208,7 +208,12 @@ test('bad pointers and lists from C: the host answers EINVAL and keeps going', a
   const T = 'tideloop';
   const imports = [
     { module: T, name: 'report', params: [I32, I32, I32], results: [] },
-    { module: T, name: 'host_call', params: [I32, I32, I32, I32, I32, I32], results: [] },
+    {
+      module: T,
+      name: 'host_start',
+      params: [I32, I32, I32, I32, I32, I32, I32, I32, F64, F64, F64],
+      results: [],
+    },
     { module: T, name: 'call_done', params: [I32, I32, I32, I32, I32], results: [] },
   ];
   const LOOP = 1024; /* what the stub's tide_js_loop_new returns */
@@ -217,12 +222,15 @@ test('bad pointers and lists from C: the host answers EINVAL and keeps going', a
     imports,
     overrides: {
       /* main: report a line from memory at 4096, then start two host
-       * operations, one with its name outside memory and one with a malformed
-       * argument list (a string whose length runs past the end). */
+       * operations, one with its name outside memory (under a name id, which
+       * the host must not remember for it) and one with a malformed argument
+       * list (a string whose length runs past the end). */
       tide_js_main: body(
         op.i32(LOOP), op.i32(4096), op.i32(5), op.call(0),
-        op.i32(LOOP), op.i32(0x101), op.i32(-16), op.i32(4), op.i32(0), op.i32(0), op.call(1),
-        op.i32(LOOP), op.i32(0x201), op.i32(4096), op.i32(5), op.i32(5000), op.i32(3), op.call(1),
+        op.i32(LOOP), op.i32(0x101), op.i32(1), op.i32(-16), op.i32(4), op.i32(0), op.i32(0),
+        op.i32(-1), op.f64(0), op.f64(0), op.f64(0), op.call(1),
+        op.i32(LOOP), op.i32(0x201), op.i32(0), op.i32(4096), op.i32(5), op.i32(5000), op.i32(3),
+        op.i32(-1), op.f64(0), op.f64(0), op.f64(0), op.call(1),
         op.i32(0),
       ),
       /* call ids: 0x301 for every call */
@@ -307,6 +315,25 @@ test('ring entries a host got wrong are refused and reported; the rest are taken
   const lines = err.slice(reported);
   assert.equal(lines.length, 4, `four reports: ${lines.join(' | ')}`);
   assert.ok(lines.every((l) => /completion of an operation/.test(l)), lines.join(' | '));
+  f.release(1); /* JS's own completion for it now comes too late: refused */
+  await stillWorks();
+});
+
+test('tide_js_tick_settle: a kind it cannot carry is refused, a stale op changes nothing', async () => {
+  const f = await inFlight('settle_op');
+  const reported = err.length;
+  /* Only none (0) and a number (1) ride on the tick; anything else is
+   * refused before the tick runs, and the operation is left as it was. */
+  for (const kind of [2, 7, -1]) {
+    assert.equal(x.tide_js_tick_settle(loop, performance.now(), f.op, kind, 1), EINVAL, `kind ${kind}`);
+  }
+  /* A stale id is refused silently, as in the ring; the tick still runs. */
+  assert.ok(x.tide_js_tick_settle(loop, performance.now(), 0x7fff0001, 1, 5) >= 0);
+  assert.equal(x.tide_js_tick_settle(loop + 4, performance.now(), f.op, 1, 5), EINVAL, "not a loop");
+  assert.equal(err.length, reported, 'nothing reported');
+  /* The operation is still C's to complete, through the tick itself. */
+  assert.ok(x.tide_js_tick_settle(loop, performance.now(), f.op, 1, 41) >= 0);
+  assert.equal(await f.call, 41);
   f.release(1); /* JS's own completion for it now comes too late: refused */
   await stillWorks();
 });

@@ -110,6 +110,7 @@ export function stubTideModule({ imports = [], overrides = {}, omit = [] } = {})
     tide_js_loop_new: i32(1024),
     tide_js_loop_free: i32(0),
     tide_js_tick: i32(0),
+    tide_js_tick_settle: i32(0),
     tide_js_take: i32(0),
     /* A ring at 8192 with room for 16 completions (its header's capacity). */
     tide_js_ring: {

@@ -121,34 +121,40 @@ int tide_js_loop_free(tide_loop *loop) {
 static int complete_block(tide_loop *loop, uint32_t op, int32_t code, uint32_t ptr,
                           uint32_t len);
 
-/* Take what JS wrote to the ring, in order. An entry JS got wrong (an unknown
- * kind, a block that is not one) or one C refuses other than for being stale
- * (a malformed value, a code > 0) is reported, and changes nothing else: the
- * rest are still taken. A stale id (C cancelled the operation after JS wrote
- * it) is refused silently, as ABI.md promises. */
+/* Take one completion, from the ring or tide_js_tick_settle. One JS got
+ * wrong (an unknown kind, a block that is not one) or one C refuses other than
+ * for being stale (a malformed value, a code > 0) is reported, and changes
+ * nothing else. A stale id (C cancelled the operation after JS wrote it) is
+ * refused silently, as ABI.md promises. */
+static void take_completion(js_loop *l, const js_completion *e) {
+  tide_value v = tide_value_none();
+  int rc;
+  switch (e->kind) {
+  case RING_NUMBER:
+    v = tide_value_double(e->num);
+    /* fallthrough */
+  case RING_NONE:
+    rc = tide__host_complete_value(&l->loop, e->op, e->code, &v);
+    break;
+  case RING_BLOCK:
+    rc = complete_block(&l->loop, e->op, e->code, e->ptr, e->len);
+    break;
+  default:
+    rc = TIDE_EINVAL;
+  }
+  if (rc != 0 && rc != TIDE_ENOENT)
+    tide_loop_report(&l->loop, rc, "the host's completion of an operation", NULL);
+}
+
+/* Take what JS wrote to the ring, in order; a bad entry does not stop the
+ * rest. */
 static void take_ring(js_loop *l) {
   js_ring *r = &l->ring;
   uint32_t n = r->count < RING_CAP ? r->count : RING_CAP;
   r->count = 0; /* first: a completion may run C code that starts host calls */
   for (uint32_t i = 0; i < n; i++) {
     js_completion e = r->entries[i];
-    tide_value v = tide_value_none();
-    int rc;
-    switch (e.kind) {
-    case RING_NUMBER:
-      v = tide_value_double(e.num);
-      /* fallthrough */
-    case RING_NONE:
-      rc = tide__host_complete_value(&l->loop, e.op, e.code, &v);
-      break;
-    case RING_BLOCK:
-      rc = complete_block(&l->loop, e.op, e.code, e.ptr, e.len);
-      break;
-    default:
-      rc = TIDE_EINVAL;
-    }
-    if (rc != 0 && rc != TIDE_ENOENT)
-      tide_loop_report(&l->loop, rc, "the host's completion of an operation", NULL);
+    take_completion(l, &e);
   }
 }
 
@@ -163,12 +169,15 @@ int tide_js_take(tide_loop *loop) {
 /* Largest timeout the tick's answer carries; a later tick asks again. */
 #define TICK_TIMEOUT_MAX ((int64_t)1 << 29)
 
-int tide_js_tick(tide_loop *loop, double now_ms) {
-  js_loop *l = js_loop_of(loop);
-  if (l == NULL) return TIDE_EINVAL;
+/* One tick of l (ABI.md, "tide_js_tick"): the ring's completions, then
+ * settled's if it has one (RING_NONE or RING_NUMBER: the fast form), then one
+ * NOWAIT iteration. */
+static int tick(js_loop *l, double now_ms, const js_completion *settled) {
+  tide_loop *loop = &l->loop;
   if (loop->priv_running) return TIDE_ESTATE; /* called back from inside a tick */
   tide__js_tick_begin(loop, now_ms);
   take_ring(l);
+  if (settled != NULL) take_completion(l, settled);
   int rc = tide_loop_run(loop, TIDE_RUN_NOWAIT);
   tide__js_tick_end(loop);
   if (rc < 0) return rc;
@@ -177,6 +186,24 @@ int tide_js_tick(tide_loop *loop, double now_ms) {
   int64_t t = tide_loop_next_timeout(loop);
   if (t > TICK_TIMEOUT_MAX) t = TICK_TIMEOUT_MAX;
   return (int)(((t + 1) << 1) | (tide_loop_alive(loop) ? 1 : 0));
+}
+
+int tide_js_tick(tide_loop *loop, double now_ms) {
+  js_loop *l = js_loop_of(loop);
+  if (l == NULL) return TIDE_EINVAL;
+  return tick(l, now_ms, NULL);
+}
+
+/* A round trip's usual end in one call (ABI.md, "tide_js_tick_settle"): the
+ * completion of op with a number (kind 1) or nothing (kind 0), after those in
+ * the ring, then the tick, so JS writes no ring entry for it. */
+int tide_js_tick_settle(tide_loop *loop, double now_ms, uint32_t op, uint32_t kind,
+                        double num) {
+  js_loop *l = js_loop_of(loop);
+  if (l == NULL) return TIDE_EINVAL;
+  if (kind != RING_NONE && kind != RING_NUMBER) return TIDE_EINVAL;
+  js_completion c = {op, 0, kind, 0, 0, 0, num};
+  return tick(l, now_ms, &c);
 }
 
 /* The virtual clock (tide.h, "Virtual time"), for load({clock}) and

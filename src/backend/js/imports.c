@@ -23,9 +23,11 @@ TIDE_JS_IMPORT(now_ms) double tide__js_now_ms(void);
 TIDE_JS_IMPORT(schedule) void tide__js_schedule(tide_loop *loop);
 TIDE_JS_IMPORT(report)
 void tide__js_report(tide_loop *loop, const char *ptr, uint32_t len);
-TIDE_JS_IMPORT(host_call)
-void tide__js_host_call(tide_loop *loop, uint32_t op, const char *name_ptr,
-                        uint32_t name_len, const void *args_ptr, uint32_t args_len);
+TIDE_JS_IMPORT(host_start)
+void tide__js_host_start(tide_loop *loop, uint32_t op, uint32_t name_id,
+                         const char *name_ptr, uint32_t name_len, const void *args_ptr,
+                         uint32_t args_len, int32_t shape, double a0, double a1,
+                         double a2);
 TIDE_JS_IMPORT(host_cancel) void tide__js_host_cancel(tide_loop *loop, uint32_t op);
 TIDE_JS_IMPORT(call_done)
 void tide__js_call_done(tide_loop *loop, uint32_t call, int32_t code, const void *ptr,
@@ -37,11 +39,13 @@ void tide__js_call_done(tide_loop *loop, uint32_t call, int32_t code, const void
  * loop's own thread and a plain int is enough. And the clock: the time of the
  * tick running (bridge.h), and the latest time given, which no later one may
  * go below. */
+typedef struct js_names js_names;
 typedef struct js_state {
   int wakeup_pending;
   int in_tick;
   uint64_t tick_now;
   uint64_t last_now;
+  js_names *names; /* host functions' names by id (below), made on first use */
 } js_state;
 
 int tide__backend_init(tide_loop *loop) {
@@ -53,7 +57,9 @@ int tide__backend_init(tide_loop *loop) {
 }
 
 void tide__backend_close(tide_loop *loop) {
-  tide_loop_dealloc(loop, loop->priv_backend);
+  js_state *s = loop->priv_backend;
+  tide_loop_dealloc(loop, s->names);
+  tide_loop_dealloc(loop, s);
   loop->priv_backend = NULL;
 }
 
@@ -129,9 +135,71 @@ void tide__backend_report(tide_loop *loop, const char *line) {
 
 /* --- Host operations ----------------------------------------------------------- */
 
+/* A host call names its function by bytes, which JS would have to compare
+ * or decode on every call, in code that runs slowly until the engine has
+ * compiled it. C names it by a small id instead (ABI.md, "host_start"): the
+ * first NAME_IDS distinct names of up to NAME_ID_LEN bytes get ids 1, 2, ...
+ * in the order they are first called, and keep them for the loop's life;
+ * JS decodes each name once, the first time its id comes. Others go as id 0,
+ * decoded each time. */
+enum { NAME_IDS = 32, NAME_ID_LEN = 31 };
+struct js_names {
+  uint32_t count;
+  struct {
+    uint8_t len;
+    char bytes[NAME_ID_LEN];
+  } name[NAME_IDS];
+};
+
+static uint32_t name_id(tide_loop *loop, const char *name, size_t len) {
+  js_state *s = loop->priv_backend;
+  if (len > NAME_ID_LEN) return 0;
+  js_names *t = s->names;
+  if (t == NULL) {
+    t = s->names = tide_loop_alloc(loop, sizeof *t);
+    if (t == NULL) return 0;
+    t->count = 0;
+  }
+  for (uint32_t i = 0; i < t->count; i++)
+    if (t->name[i].len == len && memcmp(t->name[i].bytes, name, len) == 0) return i + 1;
+  if (t->count == NAME_IDS) return 0;
+  t->name[t->count].len = (uint8_t)len;
+  memcpy(t->name[t->count].bytes, name, len);
+  return ++t->count;
+}
+
+/* Arguments that are up to three numbers or nones also go as the import's own
+ * parameters, so that JS reads no memory for them: the shape is their count,
+ * with bit 2 + i set when argument i is none (ABI.md, "host_start"). -1: JS
+ * reads the value list. */
+static int32_t shape_of(const tide_value *vals, size_t n, double a[3]) {
+  if (n > 3) return -1;
+  int32_t shape = (int32_t)n;
+  for (size_t i = 0; i < n; i++) {
+    switch (vals[i].type) {
+    case TIDE_VALUE_NONE:
+      shape |= 4 << i;
+      break;
+    case TIDE_VALUE_INT:
+      a[i] = (double)vals[i].as.i;
+      break;
+    case TIDE_VALUE_DOUBLE:
+      a[i] = vals[i].as.d;
+      break;
+    default:
+      return -1;
+    }
+  }
+  return shape;
+}
+
 int tide__backend_host_call(tide_loop *loop, uint32_t op, const char *name,
-                            size_t name_len, const void *args, size_t args_len) {
-  tide__js_host_call(loop, op, name, (uint32_t)name_len, args, (uint32_t)args_len);
+                            size_t name_len, const tide_value *vals, size_t nvals,
+                            const void *args, size_t args_len) {
+  double a[3] = {0, 0, 0};
+  int32_t shape = shape_of(vals, nvals, a);
+  tide__js_host_start(loop, op, name_id(loop, name, name_len), name, (uint32_t)name_len,
+                      args, (uint32_t)args_len, shape, a[0], a[1], a[2]);
   return 0;
 }
 
