@@ -80,18 +80,23 @@ const W4_LEFT = 'A task is one block from a 16-byte size class of the loop\'s sl
   'tasks stay in bounded memory (the same bytes per task), and the time per task grows with cache and ' +
   'TLB misses over gigabytes.';
 
-const W5_LEFT = 'One round trip is one import call (`host_call`), one promise reaction and one export call ' +
-  '(`tide_js_tick`); JSPI resumes the suspended wasm stack with nothing of this. In between, the JS ' +
-  'host takes a pooled operation record, finds the function by its name\'s cached entry, reads the ' +
-  'arguments, starts the function once wasm has returned (a host function may call back into wasm), ' +
-  'makes its one-field options object, writes the completion into the ring and checks the time slice ' +
-  '(a clock read); C takes an operation id, encodes the argument, runs a whole loop iteration in the ' +
-  'tick (poll, timers, ready queue), completes the future and resumes the task. The steady state (1M ' +
-  'runs) is a few times a pure JS await; at N = 20,000 most of the time is V8 compiling that path. ' +
-  'Where many tasks wait at once, the same machinery is two orders of magnitude cheaper than JSPI ' +
-  '(B-W4). What would close more, not done: a completion that resumes its task without a whole loop ' +
-  'iteration, and a host call whose function starts inside the import when it is one of the runtime\'s ' +
-  'own (which never call back into wasm).';
+const W5_LEFT = 'One round trip is one import call (`host_start`), one promise reaction and one export ' +
+  'call (`tide_js_tick_settle`, which carries the completion); JSPI resumes the suspended wasm stack ' +
+  'with nothing of this. In between, the JS host takes a pooled operation record, finds the function ' +
+  'by the id C gives its name, takes up to three numbers as the import\'s parameters, starts the ' +
+  'function once wasm has returned (C may still cancel it in that turn, and a host function may call ' +
+  'back into wasm), makes its options object, and checks the time slice (a clock read); C takes an ' +
+  'operation id, runs a whole loop iteration in the tick (poll, timers, ready queue), completes the ' +
+  'future and resumes the task. Counted by bench/js/w5-instructions.sh, a round trip costs about ' +
+  '24,000 instructions while V8 runs this path unoptimised, which is most of N = 20,000 (the pure JS ' +
+  'await and the hand-written callback: about 2,300 and 2,500), and about 4,400 once compiled (about ' +
+  '800 and 700; wasm is about 1,800 of tideloop\'s). No single part dominates: each property read ' +
+  'and call of the host\'s path costs 50-200 ' +
+  'instructions before the JIT compiles it. Where many tasks wait at once, the same machinery is two ' +
+  'orders of magnitude cheaper than JSPI (B-W4). What would close more, not done: the host\'s hot ' +
+  'state in closure variables rather than object fields (a read costs about 2 instructions instead ' +
+  'of 50-80 in unoptimised code), and a completion that resumes its task without a whole loop ' +
+  'iteration.';
 
 const W6_LEFT = 'On the JS host each request still crosses ' +
   'between JS and wasm several times (the tick that resumes the task, a direct read import and a write ' +

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# w5-instructions.sh: W5's cost per round trip in machine instructions, which,
+# unlike time, does not move with the machine's load: valgrind's callgrind
+# counts every instruction of the process (all threads), and the difference
+# between a run of N1 and one of N2 round trips, over N2 - N1, leaves out the
+# start-up. Two regimes, each for tideloop, a pure JS await and the
+# hand-written callback (the floor of a C -> JS -> C round trip):
+#   unoptimised  node --no-opt, 1,000 vs 6,000: V8 never optimises, which is
+#                what the first thousands of round trips cost (most of W5's
+#                time at N = 20,000)
+#   optimised    20,000 vs 220,000: the JIT-compiled path
+#
+#   bash bench/js/w5-instructions.sh      (after bench/build.sh; about 4 min)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+command -v valgrind >/dev/null || { echo "w5-instructions.sh: needs valgrind" >&2; exit 2; }
+
+tide=(node bench/js/run-tideloop.mjs build/bench/js/w5_roundtrip.wasm)
+js=(node bench/js/w5-js.mjs)
+callback=(node bench/js/w5-callback.mjs build/bench/emcc/w5_callback.wasm)
+
+# instructions FLAGS N PROGRAM...: callgrind's total for PROGRAM with N.
+instructions() {
+  local flags=$1 n=$2
+  shift 2
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" $flags "${@:2}" "$n" 2>&1 |
+    awk '/Collected/ {gsub(",", "", $4); print $4}'
+}
+
+per_trip() { # per_trip FLAGS N1 N2 PROGRAM...
+  local flags=$1 n1=$2 n2=$3
+  shift 3
+  local a b
+  a=$(instructions "$flags" "$n1" "$@")
+  b=$(instructions "$flags" "$n2" "$@")
+  echo $(((b - a) / (n2 - n1)))
+}
+
+printf '%-34s %12s %12s\n' 'instructions per round trip' unoptimised optimised
+for name in tide js callback; do
+  declare -n cmd=$name
+  printf '%-34s %12s %12s\n' "$name" \
+    "$(per_trip --no-opt 1000 6000 "${cmd[@]}")" "$(per_trip '' 20000 220000 "${cmd[@]}")"
+done
