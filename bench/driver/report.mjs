@@ -34,7 +34,7 @@ function hostCounters(raw) {
   if (!h || !n) return [];
   const per = (x) => (x === 0 ? '0' : x >= n / 10 ? (x / n).toFixed(2) : `1 per ${Math.round(n / x).toLocaleString('en-US')} ops`);
   return [`JS host counters for tideloop's run (exact, not sampled): ${h.ticks.toLocaleString('en-US')} ticks ` +
-    `(${per(h.ticks)}${h.ticks >= n / 10 ? ' per op' : ''}; each is one tide_js_tick, run from a macrotask, or from a microtask while a round trip is the only work in flight (js/src/scheduler.mjs)), ${h.hostCalls.toLocaleString('en-US')} ` +
+    `(${per(h.ticks)}${h.ticks >= n / 10 ? ' per op' : ''}; each is one tide_js_tick or tide_js_tick_settle, run from a macrotask, or from a microtask while a round trip is the only work in flight (js/src/scheduler.mjs)), ${h.hostCalls.toLocaleString('en-US')} ` +
     `host calls, ${h.completions.toLocaleString('en-US')} completions, ${h.timers.toLocaleString('en-US')} host timers armed.`, ''];
 }
 

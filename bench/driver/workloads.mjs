@@ -370,14 +370,16 @@ const W5 = {
   smokeN: 100,
   notes: 'Every variant awaits the same JS function, `async (x) => x + 1`, N times in a row and checks ' +
     'each answer. tideloop: a C task calls `tide_host_call("ping")` and `TIDE_AWAIT`s its future; the ' +
-    'JS host starts the function, settles the operation when its promise resolves, and delivers the ' +
-    'completion in the next tick: from a microtask while the round trip is the only work in flight, ' +
-    'while the 4 ms time slice lasts, after which a macrotask lets timers, I/O and rendering in (js/src/scheduler.mjs). ' +
+    'JS host starts the function, and when its promise resolves runs the tick that takes the ' +
+    'completion to C and resumes the task (tide_js_tick_settle), from the promise reaction itself while ' +
+    'the round trip is the only work in flight, while the 4 ms time slice lasts, after which a ' +
+    'macrotask lets timers, I/O and rendering in (js/src/scheduler.mjs). ' +
     'Pure JS: `await ping(i)` in a loop. ' +
     'ASYNCIFY: a plain C loop over an `EM_ASYNC_JS` function (emcc -O2 -sASYNCIFY), which unwinds and ' +
     'rewinds the C stack each time. Hand-written callback: C calls an import, JS calls an export from ' +
     'the promise\'s then(): no runtime on either side. At N = 20,000 most of the JS host\'s time is the ' +
-    'JIT\'s warm-up (its path runs ~10 us per round trip before V8 optimises it); the 1M runs show the ' +
+    'JIT\'s warm-up (bench/js/w5-instructions.sh counts the round trip before and after V8 optimises ' +
+    'it); the 1M runs show the ' +
     'steady state of the same programs.',
   runs: [
     { id: 'tide-js', label: 'tideloop JS host: tide_host_call + TIDE_AWAIT', group: TIDE,
