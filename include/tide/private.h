@@ -37,14 +37,16 @@ typedef struct tide__runnable {
 
 /* Something that can be in the loop's timers: a heap of buckets, each a ring of
  * entries with one deadline in seq order (src/core/heap.h). slot is the heap
- * index of a bucket's first entry, TIDE__HEAP_MEMBER for the others, SIZE_MAX
- * when not scheduled. When due, the loop appends `due` to the ready queue; a
- * task's entry has none: it stands for the earliest of the task's deadlines. */
+ * index of a bucket's first entry, TIDE__HEAP_MEMBER for the others,
+ * TIDE__HEAP_NONE when not scheduled. When due, the loop appends to the ready
+ * queue the runnable of its owner that `due` locates, in bytes from the entry
+ * (a pointer would cost every timer 8 bytes more); a task's entry has none
+ * (due 0): it stands for the earliest of the task's deadlines. */
 typedef struct tide__timer_entry {
-  tide__runnable *due;
   struct tide__timer_entry *next, *prev; /* its bucket's ring */
   uint64_t seq;
-  size_t slot;
+  uint32_t slot;
+  int32_t due;
 } tide__timer_entry;
 
 /* ------------------------------------------------------------------------ */
