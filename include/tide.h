@@ -446,7 +446,7 @@ int tide_future_cancel(tide_future *future);
  * or another) defers the cancellation: the future stays pending and the producer
  * completes it once its work is undone (never on release, which cannot wait).
  * One hook per future; NULL removes it. It is dropped when the future
- * completes. */
+ * completes. A task's future takes none (cancelling it cancels the task). */
 void tide_future_set_cancel_hook(tide_future *future, tide_future_cancel_hook hook,
                                  void *ud);
 

@@ -118,17 +118,33 @@ typedef struct tide__waiter {
   void (*notify)(struct tide__waiter *self, tide_future *future);
 } tide__waiter;
 
+/* priv_flags bit of a task's future (the other bits are the core's own). */
+#define TIDE__FUTURE_TASK 2
+
 struct tide_future {
   tide_loop *priv_loop;
   uint8_t priv_state;
   uint8_t priv_flags;
-  int priv_err_code;
-  char *priv_err_msg;
-  tide_value priv_value;
   tide__qnode priv_waiters;    /* tide__waiter: tasks and done callbacks */
   tide__runnable priv_dispatch; /* queued when done and waiters exist */
-  tide_future_cancel_hook priv_cancel_hook;
-  void *priv_cancel_ud;
+  /* What its producer keeps while it is pending, or its outcome once done:
+   * never both at once, so they share the storage and priv_state says which
+   * is there. Completing overwrites the pending part, hook included. */
+  union {
+    struct {
+      tide_future_cancel_hook hook;
+      void *ud;
+      /* A future parked on a synchronization primitive: its wait's data
+       * (src/core/sync.h). */
+      void *wait_ptr;
+      int wait_int;
+    } priv_pending;
+    tide_value priv_value; /* TIDE_FUTURE_RESULT */
+    struct {
+      char *msg; /* NULL: tide_strerror(code) */
+      int code;
+    } priv_error; /* TIDE_FUTURE_ERROR */
+  };
 };
 
 /* ------------------------------------------------------------------------ */

@@ -108,8 +108,8 @@ static inline uint64_t tide__deadline(const tide_loop *loop, uint64_t delay) {
 
 enum {
   TIDE__F_OBSERVED = 1,    /* the error was read, or a task awaited it */
-  TIDE__F_TASK = 2,        /* the future is a task's (struct tide_task) */
-  TIDE__F_MSG_OWNED = 4,   /* priv_err_msg was allocated and must be freed */
+  TIDE__F_TASK = TIDE__FUTURE_TASK, /* the future is a task's (struct tide_task) */
+  TIDE__F_MSG_OWNED = 4,   /* priv_error.msg was allocated and must be freed */
   /* Some of the library's own host operations (tide__host_op_direct): when
    * the producer completes the future, its waiters (the library's done
    * callbacks, never a user's) are notified at once instead of a tick later,

@@ -95,7 +95,7 @@ static void fail_out(tide_task_group *g, tide_future *out) {
   append(msg, sizeof msg, &len, tide_task_name(first));
   append(msg, sizeof msg, &len, "): ");
   append(msg, sizeof msg, &len, tide_future_error_message(&first->future));
-  (void)tide__future_fail(out, first->future.priv_err_code, msg);
+  (void)tide__future_fail(out, first->future.priv_error.code, msg);
 }
 
 /* The wait is over: every child finished. */
@@ -221,7 +221,7 @@ int tide_task_group_error(tide_task_group *g, size_t index, int *out_code,
   while (index-- > 0) n = n->next;
   tide_task *t = tide__container_of(n, group_child, link)->task;
   const char *msg = tide_future_error_message(&t->future); /* marks it observed */
-  if (out_code != NULL) *out_code = t->future.priv_err_code;
+  if (out_code != NULL) *out_code = t->future.priv_error.code;
   if (out_message != NULL) *out_message = msg;
   if (out_task != NULL) *out_task = t;
   return 0;
