@@ -81,6 +81,9 @@ struct tide_loop {
   tide_future *priv_dispatching; /* the future whose waiters are being notified */
   tide__qnode *priv_dispatch_batch; /* and the waiters still to notify */
   uint64_t priv_task_seq;
+  /* tide_task_name's answer for a task whose name block it could not make
+   * (out of memory): valid until the next such answer. */
+  char priv_task_name[32];
   void *priv_call_free; /* pooled call records: free list */
   void *priv_call_slabs;
   void *priv_task_pool; /* the tasks' size classes (task_pool.c) */
@@ -125,8 +128,14 @@ struct tide_future {
   tide_loop *priv_loop;
   uint8_t priv_state;
   uint8_t priv_flags;
-  tide__qnode priv_waiters;    /* tide__waiter: tasks and done callbacks */
-  tide__runnable priv_dispatch; /* queued when done and waiters exist */
+  tide__qnode priv_waiters; /* tide__waiter: tasks and done callbacks */
+  /* Queued when done and waiters exist. Until then a task's future lends it to
+   * its task: as the task's step in the ready queue, or as its waiter on what
+   * it awaits, one at a time (src/core/task.c). */
+  union {
+    tide__runnable priv_dispatch;
+    tide__waiter priv_task_waiter;
+  };
   /* What its producer keeps while it is pending, or its outcome once done:
    * never both at once, so they share the storage and priv_state says which
    * is there. Completing overwrites the pending part, hook included. */
@@ -139,6 +148,13 @@ struct tide_future {
       void *wait_ptr;
       int wait_int;
     } priv_pending;
+    /* The pending part of a task's future, which has no hook (its coroutine
+     * is its producer): the task's entry in the timer heap and its step
+     * function, which it needs only until it finishes (src/core/internal.h). */
+    struct {
+      tide__timer_entry timer;
+      tide_task_fn fn;
+    } priv_task;
     tide_value priv_value; /* TIDE_FUTURE_RESULT */
     struct {
       char *msg; /* NULL: tide_strerror(code) */

@@ -109,10 +109,14 @@ void tide_future_free(tide_future *f) {
   tide_loop_dealloc(loop, f);
 }
 
-/* Queue the dispatch if anyone waits and it is not queued already. */
+/* Queue the dispatch if anyone waits and it is not queued already. A task's
+ * future lent the runnable to its task until now (internal.h): set its
+ * function each time. */
 static void schedule_dispatch(tide_future *f) {
-  if (!tide__q_empty(&f->priv_waiters) && !tide__q_linked(&f->priv_dispatch.link))
+  if (!tide__q_empty(&f->priv_waiters) && !tide__q_linked(&f->priv_dispatch.link)) {
+    f->priv_dispatch.run = dispatch;
     tide__ready_push(f->priv_loop, &f->priv_dispatch);
+  }
 }
 
 /* Notify the waiters present when the dispatch starts, in order; waiters added
