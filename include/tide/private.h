@@ -128,6 +128,10 @@ struct tide_future {
   tide_loop *priv_loop;
   uint8_t priv_state;
   uint8_t priv_flags;
+  /* A task's state bits and count of cancellation requests (struct tide_task,
+   * src/core/internal.h), in room its future has anyway. */
+  uint16_t priv_task_flags;
+  uint32_t priv_task_cancels;
   tide__qnode priv_waiters; /* tide__waiter: tasks and done callbacks */
   /* Queued when done and waiters exist. Until then a task's future lends it to
    * its task: as the task's step in the ready queue, or as its waiter on what

@@ -151,7 +151,7 @@ void tide__diag_task(tide_loop *loop, int event, tide_task *t, int arg) {
 
 /* The dump's state word, from the task's flags (see internal.h). */
 static const char *state_name(const tide_loop *loop, const tide_task *t) {
-  if (t->flags & TIDE__T_FINISHED) {
+  if (tide__task_has(t, TIDE__T_FINISHED)) {
     switch (tide_future_state_get(&t->future)) {
     case TIDE_FUTURE_ERROR:
       return "failed";
@@ -162,9 +162,9 @@ static const char *state_name(const tide_loop *loop, const tide_task *t) {
     }
   }
   if (t == loop->priv_current) return "running";
-  if (!(t->flags & TIDE__T_STARTED)) return "new";
+  if (!tide__task_has(t, TIDE__T_STARTED)) return "new";
   if (tide__task_awaiting(t) != NULL) return "waiting";
-  if (t->flags & TIDE__T_SLEEPING) return "sleeping";
+  if (tide__task_has(t, TIDE__T_SLEEPING)) return "sleeping";
   return "ready";
 }
 
@@ -173,7 +173,7 @@ void tide__diag_describe_wait(const tide_task *t, char *out, size_t cap) {
   out[0] = '\0';
   const tide_future *f = tide__task_awaiting(t);
   if (f == NULL) {
-    append(out, cap, &len, (t->flags & TIDE__T_SLEEPING) ? "sleep" : "none");
+    append(out, cap, &len, tide__task_has(t, TIDE__T_SLEEPING) ? "sleep" : "none");
   } else if (f->priv_flags & TIDE__F_TASK) {
     char label[TIDE__TASK_NAME_MAX];
     append(out, cap, &len, "task:");

@@ -165,13 +165,13 @@ struct tide_task {
   void *pool_slab;  /* where the task's block came from (task_pool.c) */
   tide_frame_cleanup_fn cleanup;
   struct tide_timeout *timeouts; /* innermost open timeout scope, or NULL */
-  uint16_t flags; /* TIDE__T_* below, and task.c's own bits above them */
-  uint16_t refs;  /* the spawner's reference + the running reference */
-  /* Cancellation requests not withdrawn (asyncio's Task.cancelling()): each
-   * tide_task_cancel adds one, each tide_task_uncancel takes one back, so a
-   * timeout scope or task group withdrawing its own request leaves an outer one
-   * pending. The CANCEL_* flags below track delivery; at 0 both are clear. */
-  uint32_t cancels;
+  /* And in its future's header, which has room for them: priv_task_flags,
+   * TIDE__T_* below and task.c's own bits after them (tide__task_has); and
+   * priv_task_cancels, the cancellation requests not withdrawn (asyncio's
+   * Task.cancelling()): each tide_task_cancel adds one, each
+   * tide_task_uncancel takes one back, so a timeout scope or task group
+   * withdrawing its own request leaves an outer one pending. The CANCEL_*
+   * flags below track delivery; at 0 both are clear. */
 };
 
 _Static_assert(offsetof(struct tide_task, coro) == TIDE__CORO_OFFSET,
@@ -186,9 +186,20 @@ enum {
   TIDE__T_SLEEP_ARMED = 32      /* the sleep is not due yet */
 };
 
+/* The task's state bits (TIDE__T_*), kept in its future's header. */
+static inline int tide__task_has(const tide_task *t, unsigned bits) {
+  return (t->future.priv_task_flags & bits) != 0;
+}
+static inline void tide__task_set_flags(tide_task *t, unsigned bits) {
+  t->future.priv_task_flags = (uint16_t)(t->future.priv_task_flags | bits);
+}
+static inline void tide__task_clear_flags(tide_task *t, unsigned bits) {
+  t->future.priv_task_flags = (uint16_t)(t->future.priv_task_flags & ~bits);
+}
+
 /* What the task is suspended on (a future), or NULL (also while it sleeps). */
 static inline tide_future *tide__task_awaiting(const tide_task *t) {
-  return (t->flags & TIDE__T_SLEEPING) ? NULL : t->wait.awaiting;
+  return tide__task_has(t, TIDE__T_SLEEPING) ? NULL : t->wait.awaiting;
 }
 
 /* Its one place in the timer heap, reserved at spawn: the earliest of its sleep

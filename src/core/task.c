@@ -16,11 +16,15 @@
 #define FRAME_ALIGN 16
 #define FRAME_OFFSET ((sizeof(tide_task) + FRAME_ALIGN - 1) / FRAME_ALIGN * FRAME_ALIGN)
 
-/* Flags of task.c's own, after internal.h's TIDE__T_* in t->flags. */
+/* Flags of task.c's own, after internal.h's TIDE__T_*: the task's references,
+ * a bit each. The task is freed when none is left. */
 enum {
-  OWNER_REF = TIDE__T_SLEEP_ARMED << 1, /* the spawner still holds its reference */
-  DISPATCH_REF = OWNER_REF << 1 /* the running reference, lent to the dispatch */
+  RUN_REF = TIDE__T_SLEEP_ARMED << 1, /* the running one, until the coroutine ends */
+  OWNER_REF = RUN_REF << 1,           /* the spawner's, until tide_task_release */
+  DISPATCH_REF = OWNER_REF << 1,      /* one of those two, lent to the dispatch */
+  REFS = RUN_REF | OWNER_REF | DISPATCH_REF
 };
+_Static_assert(REFS <= UINT16_MAX, "a task's flags are 16 bits");
 
 static void *frame_of(tide_task *t) { return (char *)t + FRAME_OFFSET; }
 
@@ -40,33 +44,39 @@ static void task_free(tide_task *t) {
   tide__pool_free(loop, t, t->pool_slab);
 }
 
-static void unref(tide_task *t) {
-  assert(t->refs > 0);
-  if (--t->refs == 0) task_free(t);
+/* Drop a reference (a REFS bit); the last one frees the task. */
+static void drop(tide_task *t, unsigned ref) {
+  assert(tide__task_has(t, ref));
+  tide__task_clear_flags(t, ref);
+  if (!tide__task_has(t, REFS)) task_free(t);
 }
 
-/* The coroutine returned TIDE__STEP_DONE: drop the running reference. */
+/* Lend a reference to the future's dispatch, which drops it once the waiters
+ * were told (tide__task_dispatched). */
+static void lend(tide_task *t, unsigned ref) {
+  tide__task_clear_flags(t, ref);
+  tide__task_set_flags(t, DISPATCH_REF);
+}
+
 /* The coroutine is done: drop the running reference, unless tasks or callbacks
- * wait on the task's future. Then the reference goes to the future's dispatch,
- * which drops it once they were told (tide__task_dispatched): a task whose owner
- * released it early is never freed under its awaiters. */
+ * wait on the task's future. Then the reference goes to the future's dispatch:
+ * a task whose owner released it early is never freed under its awaiters. */
 static void end_running(tide_task *t) {
-  if (tide__q_linked(&t->future.priv_dispatch.link)) {
-    t->flags |= DISPATCH_REF;
-    return;
-  }
-  unref(t);
+  if (tide__q_linked(&t->future.priv_dispatch.link))
+    lend(t, RUN_REF);
+  else
+    drop(t, RUN_REF);
 }
 
 void tide__task_dispatched(tide_future *f) {
   tide_task *t = tide__task_of(f);
-  if (!(t->flags & DISPATCH_REF) || tide__q_linked(&f->priv_dispatch.link)) return;
-  t->flags &= ~(unsigned)DISPATCH_REF;
-  unref(t);
+  if (!tide__task_has(t, DISPATCH_REF) || tide__q_linked(&f->priv_dispatch.link))
+    return;
+  drop(t, DISPATCH_REF);
 }
 
 static void after_finish(tide_task *t) {
-  assert((t->flags & TIDE__T_FINISHED) && "step returned DONE without finishing");
+  assert(tide__task_has(t, TIDE__T_FINISHED) && "step returned DONE without finishing");
   end_running(t);
 }
 
@@ -75,12 +85,12 @@ static void after_finish(tide_task *t) {
  * have the entry in the heap. */
 static void finished(tide_task *t) {
   assert(!tide__heap_contains(tide__task_timer(t)));
-  t->flags |= TIDE__T_FINISHED;
+  tide__task_set_flags(t, TIDE__T_FINISHED);
 }
 
 static void deliver_cancel(tide_task *t) {
-  t->flags &= ~(unsigned)TIDE__T_CANCEL_REQUESTED;
-  t->flags |= TIDE__T_CANCEL_DELIVERED;
+  tide__task_clear_flags(t, TIDE__T_CANCEL_REQUESTED);
+  tide__task_set_flags(t, TIDE__T_CANCEL_DELIVERED);
   t->coro.priv_rc = TIDE_ECANCELED;
 }
 
@@ -93,15 +103,15 @@ static void deliver_cancel(tide_task *t) {
  * delivered, never both at once and never neither. */
 static void resume(tide_task *t, int won) {
   tide_loop *loop = t->future.priv_loop;
-  if (t->flags & TIDE__T_SLEEPING) {
-    t->flags &= ~(unsigned)TIDE__T_SLEEPING;
+  if (tide__task_has(t, TIDE__T_SLEEPING)) {
+    tide__task_clear_flags(t, TIDE__T_SLEEPING);
     t->wait.awaiting = NULL; /* the sleep's key is no more */
     loop->priv_active_refs--;
   }
-  if (t->flags & TIDE__T_CANCEL_REQUESTED) {
-    if (!(t->flags & TIDE__T_STARTED)) {
+  if (tide__task_has(t, TIDE__T_CANCEL_REQUESTED)) {
+    if (!tide__task_has(t, TIDE__T_STARTED)) {
       /* Cancelled before its first step: the coroutine never runs. */
-      t->flags &= ~(unsigned)TIDE__T_CANCEL_REQUESTED;
+      tide__task_clear_flags(t, TIDE__T_CANCEL_REQUESTED);
       finished(t);
       tide__future_cancel_now(&t->future);
       TIDE__DIAG(loop, TIDE__EV_FINISH, t, 0);
@@ -110,7 +120,7 @@ static void resume(tide_task *t, int won) {
     }
     if (!won || t->coro.priv_rc == TIDE_ECANCELED) deliver_cancel(t);
   }
-  t->flags |= TIDE__T_STARTED;
+  tide__task_set_flags(t, TIDE__T_STARTED);
   tide_task *outer = loop->priv_current;
   loop->priv_current = t;
   TIDE__DIAG(loop, TIDE__EV_STEP_BEGIN, t, 0);
@@ -125,7 +135,7 @@ static void resume(tide_task *t, int won) {
  * came due by itself, so it won the race. */
 void tide__task_step(tide__runnable *r) {
   tide_task *t = tide__container_of(r, tide_task, future.priv_dispatch);
-  resume(t, (t->flags & TIDE__T_SLEEPING) != 0);
+  resume(t, tide__task_has(t, TIDE__T_SLEEPING));
 }
 
 /* The awaited future completed: its dispatch resumes the task directly (one hop
@@ -166,10 +176,9 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
     tide__pool_free(loop, t, slab);
     return TIDE_ENOMEM;
   }
-  t->refs = 1;
+  tide__task_set_flags(t, RUN_REF);
   if (out_task != NULL) {
-    t->refs++;
-    t->flags |= OWNER_REF;
+    tide__task_set_flags(t, OWNER_REF);
     *out_task = t;
   }
   if (frame_size > 0) {
@@ -187,20 +196,19 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
 }
 
 void tide_task_release(tide_task *t) {
-  assert((t->flags & OWNER_REF) && "task released twice or detached");
-  t->flags &= ~(unsigned)OWNER_REF;
+  assert(tide__task_has(t, OWNER_REF) && "task released twice or detached");
   /* Finished, but done callbacks or awaiting tasks are still to be told (its
    * dispatch is queued or running): the reference goes to the dispatch, which
    * drops it once they were (tide__task_dispatched). Freeing now would drop
    * callbacks added after the end and keep those added before, depending on
    * whether the tick budget let the dispatch run before this call. */
   tide_future *f = &t->future;
-  if ((t->flags & TIDE__T_FINISHED) && !(t->flags & DISPATCH_REF) &&
+  if (tide__task_has(t, TIDE__T_FINISHED) && !tide__task_has(t, DISPATCH_REF) &&
       (tide__q_linked(&f->priv_dispatch.link) || f->priv_loop->priv_dispatching == f)) {
-    t->flags |= DISPATCH_REF;
+    lend(t, OWNER_REF);
     return;
   }
-  unref(t);
+  drop(t, OWNER_REF);
 }
 
 tide_future *tide_task_future(tide_task *t) { return &t->future; }
@@ -210,17 +218,18 @@ void tide_task_set_cleanup(tide_task *t, tide_frame_cleanup_fn cleanup) { t->cle
 int tide_task_done(const tide_task *t) { return tide_future_done(&t->future); }
 
 int tide_task_cancel(tide_task *t) {
-  if (t->flags & TIDE__T_FINISHED) return TIDE_EALREADY;
-  t->cancels++; /* counted even when one is pending: see tide_task_uncancel */
-  if (t->flags & TIDE__T_CANCEL_REQUESTED) return 0;
-  t->flags |= TIDE__T_CANCEL_REQUESTED;
+  if (tide__task_has(t, TIDE__T_FINISHED)) return TIDE_EALREADY;
+  /* Counted even when one is pending: see tide_task_uncancel. */
+  t->future.priv_task_cancels++;
+  if (tide__task_has(t, TIDE__T_CANCEL_REQUESTED)) return 0;
+  tide__task_set_flags(t, TIDE__T_CANCEL_REQUESTED);
   TIDE__DIAG(t->future.priv_loop, TIDE__EV_CANCEL, t, 0);
   tide_future *awaiting = tide__task_awaiting(t);
   if (awaiting != NULL) {
     /* asyncio's rule: cancelling a task cancels what it awaits; the task resumes
      * when that completes (a child task gets to clean up first). */
     (void)tide_future_cancel(awaiting);
-  } else if (t->flags & TIDE__T_SLEEP_ARMED) {
+  } else if (tide__task_has(t, TIDE__T_SLEEP_ARMED)) {
     tide_loop *loop = t->future.priv_loop;
     /* Cut short: it did not win. The sleep's outcome is TIDE_ECANCELED from
      * here on, even if the request is withdrawn (tide_task_uncancel) before
@@ -229,7 +238,7 @@ int tide_task_cancel(tide_task *t) {
      * the coroutine after uncancel() too). An awaited future needs no such
      * care: it is cancelled itself, and its outcome says so. */
     t->coro.priv_rc = TIDE_ECANCELED;
-    t->flags &= ~(unsigned)(TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED);
+    tide__task_clear_flags(t, TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED);
     t->wait.awaiting = NULL;
     tide__task_timer_sync(t);
     loop->priv_active_refs--;
@@ -242,15 +251,17 @@ int tide_task_cancel(tide_task *t) {
 
 int tide__task_cancel_from_future(tide_future *f) { return tide_task_cancel(tide__task_of(f)); }
 
-int tide_task_cancelling(const tide_task *t) { return (int)t->cancels; }
+int tide_task_cancelling(const tide_task *t) {
+  return (int)t->future.priv_task_cancels;
+}
 
 /* Withdraw one request. Only the last one clears the flags, so whoever withdraws
  * its own request (a timeout scope, a task group) cannot swallow another one
  * that is still pending or was delivered. */
 int tide_task_uncancel(tide_task *t) {
-  if (t->cancels > 0 && --t->cancels == 0)
-    t->flags &= ~(unsigned)(TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED);
-  return (int)t->cancels;
+  if (t->future.priv_task_cancels > 0 && --t->future.priv_task_cancels == 0)
+    tide__task_clear_flags(t, TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED);
+  return (int)t->future.priv_task_cancels;
 }
 
 /* --- What the coroutine macros call ---------------------------------------- */
@@ -266,7 +277,7 @@ static void wait_on(tide_task *t, tide_future *f) {
 int tide__task_await(tide_task *t, tide_future *f) {
   assert(f != &t->future && "a task cannot await itself");
   assert(f->priv_loop == t->future.priv_loop);
-  if (t->flags & TIDE__T_CANCEL_REQUESTED) {
+  if (tide__task_has(t, TIDE__T_CANCEL_REQUESTED)) {
     if (f->priv_state == TIDE_FUTURE_PENDING && (f->priv_flags & TIDE__F_CANCEL_WAITS)) {
       /* A combinator's output: pass the request on and resume once what it
        * cancelled has finished (a task group's children clean up first), just
@@ -287,7 +298,7 @@ int tide__task_await(tide_task *t, tide_future *f) {
 }
 
 int tide__task_yield(tide_task *t) {
-  if (t->flags & TIDE__T_CANCEL_REQUESTED) {
+  if (tide__task_has(t, TIDE__T_CANCEL_REQUESTED)) {
     deliver_cancel(t);
     return 0;
   }
@@ -298,13 +309,13 @@ int tide__task_yield(tide_task *t) {
 
 int tide__task_sleep(tide_task *t, uint64_t ms) {
   if (ms == 0) return tide__task_yield(t);
-  if (t->flags & TIDE__T_CANCEL_REQUESTED) {
+  if (tide__task_has(t, TIDE__T_CANCEL_REQUESTED)) {
     deliver_cancel(t);
     return 0;
   }
   tide_loop *loop = t->future.priv_loop;
   t->coro.priv_rc = 0;
-  t->flags |= TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED;
+  tide__task_set_flags(t, TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED);
   t->wait.sleep.deadline = tide__deadline(loop, ms);
   t->wait.sleep.seq = loop->priv_timer_seq++;
   loop->priv_active_refs++;
@@ -316,11 +327,11 @@ int tide__task_sleep(tide_task *t, uint64_t ms) {
 /* A cancelled task stays cancelled whatever its coroutine returns, unless it
  * withdrew the cancellation (tide_task_uncancel). */
 static int cancel_pending(const tide_task *t) {
-  return (t->flags & (TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED)) != 0;
+  return tide__task_has(t, TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED);
 }
 
 int tide__task_finish(tide_task *t, const tide_value *value) {
-  assert(!(t->flags & TIDE__T_FINISHED));
+  assert(!tide__task_has(t, TIDE__T_FINISHED));
   if (t->timeouts != NULL) tide__task_timeouts_close(t);
   finished(t);
   if (cancel_pending(t)) {
@@ -338,7 +349,7 @@ int tide__task_finish(tide_task *t, const tide_value *value) {
 /* An explicit error stands even after a cancellation (it is not silent);
  * TIDE_ECANCELED ends the task cancelled. */
 int tide__task_finish_error(tide_task *t, int code, const char *message) {
-  assert(!(t->flags & TIDE__T_FINISHED));
+  assert(!tide__task_has(t, TIDE__T_FINISHED));
   /* 0 (often an rc that turned out fine) would silently become a TIDE_EINVAL
    * failure: misuse, caught in debug builds (tide.h, TIDE_RETURN_ERROR). */
   assert(code < 0 && "TIDE_RETURN_ERROR needs a negative TIDE_E* code");

@@ -28,7 +28,7 @@ static tide_timeout *first_scope(const tide_task *t) {
 
 /* The sleep fires before the first scope (it is armed, and earlier or alone). */
 static int sleep_first(const tide_task *t, const tide_timeout *scope) {
-  return (t->flags & TIDE__T_SLEEP_ARMED) &&
+  return tide__task_has(t, TIDE__T_SLEEP_ARMED) &&
          (scope == NULL || earlier(t->wait.sleep.deadline, t->wait.sleep.seq,
                                    scope->priv_deadline, scope->priv_seq));
 }
@@ -49,7 +49,7 @@ void tide__task_timer_due(tide_loop *loop, tide__timer_entry *e) {
   tide_task *t = tide__container_of(e, tide_task, future.priv_task.timer);
   tide_timeout *scope = first_scope(t);
   if (sleep_first(t, scope)) {
-    t->flags &= ~(unsigned)TIDE__T_SLEEP_ARMED; /* SLEEPING stays: the sleep won */
+    tide__task_clear_flags(t, TIDE__T_SLEEP_ARMED); /* SLEEPING stays: the sleep won */
     tide__task_queue_step(t);
   } else {
     scope->priv_armed = 0;

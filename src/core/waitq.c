@@ -39,7 +39,7 @@ int tide__wait_usable(const tide_loop *loop, const tide_future *f) {
  * TIDE_ECANCELED may well acquire a lock to clean up. */
 int tide__wait_caller_cancelling(const tide_loop *loop) {
   const tide_task *t = loop->priv_current;
-  return t != NULL && (t->flags & TIDE__T_CANCEL_REQUESTED) != 0;
+  return t != NULL && tide__task_has(t, TIDE__T_CANCEL_REQUESTED);
 }
 
 void tide__waitq_push(tide__waitq *q, tide_future *f) {
