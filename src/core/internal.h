@@ -209,11 +209,10 @@ static inline tide__timer_entry *tide__task_timer(tide_task *t) {
   return &t->future.priv_task.timer;
 }
 
-/* Queue the task's step (its first, a yield, a sleep that ended). The runnable
- * may have served as the task's waiter since it last ran: set its function. */
-void tide__task_step(tide__runnable *r);
+/* Queue the task's step (its first, a yield, a sleep that ended): its future's
+ * runnable, which is the step whenever the task neither awaits nor has ended
+ * (task.c sets it back when an await ends). */
 static inline void tide__task_queue_step(tide_task *t) {
-  t->future.priv_dispatch.run = tide__task_step;
   tide__ready_push(t->future.priv_loop, &t->future.priv_dispatch);
 }
 
