@@ -2,8 +2,8 @@
  * a name, where TIDE_SPAWN was called, and a host call's arguments.
  *
  * A detached sleeper or a pool's worker uses none of it, and in every task it
- * would cost a third of the block (internal.h). The side block comes from the
- * loop's pool as tasks do, and goes with its task. Making it can fail: spawn_at
+ * would cost some 70 bytes (internal.h). The side block comes from the loop's
+ * pool as tasks do, and goes with its task. Making it can fail: spawn_at
  * and a host call say so (TIDE_ENOMEM); tide_task_set_name and tide_task_name,
  * which cannot, keep or give the name another way (tide.h). The diagnostics
  * never make one: they format a default name into a buffer of their own
