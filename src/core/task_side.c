@@ -13,6 +13,9 @@
 
 #include "internal.h"
 
+_Static_assert(sizeof(((tide_loop *)0)->priv_task_name) == TIDE__TASK_NAME_MAX,
+               "the loop's fallback holds any default name");
+
 struct tide__task_side {
   /* Set by tide_task_set_name; empty until then, and tide_task_name writes the
    * default "task-<id>" here the first time it is asked. */
