@@ -446,7 +446,7 @@ int tide_future_cancel(tide_future *future);
  * or another) defers the cancellation: the future stays pending and the producer
  * completes it once its work is undone (never on release, which cannot wait).
  * One hook per future; NULL removes it. It is dropped when the future
- * completes. */
+ * completes. A task's future takes none (cancelling it cancels the task). */
 void tide_future_set_cancel_hook(tide_future *future, tide_future_cancel_hook hook,
                                  void *ud);
 
@@ -504,7 +504,11 @@ tide_future *tide_task_future(tide_task *task);
 void *tide_task_frame(tide_task *task);
 tide_loop *tide_task_loop(const tide_task *task);
 /* Names are copied (truncated to 31 bytes); the default, and what an empty or
- * NULL name restores, is "task-<n>". */
+ * NULL name restores, is "task-<n>". A task keeps its name in a small block of
+ * the loop's allocator, made the first time it is named or its name is asked
+ * for; if that allocation fails, tide_task_set_name leaves the name as it was,
+ * and tide_task_name gives the default in a buffer of the loop's, valid until
+ * it gives the next one so. */
 void tide_task_set_name(tide_task *task, const char *name);
 const char *tide_task_name(const tide_task *task);
 void tide_task_set_cleanup(tide_task *task, tide_frame_cleanup_fn cleanup);

@@ -51,12 +51,13 @@ const W1_LEFT = 'Per callback tideloop runs about ten times the floor\'s instruc
 
 const W2_LEFT = 'A `tide_timer` is the head every tideloop handle shares (user data, loop, type, flags, ' +
   'close callback and the runnable that delivers it: what `tide_handle_close` and ref/unref need), a ' +
-  'timer-heap entry (the runnable to queue, the links of its bucket of equal deadlines, a sequence ' +
-  'number that keeps equal deadlines in start order, its slot), the repeat and the callback. libev\'s ' +
-  '48-byte `ev_timer` has no close callback and no sequence (its timers of one deadline fire in no ' +
-  'set order). 48 bytes would mean giving up the close callback or the FIFO order of equal deadlines, ' +
-  'both part of the API\'s contract; not done. `tide_call_later` counts its pooled record (the same ' +
-  'entry, the callback, its generation) and its heap slot.';
+  'timer-heap entry (the links of its bucket of equal deadlines, a sequence number that keeps equal ' +
+  'deadlines in start order, a 32-bit slot; the runnable it queues when due is the head\'s, found ' +
+  'right before it), the repeat and the callback. libev\'s 48-byte `ev_timer` has no close callback ' +
+  'and no sequence (its timers of one deadline fire in no set order). 48 bytes would mean giving up ' +
+  'the close callback or the FIFO order of equal deadlines, both part of the API\'s contract; not ' +
+  'done. `tide_call_later` counts its pooled record (the same entry, the callback, its loop and ' +
+  'generation) and its heap slot.';
 
 const W3_LEFT = 'A switch is the same C in every build: the yielding task queues its step and returns, ' +
   'the loop takes the other task\'s step from its snapshot and calls its coroutine through a function ' +
@@ -66,19 +67,24 @@ const W3_LEFT = 'A switch is the same C in every build: the yielding task queues
   '30 ns limit and cross it in some runs. Not done: fewer indirect calls per switch (the ready ' +
   'queue\'s runnable and the task\'s coroutine are two).';
 
-const W4_LEFT = 'A task is one block from a 16-byte size class of the loop\'s slabs (no malloc once warm): ' +
-  'a whole `tide_future` (so that it can be awaited, cancelled and joined), its coroutine state, its ' +
-  'ready-queue link, its waiter in what it awaits, its own timer-heap entry with the sleep\'s deadline ' +
-  'and sequence, its link in the loop\'s list of live tasks (the task dump, the close), cancellation ' +
-  'count, timeout scopes, trace id, creation site and a 32-byte name buffer; then its frame, and a heap ' +
-  'slot. A libev timer carries none of this, and its start and expiry are a heap push and a callback, ' +
-  'where a task is spawned, stepped, put to sleep, woken, resumed and finished (the profile above: ' +
-  'the spawn, which zeroes and links the block and queues the first step, costs the most). What would ' +
-  'close part of it, not done: the fields most tasks never use (name, creation site, a host call\'s ' +
-  'arguments, the cleanup, timeout scopes) in a side block made on first use, and a lighter future for ' +
-  'detached tasks; even at 128 bytes a task would be well above a libev timer in time. At 10x N the ' +
-  'tasks stay in bounded memory (the same bytes per task), and the time per task grows with cache and ' +
-  'TLB misses over gigabytes.';
+const W4_LEFT = 'A task is one block from a 16-byte size class of the loop\'s slabs (no malloc ' +
+  'once warm): its `tide_future` (so that it can be awaited, cancelled and joined; until the ' +
+  'task ends, the future\'s runnable is the task\'s step or its waiter, and the room of its ' +
+  'cancel hook and outcome holds the task\'s timer-heap entry and step function), its coroutine ' +
+  'state, the sleep\'s deadline and sequence or what it awaits, its link in the loop\'s list of ' +
+  'live tasks (the task dump, the trace), its spawn number (its default name), its cleanup, its ' +
+  'open timeout scopes and a pointer to a side block that only named, `TIDE_SPAWN`ed and ' +
+  'host-called tasks get; then its frame, and the heap slot reserved at spawn so that a sleep ' +
+  'cannot fail. A libev timer carries none of this, and its start and expiry are a heap push and ' +
+  'a callback, where a task is spawned, stepped, put to sleep, woken, resumed and finished (the ' +
+  'profile above: the spawn, which zeroes and links the block and queues the first step, costs ' +
+  'the most). Within 128 bytes plus the frame, heap slot included, the task itself would have to ' +
+  'fit 80, less than its future alone. What would close more, not done: no list of live tasks ' +
+  '(the dump would walk the pool\'s slabs and sort by spawn number, with memory it does not ' +
+  'allocate now), a heap slot taken at the first sleep (a sleep would need a way to fail), the ' +
+  'cleanup and the scope list in the side block (their setters cannot fail, and a lost cleanup ' +
+  'leaks). At 10x N the tasks stay in bounded memory (the same bytes per task), and the time per ' +
+  'task grows with cache and TLB misses over gigabytes.';
 
 const W5_LEFT = 'One round trip is one import call (`host_start`), one promise reaction and one export ' +
   'call (`tide_js_tick_settle`, which carries the completion); JSPI resumes the suspended wasm stack ' +

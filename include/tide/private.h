@@ -37,14 +37,16 @@ typedef struct tide__runnable {
 
 /* Something that can be in the loop's timers: a heap of buckets, each a ring of
  * entries with one deadline in seq order (src/core/heap.h). slot is the heap
- * index of a bucket's first entry, TIDE__HEAP_MEMBER for the others, SIZE_MAX
- * when not scheduled. When due, the loop appends `due` to the ready queue; a
- * task's entry has none: it stands for the earliest of the task's deadlines. */
+ * index of a bucket's first entry, TIDE__HEAP_MEMBER for the others,
+ * TIDE__HEAP_NONE when not scheduled. When due, the loop appends to the ready
+ * queue the runnable of its owner that `due` locates, in bytes from the entry
+ * (a pointer would cost every timer 8 bytes more); a task's entry has none
+ * (due 0): it stands for the earliest of the task's deadlines. */
 typedef struct tide__timer_entry {
-  tide__runnable *due;
   struct tide__timer_entry *next, *prev; /* its bucket's ring */
   uint64_t seq;
-  size_t slot;
+  uint32_t slot;
+  int32_t due;
 } tide__timer_entry;
 
 /* ------------------------------------------------------------------------ */
@@ -79,6 +81,9 @@ struct tide_loop {
   tide_future *priv_dispatching; /* the future whose waiters are being notified */
   tide__qnode *priv_dispatch_batch; /* and the waiters still to notify */
   uint64_t priv_task_seq;
+  /* tide_task_name's answer for a task whose name block it could not make
+   * (out of memory): valid until the next such answer. */
+  char priv_task_name[32];
   void *priv_call_free; /* pooled call records: free list */
   void *priv_call_slabs;
   void *priv_task_pool; /* the tasks' size classes (task_pool.c) */
@@ -116,17 +121,50 @@ typedef struct tide__waiter {
   void (*notify)(struct tide__waiter *self, tide_future *future);
 } tide__waiter;
 
+/* priv_flags bit of a task's future (the other bits are the core's own). */
+#define TIDE__FUTURE_TASK 2
+
 struct tide_future {
   tide_loop *priv_loop;
   uint8_t priv_state;
   uint8_t priv_flags;
-  int priv_err_code;
-  char *priv_err_msg;
-  tide_value priv_value;
-  tide__qnode priv_waiters;    /* tide__waiter: tasks and done callbacks */
-  tide__runnable priv_dispatch; /* queued when done and waiters exist */
-  tide_future_cancel_hook priv_cancel_hook;
-  void *priv_cancel_ud;
+  /* A task's state bits and count of cancellation requests (struct tide_task,
+   * src/core/internal.h), in room its future has anyway. */
+  uint16_t priv_task_flags;
+  uint32_t priv_task_cancels;
+  tide__qnode priv_waiters; /* tide__waiter: tasks and done callbacks */
+  /* Queued when done and waiters exist. Until then a task's future lends it to
+   * its task: as the task's step in the ready queue, or as its waiter on what
+   * it awaits, one at a time (src/core/task.c). */
+  union {
+    tide__runnable priv_dispatch;
+    tide__waiter priv_task_waiter;
+  };
+  /* What its producer keeps while it is pending, or its outcome once done:
+   * never both at once, so they share the storage and priv_state says which
+   * is there. Completing overwrites the pending part, hook included. */
+  union {
+    struct {
+      tide_future_cancel_hook hook;
+      void *ud;
+      /* A future parked on a synchronization primitive: its wait's data
+       * (src/core/sync.h). */
+      void *wait_ptr;
+      int wait_int;
+    } priv_pending;
+    /* The pending part of a task's future, which has no hook (its coroutine
+     * is its producer): the task's entry in the timer heap and its step
+     * function, which it needs only until it finishes (src/core/internal.h). */
+    struct {
+      tide__timer_entry timer;
+      tide_task_fn fn;
+    } priv_task;
+    tide_value priv_value; /* TIDE_FUTURE_RESULT */
+    struct {
+      char *msg; /* NULL: tide_strerror(code) */
+      int code;
+    } priv_error; /* TIDE_FUTURE_ERROR */
+  };
 };
 
 /* ------------------------------------------------------------------------ */

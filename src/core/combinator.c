@@ -8,7 +8,7 @@
 int tide__out_usable(const tide_loop *loop, const tide_future *out) {
   assert(loop != NULL);
   if (out == NULL || out->priv_loop != loop || out->priv_state != TIDE_FUTURE_PENDING ||
-      (out->priv_flags & TIDE__F_TASK) || out->priv_cancel_hook != NULL)
+      (out->priv_flags & TIDE__F_TASK) || out->priv_pending.hook != NULL)
     return TIDE_EINVAL;
   return 0;
 }
@@ -75,7 +75,7 @@ void tide__deadline_release(tide_loop *loop, tide__timer_entry *entry,
 /* With the hook cleared, cancel_now cannot call back into the combinator nor
  * defer again: it just completes out CANCELLED (and queues its dispatch). */
 void tide__future_end_cancelled(tide_future *out) {
-  out->priv_cancel_hook = NULL;
+  tide_future_set_cancel_hook(out, NULL, NULL);
   (void)tide__future_cancel_now(out);
 }
 
@@ -92,7 +92,7 @@ void tide__future_mirror(tide_future *src, tide_future *dst) {
   }
   case TIDE_FUTURE_ERROR:
     src->priv_flags |= TIDE__F_OBSERVED;
-    (void)tide__future_fail(dst, src->priv_err_code, src->priv_err_msg);
+    (void)tide__future_fail(dst, src->priv_error.code, src->priv_error.msg);
     break;
   default:
     tide__future_end_cancelled(dst);

@@ -138,10 +138,11 @@ void tide__diag_run(tide_loop *loop, tide__runnable *r) {
 void tide__diag_task(tide_loop *loop, int event, tide_task *t, int arg) {
   tide__diag *d = loop->priv_diag_state;
   if ((loop->priv_diag & TIDE__DIAG_SLOW) && event == TIDE__EV_STEP_BEGIN) {
+    char label[TIDE__TASK_NAME_MAX];
     d->task = t;
     d->task_id = t->id;
     d->steps++;
-    memcpy(d->task_name, tide_task_name(t), sizeof d->task_name);
+    memcpy(d->task_name, tide__task_label(t, label), sizeof d->task_name);
   }
   if (loop->priv_diag & TIDE__DIAG_TRACE) tide__trace_task(loop, d, event, t, arg);
 }
@@ -150,7 +151,7 @@ void tide__diag_task(tide_loop *loop, int event, tide_task *t, int arg) {
 
 /* The dump's state word, from the task's flags (see internal.h). */
 static const char *state_name(const tide_loop *loop, const tide_task *t) {
-  if (t->flags & TIDE__T_FINISHED) {
+  if (tide__task_has(t, TIDE__T_FINISHED)) {
     switch (tide_future_state_get(&t->future)) {
     case TIDE_FUTURE_ERROR:
       return "failed";
@@ -161,21 +162,22 @@ static const char *state_name(const tide_loop *loop, const tide_task *t) {
     }
   }
   if (t == loop->priv_current) return "running";
-  if (!(t->flags & TIDE__T_STARTED)) return "new";
-  if (t->awaiting != NULL) return "waiting";
-  if (t->flags & TIDE__T_SLEEPING) return "sleeping";
+  if (!tide__task_has(t, TIDE__T_STARTED)) return "new";
+  if (tide__task_awaiting(t) != NULL) return "waiting";
+  if (tide__task_has(t, TIDE__T_SLEEPING)) return "sleeping";
   return "ready";
 }
 
 void tide__diag_describe_wait(const tide_task *t, char *out, size_t cap) {
   size_t len = 0;
   out[0] = '\0';
-  const tide_future *f = t->awaiting;
+  const tide_future *f = tide__task_awaiting(t);
   if (f == NULL) {
-    append(out, cap, &len, (t->flags & TIDE__T_SLEEPING) ? "sleep" : "none");
+    append(out, cap, &len, tide__task_has(t, TIDE__T_SLEEPING) ? "sleep" : "none");
   } else if (f->priv_flags & TIDE__F_TASK) {
+    char label[TIDE__TASK_NAME_MAX];
     append(out, cap, &len, "task:");
-    append(out, cap, &len, tide_task_name((const tide_task *)(const void *)f));
+    append(out, cap, &len, tide__task_label((const tide_task *)(const void *)f, label));
   } else {
     const char *what = tide__wait_describe(f);
     append(out, cap, &len, what != NULL ? what : "future");
@@ -186,22 +188,25 @@ void tide__diag_describe_wait(const tide_task *t, char *out, size_t cap) {
 int tide_loop_dump_tasks(tide_loop *loop, tide_write_fn write_fn, void *ud) {
   tide__writer w;
   char what[48];
+  char label[TIDE__TASK_NAME_MAX];
+  int line;
   assert(loop != NULL && write_fn != NULL);
   tide__w_init(&w, write_fn, ud);
   for (tide__qnode *n = loop->priv_tasks.next; n != &loop->priv_tasks && w.rc == 0;
        n = n->next) {
     const tide_task *t = tide__container_of(n, tide_task, link);
     tide__diag_describe_wait(t, what, sizeof what);
-    tide__w_str(&w, tide_task_name(t));
+    tide__w_str(&w, tide__task_label(t, label));
     tide__w_str(&w, " ");
     tide__w_str(&w, state_name(loop, t));
     tide__w_str(&w, " awaiting=");
     tide__w_str(&w, what);
     tide__w_str(&w, " created=");
-    if (t->created_file != NULL) {
-      tide__w_str(&w, t->created_file);
+    const char *file = tide__task_site(t, &line);
+    if (file != NULL) {
+      tide__w_str(&w, file);
       tide__w_str(&w, ":");
-      tide__w_i64(&w, t->created_line);
+      tide__w_i64(&w, line);
     } else {
       tide__w_str(&w, "?");
     }

@@ -16,19 +16,23 @@ static const char oom_message[] = "(error message lost: out of memory)";
 
 static void dispatch(tide__runnable *r);
 
+/* The producer's cancel hook: only a pending future has one, and a task's
+ * future never does (see tide_future_set_cancel_hook). */
+static tide_future_cancel_hook hook_of(const tide_future *f) {
+  return f->priv_state == TIDE_FUTURE_PENDING && !(f->priv_flags & TIDE__F_TASK)
+             ? f->priv_pending.hook
+             : NULL;
+}
+
 void tide_future_init(tide_loop *loop, tide_future *f) {
   assert(loop != NULL && f != NULL);
   f->priv_loop = loop;
   f->priv_state = TIDE_FUTURE_PENDING;
   f->priv_flags = 0;
-  f->priv_err_code = 0;
-  f->priv_err_msg = NULL;
-  memset(&f->priv_value, 0, sizeof f->priv_value);
   tide__q_init(&f->priv_waiters);
   tide__q_init(&f->priv_dispatch.link);
   f->priv_dispatch.run = dispatch;
-  f->priv_cancel_hook = NULL;
-  f->priv_cancel_ud = NULL;
+  memset(&f->priv_pending, 0, sizeof f->priv_pending);
 }
 
 int tide_future_new(tide_loop *loop, tide_future **out_future) {
@@ -52,8 +56,9 @@ void tide__value_drop(tide_value *v) {
 static void report_unobserved(tide_future *f) {
   tide_error_report report;
   tide_task *task = (f->priv_flags & TIDE__F_TASK) ? tide__task_of(f) : NULL;
-  report.code = f->priv_err_code;
-  report.message = f->priv_err_msg != NULL ? f->priv_err_msg : tide_strerror(f->priv_err_code);
+  report.code = f->priv_error.code;
+  report.message =
+      f->priv_error.msg != NULL ? f->priv_error.msg : tide_strerror(f->priv_error.code);
   report.context = task != NULL ? "task failed and nobody awaited it"
                                 : "future error was never observed";
   report.future = f;
@@ -77,7 +82,7 @@ static void drop_waiters(tide__qnode *list) {
 void tide_future_release(tide_future *f) {
   tide_loop *loop = f->priv_loop;
   /* A producer still holding the future is told through its cancel hook. */
-  if (f->priv_state == TIDE_FUTURE_PENDING && f->priv_cancel_hook != NULL) {
+  if (f->priv_state == TIDE_FUTURE_PENDING && hook_of(f) != NULL) {
     f->priv_flags |= TIDE__F_RELEASING;
     tide__future_cancel_now(f);
   }
@@ -90,9 +95,11 @@ void tide_future_release(tide_future *f) {
     loop->priv_dispatching = NULL;
   }
   tide__q_remove(&f->priv_dispatch.link);
-  tide__value_drop(&f->priv_value);
-  if (f->priv_flags & TIDE__F_MSG_OWNED) tide_loop_dealloc(loop, f->priv_err_msg);
-  f->priv_err_msg = NULL;
+  if (f->priv_state == TIDE_FUTURE_RESULT) tide__value_drop(&f->priv_value);
+  if (f->priv_flags & TIDE__F_MSG_OWNED) {
+    tide_loop_dealloc(loop, f->priv_error.msg);
+    f->priv_error.msg = NULL;
+  }
   f->priv_flags = 0;
 }
 
@@ -102,10 +109,14 @@ void tide_future_free(tide_future *f) {
   tide_loop_dealloc(loop, f);
 }
 
-/* Queue the dispatch if anyone waits and it is not queued already. */
+/* Queue the dispatch if anyone waits and it is not queued already. A task's
+ * future lent the runnable to its task until now (internal.h): set its
+ * function each time. */
 static void schedule_dispatch(tide_future *f) {
-  if (!tide__q_empty(&f->priv_waiters) && !tide__q_linked(&f->priv_dispatch.link))
+  if (!tide__q_empty(&f->priv_waiters) && !tide__q_linked(&f->priv_dispatch.link)) {
+    f->priv_dispatch.run = dispatch;
     tide__ready_push(f->priv_loop, &f->priv_dispatch);
+  }
 }
 
 /* Notify the waiters present when the dispatch starts, in order; waiters added
@@ -133,10 +144,10 @@ static void dispatch(tide__runnable *r) {
   if (intact && (f->priv_flags & TIDE__F_TASK)) tide__task_dispatched(f);
 }
 
+/* The outcome is in place already (it took the pending part's storage, the
+ * cancel hook with it). */
 static int complete(tide_future *f, tide_future_state state) {
-  if (f->priv_state != TIDE_FUTURE_PENDING) return TIDE_EALREADY;
   f->priv_state = (uint8_t)state;
-  f->priv_cancel_hook = NULL;
   /* A cancellation is never notified at once: it comes from inside calls
    * (release, close) whose callers do not expect their callbacks to run. Nor
    * is anything while a dispatch runs (dispatches do not nest). */
@@ -162,18 +173,19 @@ int tide__future_fail(tide_future *f, int code, const char *message) {
   if (f->priv_state != TIDE_FUTURE_PENDING) return TIDE_EALREADY;
   if (code == TIDE_ECANCELED) return tide__future_cancel_now(f);
   if (code >= 0) code = TIDE_EINVAL;
-  f->priv_err_code = code;
+  char *msg = NULL;
   if (message != NULL) {
     size_t len = strlen(message);
-    char *copy = tide_loop_alloc(f->priv_loop, len + 1);
-    if (copy != NULL) {
-      memcpy(copy, message, len + 1);
-      f->priv_err_msg = copy;
+    msg = tide_loop_alloc(f->priv_loop, len + 1);
+    if (msg != NULL) {
+      memcpy(msg, message, len + 1);
       f->priv_flags |= TIDE__F_MSG_OWNED;
     } else {
-      f->priv_err_msg = (char *)oom_message;
+      msg = (char *)oom_message;
     }
   }
+  f->priv_error.msg = msg;
+  f->priv_error.code = code;
   return complete(f, TIDE_FUTURE_ERROR);
 }
 
@@ -181,18 +193,16 @@ int tide__future_fail(tide_future *f, int code, const char *message) {
  * the work behind it can be aborted. */
 int tide__future_cancel_now(tide_future *f) {
   if (f->priv_state != TIDE_FUTURE_PENDING) return TIDE_EALREADY;
-  tide_future_cancel_hook hook = f->priv_cancel_hook;
-  f->priv_cancel_hook = NULL;
-  if (hook != NULL) hook(f, f->priv_cancel_ud);
+  tide_future_cancel_hook hook = hook_of(f);
+  if (hook != NULL) {
+    f->priv_pending.hook = NULL;
+    hook(f, f->priv_pending.ud);
+  }
   if (f->priv_state != TIDE_FUTURE_PENDING) return 0; /* the hook completed it */
   /* A producer that must finish something first re-arms its hook: the future
    * stays pending and the producer cancels it later (a condition waiter takes
    * its lock back first, as asyncio's Condition.wait). A release cannot wait. */
-  if (f->priv_cancel_hook != NULL) {
-    if (!(f->priv_flags & TIDE__F_RELEASING)) return 0;
-    f->priv_cancel_hook = NULL;
-  }
-  f->priv_err_code = TIDE_ECANCELED;
+  if (hook_of(f) != NULL && !(f->priv_flags & TIDE__F_RELEASING)) return 0;
   return complete(f, TIDE_FUTURE_CANCELLED);
 }
 
@@ -247,10 +257,11 @@ int tide_future_cancel(tide_future *f) {
   return tide__future_cancel_now(f);
 }
 
+/* A task's future has no hook to set: cancelling it cancels the task. */
 void tide_future_set_cancel_hook(tide_future *f, tide_future_cancel_hook hook, void *ud) {
-  if (f->priv_state != TIDE_FUTURE_PENDING) return;
-  f->priv_cancel_hook = hook;
-  f->priv_cancel_ud = ud;
+  if (f->priv_state != TIDE_FUTURE_PENDING || (f->priv_flags & TIDE__F_TASK)) return;
+  f->priv_pending.hook = hook;
+  f->priv_pending.ud = ud;
 }
 
 tide_loop *tide_future_loop(const tide_future *f) { return f->priv_loop; }
@@ -267,7 +278,7 @@ int tide__future_outcome(tide_future *f) {
     return 0;
   case TIDE_FUTURE_ERROR:
     f->priv_flags |= TIDE__F_OBSERVED;
-    return f->priv_err_code;
+    return f->priv_error.code;
   case TIDE_FUTURE_CANCELLED:
     return TIDE_ECANCELED;
   default:
@@ -284,7 +295,8 @@ int tide_future_result(tide_future *f, tide_value *out_value) {
 const char *tide_future_error_message(tide_future *f) {
   if (f->priv_state != TIDE_FUTURE_ERROR) return NULL;
   f->priv_flags |= TIDE__F_OBSERVED;
-  return f->priv_err_msg != NULL ? f->priv_err_msg : tide_strerror(f->priv_err_code);
+  const char *msg = f->priv_error.msg;
+  return msg != NULL ? msg : tide_strerror(f->priv_error.code);
 }
 
 int tide_future_take_bytes(tide_future *f, void **out_data, size_t *out_len) {

@@ -23,11 +23,11 @@ static void sift_up(tide__heap_slot *h, size_t i, tide__heap_slot s) {
     size_t parent = (i - 1) / 4;
     if (!less(&s, &h[parent])) break;
     h[i] = h[parent];
-    h[i].entry->slot = i;
+    h[i].entry->slot = (uint32_t)i;
     i = parent;
   }
   h[i] = s;
-  s.entry->slot = i;
+  s.entry->slot = (uint32_t)i;
 }
 
 /* Fill hole i of an n-slot heap with s or a slot below it: the earliest child
@@ -42,11 +42,11 @@ static void sift_down(tide__heap_slot *h, size_t n, size_t i, tide__heap_slot s)
       if (less(&h[c], &h[min])) min = c;
     if (!less(&h[min], &s)) break;
     h[i] = h[min];
-    h[i].entry->slot = i;
+    h[i].entry->slot = (uint32_t)i;
     i = min;
   }
   h[i] = s;
-  s.entry->slot = i;
+  s.entry->slot = (uint32_t)i;
 }
 
 /* Fill hole i with s, sifting whichever way its key requires. */
@@ -96,7 +96,7 @@ void tide__heap_set(tide_loop *loop, tide__timer_entry *entry, uint64_t deadline
 
 void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry) {
   assert(tide__heap_contains(entry));
-  size_t i = entry->slot;
+  uint32_t i = entry->slot;
   entry->slot = TIDE__HEAP_NONE;
   if (i == TIDE__HEAP_MEMBER) {
     unlink_entry(entry);
@@ -123,9 +123,12 @@ uint64_t tide__heap_deadline(const tide_loop *loop, const tide__timer_entry *ent
   return loop->priv_timer_heap[entry->slot].deadline;
 }
 
-/* Through the loop's allocator, Lua style: a failed resize keeps the old array. */
+/* Through the loop's allocator, Lua style: a failed resize keeps the old array.
+ * An entry's slot is 32 bits, the top two values meaning "not in the heap" and
+ * "a bucket member", which bounds the array. */
 static int resize(tide_loop *loop, size_t cap) {
-  if (cap > SIZE_MAX / sizeof(tide__heap_slot)) return TIDE_ENOMEM;
+  if (cap > TIDE__HEAP_MEMBER || cap > SIZE_MAX / sizeof(tide__heap_slot))
+    return TIDE_ENOMEM;
   tide__heap_slot *h =
       loop->priv_alloc(loop->priv_alloc_ud, loop->priv_timer_heap, cap * sizeof *h);
   if (h == NULL) return TIDE_ENOMEM;

@@ -28,6 +28,8 @@
 #ifndef TIDE_HEAP_H
 #define TIDE_HEAP_H
 
+#include <assert.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tide.h"
@@ -38,8 +40,8 @@ typedef struct tide__heap_slot {
   tide__timer_entry *entry;
 } tide__heap_slot;
 
-#define TIDE__HEAP_NONE SIZE_MAX /* tide__timer_entry.slot: not scheduled */
-#define TIDE__HEAP_MEMBER (SIZE_MAX - 1) /* in a bucket, not its first */
+#define TIDE__HEAP_NONE UINT32_MAX /* tide__timer_entry.slot: not scheduled */
+#define TIDE__HEAP_MEMBER (UINT32_MAX - 1) /* in a bucket, not its first */
 #define TIDE__HEAP_BUCKET 1024
 
 /* Make room for one more entry that may be in the heap: 0 or TIDE_ENOMEM. */
@@ -65,12 +67,22 @@ static inline int tide__heap_contains(const tide__timer_entry *entry) {
   return entry->slot != TIDE__HEAP_NONE;
 }
 
+/* due: the runnable to queue when the entry is due, in the same object (a
+ * timer, a call record, a combinator's state); NULL for a task's entry, which
+ * has none (task_timer.c decides what came due). */
 static inline void tide__heap_entry_init(tide__timer_entry *entry,
                                          tide__runnable *due) {
-  entry->due = due;
+  ptrdiff_t offset = due != NULL ? (char *)due - (char *)entry : 0;
+  assert(offset >= INT32_MIN && offset <= INT32_MAX && (due == NULL || offset != 0));
   entry->next = entry->prev = entry;
   entry->seq = 0;
   entry->slot = TIDE__HEAP_NONE;
+  entry->due = (int32_t)offset;
+}
+
+/* The runnable of an entry that has one (not a task's). */
+static inline tide__runnable *tide__heap_entry_due(tide__timer_entry *entry) {
+  return (tide__runnable *)(void *)((char *)entry + entry->due);
 }
 
 #endif /* TIDE_HEAP_H */

@@ -108,8 +108,8 @@ static inline uint64_t tide__deadline(const tide_loop *loop, uint64_t delay) {
 
 enum {
   TIDE__F_OBSERVED = 1,    /* the error was read, or a task awaited it */
-  TIDE__F_TASK = 2,        /* the future is a task's (struct tide_task) */
-  TIDE__F_MSG_OWNED = 4,   /* priv_err_msg was allocated and must be freed */
+  TIDE__F_TASK = TIDE__FUTURE_TASK, /* the future is a task's (struct tide_task) */
+  TIDE__F_MSG_OWNED = 4,   /* priv_error.msg was allocated and must be freed */
   /* Some of the library's own host operations (tide__host_op_direct): when
    * the producer completes the future, its waiters (the library's done
    * callbacks, never a user's) are notified at once instead of a tick later,
@@ -136,39 +136,42 @@ int tide__future_outcome(tide_future *f);
 /* Free what a value owns (bytes with a free function). */
 void tide__value_drop(tide_value *v);
 
-/* A task: its future comes first so a tide_future* of a task converts back. */
+/* A task: its future comes first so a tide_future* of a task converts back.
+ *
+ * A task is the block most programs hold by the thousand, so it keeps only what
+ * every task uses, and borrows from its future what the future does not use
+ * yet: the runnable the future queues once done (future.priv_dispatch) is,
+ * until then, the task's step in the ready queue or its waiter on what it
+ * awaits (never two at once); the future's pending part (future.priv_task)
+ * holds the task's timer entry and step function, which the outcome replaces
+ * when the coroutine returns. What few tasks use (a name, where TIDE_SPAWN was
+ * called, a host call's arguments) is in a side block made on first use
+ * (task_side.c). */
 struct tide_task {
   tide_future future;
-  tide__coro coro;        /* where TIDE__CORO finds it: see private.h */
-  tide_task_fn fn;
-  tide__runnable step;    /* queued when the task is runnable */
-  tide__waiter waiter;    /* in the awaited future's waiter list */
-  /* Its one place in the timer heap, reserved at spawn: the earliest of its
-   * sleep and its open timeout scopes' deadlines (task_timer.c). */
-  tide__timer_entry timer;
-  uint64_t sleep_deadline; /* while TIDE__T_SLEEP_ARMED */
-  uint64_t sleep_seq;
-  tide__qnode link;       /* the loop's list of live tasks */
-  tide_future *awaiting;  /* what the task is suspended on, or NULL */
+  tide__coro coro; /* where TIDE__CORO finds it: see private.h */
+  /* While TIDE__T_SLEEPING the sleep's (deadline, seq) when it is armed, else
+   * what the task is suspended on, or NULL: read it with tide__task_awaiting(). */
+  union {
+    tide_future *awaiting;
+    struct {
+      uint64_t deadline;
+      uint64_t seq;
+    } sleep;
+  } wait;
+  tide__qnode link; /* the loop's list of live tasks */
+  uint64_t id;      /* spawn number: its default name, its track in a trace */
+  struct tide__task_side *side; /* NULL until first needed */
+  void *pool_slab;  /* where the task's block came from (task_pool.c) */
   tide_frame_cleanup_fn cleanup;
-  const tide_value *args; /* from a host call (tide_task_args), else NULL */
-  void *args_buf;         /* owns args and what they point into */
-  void *pool_slab;        /* where the task's block came from (task_pool.c) */
-  uint32_t nargs;
-  unsigned refs;          /* the spawner's reference + the running reference */
-  unsigned flags;
-  /* Cancellation requests not withdrawn (asyncio's Task.cancelling()): each
-   * tide_task_cancel adds one, each tide_task_uncancel takes one back, so a
-   * timeout scope or task group withdrawing its own request leaves an outer one
-   * pending. The CANCEL_* flags below track delivery; at 0 both are clear. */
-  unsigned cancels;
   struct tide_timeout *timeouts; /* innermost open timeout scope, or NULL */
-  uint64_t id;              /* spawn number: its track in a trace */
-  const char *created_file; /* where TIDE_SPAWN was called (task dump), or NULL */
-  int created_line;
-  /* Set by tide_task_set_name; empty until then, and tide_task_name writes the
-   * default "task-<id>" here the first time it is asked, not every spawn. */
-  char name[32];
+  /* And in its future's header, which has room for them: priv_task_flags,
+   * TIDE__T_* below and task.c's own bits after them (tide__task_has); and
+   * priv_task_cancels, the cancellation requests not withdrawn (asyncio's
+   * Task.cancelling()): each tide_task_cancel adds one, each
+   * tide_task_uncancel takes one back, so a timeout scope or task group
+   * withdrawing its own request leaves an outer one pending. The CANCEL_*
+   * flags below track delivery; at 0 both are clear. */
 };
 
 _Static_assert(offsetof(struct tide_task, coro) == TIDE__CORO_OFFSET,
@@ -182,6 +185,36 @@ enum {
   TIDE__T_FINISHED = 16,        /* the coroutine returned */
   TIDE__T_SLEEP_ARMED = 32      /* the sleep is not due yet */
 };
+
+/* The task's state bits (TIDE__T_*), kept in its future's header. */
+static inline int tide__task_has(const tide_task *t, unsigned bits) {
+  return (t->future.priv_task_flags & bits) != 0;
+}
+static inline void tide__task_set_flags(tide_task *t, unsigned bits) {
+  t->future.priv_task_flags = (uint16_t)(t->future.priv_task_flags | bits);
+}
+static inline void tide__task_clear_flags(tide_task *t, unsigned bits) {
+  t->future.priv_task_flags = (uint16_t)(t->future.priv_task_flags & ~bits);
+}
+
+/* What the task is suspended on (a future), or NULL (also while it sleeps). */
+static inline tide_future *tide__task_awaiting(const tide_task *t) {
+  return tide__task_has(t, TIDE__T_SLEEPING) ? NULL : t->wait.awaiting;
+}
+
+/* Its one place in the timer heap, reserved at spawn: the earliest of its sleep
+ * and its open timeout scopes' deadlines (task_timer.c). Only until the
+ * coroutine returns: then the future's outcome takes its storage. */
+static inline tide__timer_entry *tide__task_timer(tide_task *t) {
+  return &t->future.priv_task.timer;
+}
+
+/* Queue the task's step (its first, a yield, a sleep that ended): its future's
+ * runnable, which is the step whenever the task neither awaits nor has ended
+ * (task.c sets it back when an await ends). */
+static inline void tide__task_queue_step(tide_task *t) {
+  tide__ready_push(t->future.priv_loop, &t->future.priv_dispatch);
+}
 
 /* A task's deadlines changed (its sleep, a scope armed or disarmed): put its
  * heap entry at the earliest one left, or take it out. Never allocates. */
@@ -201,8 +234,23 @@ void tide__pool_close(tide_loop *loop);
 /* Close the timeout scopes a finishing coroutine left open (timeout.c). */
 void tide__task_timeouts_close(tide_task *t);
 
-/* Give a task the arguments of a host call; it frees buf when it is freed. */
-void tide__task_set_args(tide_task *t, const tide_value *args, size_t nargs, void *buf);
+/* --- A task's side block (task_side.c) ---------------------------------------
+ * Made from the loop's pool the first time a task needs it, freed with it. */
+#define TIDE__TASK_NAME_MAX 32 /* a name's storage, its NUL included */
+/* Make t's side block if it has none: 0 or TIDE_ENOMEM. */
+int tide__task_side_make(tide_task *t);
+/* Free it (and the arguments it owns), at the task's free. */
+void tide__task_side_free(tide_task *t);
+/* Where TIDE_SPAWN was called: 0 or TIDE_ENOMEM (the side block). */
+int tide__task_set_site(tide_task *t, const char *file, int line);
+/* The file (NULL if unknown) and line the task was spawned at. */
+const char *tide__task_site(const tide_task *t, int *out_line);
+/* Give a task the arguments of a host call: 0, and it frees buf when it is
+ * freed; or TIDE_ENOMEM (the side block), and buf stays the caller's. */
+int tide__task_set_args(tide_task *t, const tide_value *args, size_t nargs, void *buf);
+/* The task's name for the diagnostics, which must not allocate: its own, or
+ * the default "task-<id>" written into buf. */
+const char *tide__task_label(const tide_task *t, char buf[TIDE__TASK_NAME_MAX]);
 
 /* A task future's dispatch has told its waiters (future.c): the task may now
  * drop the reference it kept for them. May free the task. */

@@ -263,8 +263,9 @@ void tide__report(tide_loop *loop, const tide_error_report *report) {
   append(line, sizeof line, &len, "tideloop: ");
   append(line, sizeof line, &len, report->context);
   if (report->task != NULL) {
+    char label[TIDE__TASK_NAME_MAX];
     append(line, sizeof line, &len, " [");
-    append(line, sizeof line, &len, tide_task_name(report->task));
+    append(line, sizeof line, &len, tide__task_label(report->task, label));
     append(line, sizeof line, &len, "]");
   }
   append(line, sizeof line, &len, ": ");

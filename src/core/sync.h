@@ -10,9 +10,8 @@
  *   unlinked before it completes (tide__waitq_pop/remove), or future.c would
  *   think its dispatch is already queued.
  * - The waiter's data (an item for a queue put, a stage for a condition waiter)
- *   rides in two fields a pending future does not use: priv_value.as.p and
- *   priv_err_code. Completion and cancellation overwrite both, and
- *   priv_value.type stays NONE, so a release frees nothing.
+ *   rides in the pending part of the future, next to its cancel hook
+ *   (priv_pending.wait_ptr and wait_int), which completion overwrites.
  *
  * Every parked future carries the one cancel hook tide__waitq_on_cancel with the
  * queue as its ud, so cancelling (or releasing) a waiter unparks it and lets the
@@ -71,14 +70,14 @@ static inline tide_future *tide__waitq_first(const tide__waitq *q) {
 
 /* The waiter's data while parked (see the top of this file). */
 static inline void tide__wait_set_data(tide_future *f, void *p, int i) {
-  f->priv_value.as.p = p;
-  f->priv_err_code = i;
+  f->priv_pending.wait_ptr = p;
+  f->priv_pending.wait_int = i;
 }
 static inline void *tide__wait_ptr(const tide_future *f) {
-  return f->priv_value.as.p;
+  return f->priv_pending.wait_ptr;
 }
 static inline int tide__wait_int(const tide_future *f) {
-  return f->priv_err_code;
+  return f->priv_pending.wait_int;
 }
 
 /* Complete a waiter with no value / an INT / a PTR (it must be unparked). */

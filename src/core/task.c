@@ -3,7 +3,8 @@
  *
  * Resuming never allocates: a task waits on a future through its embedded waiter,
  * sleeps through its embedded timer entry (its heap slot reserved at spawn) and
- * becomes runnable through its embedded step runnable. Cancellation is a flag
+ * becomes runnable through its embedded step runnable; the waiter and the step
+ * are one runnable, its future's (internal.h). Cancellation is a flag
  * delivered as TIDE_ECANCELED at the next suspension point (see tide_task_cancel
  * in tide.h).
  */
@@ -15,10 +16,15 @@
 #define FRAME_ALIGN 16
 #define FRAME_OFFSET ((sizeof(tide_task) + FRAME_ALIGN - 1) / FRAME_ALIGN * FRAME_ALIGN)
 
+/* Flags of task.c's own, after internal.h's TIDE__T_*: the task's references,
+ * a bit each. The task is freed when none is left. */
 enum {
-  OWNER_REF = 1u << 16,   /* flag: the spawner still holds its reference */
-  DISPATCH_REF = 1u << 17 /* the running reference, lent to the dispatch */
+  RUN_REF = TIDE__T_SLEEP_ARMED << 1, /* the running one, until the coroutine ends */
+  OWNER_REF = RUN_REF << 1,           /* the spawner's, until tide_task_release */
+  DISPATCH_REF = OWNER_REF << 1,      /* one of those two, lent to the dispatch */
+  REFS = RUN_REF | OWNER_REF | DISPATCH_REF
 };
+_Static_assert(REFS <= UINT16_MAX, "a task's flags are 16 bits");
 
 static void *frame_of(tide_task *t) { return (char *)t + FRAME_OFFSET; }
 
@@ -31,47 +37,60 @@ static void task_free(tide_task *t) {
   tide_loop *loop = t->future.priv_loop;
   tide_future_release(&t->future);
   if (t->cleanup != NULL) t->cleanup(frame_of(t));
-  tide_loop_dealloc(loop, t->args_buf);
+  if (t->side != NULL) tide__task_side_free(t);
   tide__q_remove(&t->link);
   loop->priv_registered--;
-  assert(!tide__heap_contains(&t->timer)); /* finished: no sleep, no open scope */
-  tide__heap_release(loop);
+  tide__heap_release(loop); /* its entry left the heap by its end (finished()) */
   tide__pool_free(loop, t, t->pool_slab);
 }
 
-static void unref(tide_task *t) {
-  assert(t->refs > 0);
-  if (--t->refs == 0) task_free(t);
+/* Drop a reference (a REFS bit); the last one frees the task. */
+static void drop(tide_task *t, unsigned ref) {
+  assert(tide__task_has(t, ref));
+  tide__task_clear_flags(t, ref);
+  if (!tide__task_has(t, REFS)) task_free(t);
 }
 
-/* The coroutine returned TIDE__STEP_DONE: drop the running reference. */
+/* Lend a reference to the future's dispatch, which drops it once the waiters
+ * were told (tide__task_dispatched). */
+static void lend(tide_task *t, unsigned ref) {
+  tide__task_clear_flags(t, ref);
+  tide__task_set_flags(t, DISPATCH_REF);
+}
+
 /* The coroutine is done: drop the running reference, unless tasks or callbacks
- * wait on the task's future. Then the reference goes to the future's dispatch,
- * which drops it once they were told (tide__task_dispatched): a task whose owner
- * released it early is never freed under its awaiters. */
+ * wait on the task's future. Then the reference goes to the future's dispatch:
+ * a task whose owner released it early is never freed under its awaiters. */
 static void end_running(tide_task *t) {
-  if (tide__q_linked(&t->future.priv_dispatch.link)) {
-    t->flags |= DISPATCH_REF;
-    return;
-  }
-  unref(t);
+  if (tide__q_linked(&t->future.priv_dispatch.link))
+    lend(t, RUN_REF);
+  else
+    drop(t, RUN_REF);
 }
 
 void tide__task_dispatched(tide_future *f) {
   tide_task *t = tide__task_of(f);
-  if (!(t->flags & DISPATCH_REF) || tide__q_linked(&f->priv_dispatch.link)) return;
-  t->flags &= ~(unsigned)DISPATCH_REF;
-  unref(t);
+  if (!tide__task_has(t, DISPATCH_REF) || tide__q_linked(&f->priv_dispatch.link))
+    return;
+  drop(t, DISPATCH_REF);
 }
 
 static void after_finish(tide_task *t) {
-  assert((t->flags & TIDE__T_FINISHED) && "step returned DONE without finishing");
+  assert(tide__task_has(t, TIDE__T_FINISHED) && "step returned DONE without finishing");
   end_running(t);
 }
 
+/* The coroutine is over (or never ran): its outcome is about to take the
+ * storage of its timer entry and step function, so no sleep or open scope may
+ * have the entry in the heap. */
+static void finished(tide_task *t) {
+  assert(!tide__heap_contains(tide__task_timer(t)));
+  tide__task_set_flags(t, TIDE__T_FINISHED);
+}
+
 static void deliver_cancel(tide_task *t) {
-  t->flags &= ~(unsigned)TIDE__T_CANCEL_REQUESTED;
-  t->flags |= TIDE__T_CANCEL_DELIVERED;
+  tide__task_clear_flags(t, TIDE__T_CANCEL_REQUESTED);
+  tide__task_set_flags(t, TIDE__T_CANCEL_DELIVERED);
   t->coro.priv_rc = TIDE_ECANCELED;
 }
 
@@ -84,14 +103,16 @@ static void deliver_cancel(tide_task *t) {
  * delivered, never both at once and never neither. */
 static void resume(tide_task *t, int won) {
   tide_loop *loop = t->future.priv_loop;
-  if (t->flags & TIDE__T_SLEEPING) {
-    t->flags &= ~(unsigned)TIDE__T_SLEEPING;
+  if (tide__task_has(t, TIDE__T_SLEEPING)) {
+    tide__task_clear_flags(t, TIDE__T_SLEEPING);
+    t->wait.awaiting = NULL; /* the sleep's key is no more */
     loop->priv_active_refs--;
   }
-  if (t->flags & TIDE__T_CANCEL_REQUESTED) {
-    if (!(t->flags & TIDE__T_STARTED)) {
+  if (tide__task_has(t, TIDE__T_CANCEL_REQUESTED)) {
+    if (!tide__task_has(t, TIDE__T_STARTED)) {
       /* Cancelled before its first step: the coroutine never runs. */
-      t->flags = (t->flags & ~(unsigned)TIDE__T_CANCEL_REQUESTED) | TIDE__T_FINISHED;
+      tide__task_clear_flags(t, TIDE__T_CANCEL_REQUESTED);
+      finished(t);
       tide__future_cancel_now(&t->future);
       TIDE__DIAG(loop, TIDE__EV_FINISH, t, 0);
       end_running(t);
@@ -99,11 +120,11 @@ static void resume(tide_task *t, int won) {
     }
     if (!won || t->coro.priv_rc == TIDE_ECANCELED) deliver_cancel(t);
   }
-  t->flags |= TIDE__T_STARTED;
+  tide__task_set_flags(t, TIDE__T_STARTED);
   tide_task *outer = loop->priv_current;
   loop->priv_current = t;
   TIDE__DIAG(loop, TIDE__EV_STEP_BEGIN, t, 0);
-  int step = t->fn(t, frame_of(t));
+  int step = t->future.priv_task.fn(t, frame_of(t));
   TIDE__DIAG(loop, TIDE__EV_STEP_END, t, step);
   loop->priv_current = outer;
   if (step == TIDE__STEP_DONE) after_finish(t);
@@ -113,31 +134,20 @@ static void resume(tide_task *t, int won) {
  * cancelled had its SLEEPING flag cleared by tide_task_cancel; one still flagged
  * came due by itself, so it won the race. */
 static void step_run(tide__runnable *r) {
-  tide_task *t = tide__container_of(r, tide_task, step);
-  resume(t, (t->flags & TIDE__T_SLEEPING) != 0);
+  tide_task *t = tide__container_of(r, tide_task, future.priv_dispatch);
+  resume(t, tide__task_has(t, TIDE__T_SLEEPING));
 }
 
 /* The awaited future completed: its dispatch resumes the task directly (one hop
- * from completion to the coroutine, as asyncio's call_soon(task.__wakeup)). */
+ * from completion to the coroutine, as asyncio's call_soon(task.__wakeup)). The
+ * waiter it was is the task's step again. */
 static void wake(tide__waiter *w, tide_future *f) {
-  tide_task *t = tide__container_of(w, tide_task, waiter);
-  t->awaiting = NULL;
+  tide_task *t = tide__container_of(w, tide_task, future.priv_task_waiter);
+  t->future.priv_dispatch.run = step_run;
+  t->wait.awaiting = NULL;
   t->coro.priv_rc = tide__future_outcome(f);
   TIDE__DIAG(f->priv_loop, TIDE__EV_WAKE, t, t->coro.priv_rc);
   resume(t, 1);
-}
-
-/* "task-<id>", written into the name's storage when first asked for. */
-static void default_name(tide_task *t, uint64_t n) {
-  char digits[21];
-  size_t len = 0;
-  do {
-    digits[len++] = (char)('0' + n % 10);
-    n /= 10;
-  } while (n > 0);
-  memcpy(t->name, "task-", 5);
-  for (size_t i = 0; i < len; i++) t->name[5 + i] = digits[len - 1 - i];
-  t->name[5 + len] = '\0';
 }
 
 int tide_task_spawn(tide_loop *loop, tide_task_fn fn, const void *init_frame,
@@ -161,16 +171,17 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
   t->pool_slab = slab;
   tide_future_init(loop, &t->future);
   t->future.priv_flags |= TIDE__F_TASK;
-  t->fn = fn;
-  t->step.run = step_run;
-  tide__q_init(&t->step.link);
-  tide__q_init(&t->waiter.link);
-  t->waiter.notify = wake;
-  tide__heap_entry_init(&t->timer, NULL); /* no runnable: see task_timer.c */
-  t->refs = 1;
+  t->future.priv_dispatch.run = step_run; /* the future's runnable is the step */
+  t->future.priv_task.fn = fn;
+  tide__heap_entry_init(tide__task_timer(t), NULL); /* no runnable: task_timer.c */
+  if (file != NULL && tide__task_set_site(t, file, line) != 0) {
+    tide__heap_release(loop);
+    tide__pool_free(loop, t, slab);
+    return TIDE_ENOMEM;
+  }
+  tide__task_set_flags(t, RUN_REF);
   if (out_task != NULL) {
-    t->refs++;
-    t->flags |= OWNER_REF;
+    tide__task_set_flags(t, OWNER_REF);
     *out_task = t;
   }
   if (frame_size > 0) {
@@ -180,30 +191,27 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
       memset(frame_of(t), 0, frame_size);
   }
   t->id = ++loop->priv_task_seq;
-  t->created_file = file;
-  t->created_line = line;
   tide__q_insert_tail(&loop->priv_tasks, &t->link);
   loop->priv_registered++;
-  tide__ready_push(loop, &t->step);
+  tide__task_queue_step(t);
   TIDE__DIAG(loop, TIDE__EV_SPAWN, t, 0);
   return 0;
 }
 
 void tide_task_release(tide_task *t) {
-  assert((t->flags & OWNER_REF) && "task released twice or detached");
-  t->flags &= ~(unsigned)OWNER_REF;
+  assert(tide__task_has(t, OWNER_REF) && "task released twice or detached");
   /* Finished, but done callbacks or awaiting tasks are still to be told (its
    * dispatch is queued or running): the reference goes to the dispatch, which
    * drops it once they were (tide__task_dispatched). Freeing now would drop
    * callbacks added after the end and keep those added before, depending on
    * whether the tick budget let the dispatch run before this call. */
   tide_future *f = &t->future;
-  if ((t->flags & TIDE__T_FINISHED) && !(t->flags & DISPATCH_REF) &&
+  if (tide__task_has(t, TIDE__T_FINISHED) && !tide__task_has(t, DISPATCH_REF) &&
       (tide__q_linked(&f->priv_dispatch.link) || f->priv_loop->priv_dispatching == f)) {
-    t->flags |= DISPATCH_REF;
+    lend(t, OWNER_REF);
     return;
   }
-  unref(t);
+  drop(t, OWNER_REF);
 }
 
 tide_future *tide_task_future(tide_task *t) { return &t->future; }
@@ -212,42 +220,19 @@ tide_loop *tide_task_loop(const tide_task *t) { return t->future.priv_loop; }
 void tide_task_set_cleanup(tide_task *t, tide_frame_cleanup_fn cleanup) { t->cleanup = cleanup; }
 int tide_task_done(const tide_task *t) { return tide_future_done(&t->future); }
 
-void tide__task_set_args(tide_task *t, const tide_value *args, size_t nargs, void *buf) {
-  t->args = args;
-  assert(nargs <= UINT32_MAX);
-  t->nargs = (uint32_t)nargs;
-  t->args_buf = buf;
-}
-
-void tide_task_args(const tide_task *t, const tide_value **out_args, size_t *out_count) {
-  *out_args = t->args;
-  *out_count = t->nargs;
-}
-const char *tide_task_name(const tide_task *t) {
-  /* The task is never a const object (tasks are the library's allocations),
-   * so filling its name's storage on first use is well defined. */
-  if (t->name[0] == '\0') default_name((tide_task *)(uintptr_t)t, t->id);
-  return t->name;
-}
-
-void tide_task_set_name(tide_task *t, const char *name) {
-  size_t len = name != NULL ? strlen(name) : 0;
-  if (len > sizeof t->name - 1) len = sizeof t->name - 1;
-  if (len > 0) memcpy(t->name, name, len);
-  t->name[len] = '\0';
-}
-
 int tide_task_cancel(tide_task *t) {
-  if (t->flags & TIDE__T_FINISHED) return TIDE_EALREADY;
-  t->cancels++; /* counted even when one is pending: see tide_task_uncancel */
-  if (t->flags & TIDE__T_CANCEL_REQUESTED) return 0;
-  t->flags |= TIDE__T_CANCEL_REQUESTED;
+  if (tide__task_has(t, TIDE__T_FINISHED)) return TIDE_EALREADY;
+  /* Counted even when one is pending: see tide_task_uncancel. */
+  t->future.priv_task_cancels++;
+  if (tide__task_has(t, TIDE__T_CANCEL_REQUESTED)) return 0;
+  tide__task_set_flags(t, TIDE__T_CANCEL_REQUESTED);
   TIDE__DIAG(t->future.priv_loop, TIDE__EV_CANCEL, t, 0);
-  if (t->awaiting != NULL) {
+  tide_future *awaiting = tide__task_awaiting(t);
+  if (awaiting != NULL) {
     /* asyncio's rule: cancelling a task cancels what it awaits; the task resumes
      * when that completes (a child task gets to clean up first). */
-    (void)tide_future_cancel(t->awaiting);
-  } else if (t->flags & TIDE__T_SLEEP_ARMED) {
+    (void)tide_future_cancel(awaiting);
+  } else if (tide__task_has(t, TIDE__T_SLEEP_ARMED)) {
     tide_loop *loop = t->future.priv_loop;
     /* Cut short: it did not win. The sleep's outcome is TIDE_ECANCELED from
      * here on, even if the request is withdrawn (tide_task_uncancel) before
@@ -256,10 +241,11 @@ int tide_task_cancel(tide_task *t) {
      * the coroutine after uncancel() too). An awaited future needs no such
      * care: it is cancelled itself, and its outcome says so. */
     t->coro.priv_rc = TIDE_ECANCELED;
-    t->flags &= ~(unsigned)(TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED);
+    tide__task_clear_flags(t, TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED);
+    t->wait.awaiting = NULL;
     tide__task_timer_sync(t);
     loop->priv_active_refs--;
-    tide__ready_push(loop, &t->step);
+    tide__task_queue_step(t);
   }
   /* Otherwise the step is queued already (a sleep that came due, a yield, the
    * first step): resume() delivers the cancellation. */
@@ -268,30 +254,38 @@ int tide_task_cancel(tide_task *t) {
 
 int tide__task_cancel_from_future(tide_future *f) { return tide_task_cancel(tide__task_of(f)); }
 
-int tide_task_cancelling(const tide_task *t) { return (int)t->cancels; }
+int tide_task_cancelling(const tide_task *t) {
+  return (int)t->future.priv_task_cancels;
+}
 
 /* Withdraw one request. Only the last one clears the flags, so whoever withdraws
  * its own request (a timeout scope, a task group) cannot swallow another one
  * that is still pending or was delivered. */
 int tide_task_uncancel(tide_task *t) {
-  if (t->cancels > 0 && --t->cancels == 0)
-    t->flags &= ~(unsigned)(TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED);
-  return (int)t->cancels;
+  if (t->future.priv_task_cancels > 0 && --t->future.priv_task_cancels == 0)
+    tide__task_clear_flags(t, TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED);
+  return (int)t->future.priv_task_cancels;
 }
 
 /* --- What the coroutine macros call ---------------------------------------- */
 
+/* Suspend on a pending future: the task's runnable becomes its waiter. */
+static void wait_on(tide_task *t, tide_future *f) {
+  t->wait.awaiting = f;
+  t->future.priv_task_waiter.notify = wake;
+  tide__q_insert_tail(&f->priv_waiters, &t->future.priv_task_waiter.link);
+  TIDE__DIAG(f->priv_loop, TIDE__EV_AWAIT, t, 0);
+}
+
 int tide__task_await(tide_task *t, tide_future *f) {
   assert(f != &t->future && "a task cannot await itself");
   assert(f->priv_loop == t->future.priv_loop);
-  if (t->flags & TIDE__T_CANCEL_REQUESTED) {
+  if (tide__task_has(t, TIDE__T_CANCEL_REQUESTED)) {
     if (f->priv_state == TIDE_FUTURE_PENDING && (f->priv_flags & TIDE__F_CANCEL_WAITS)) {
       /* A combinator's output: pass the request on and resume once what it
        * cancelled has finished (a task group's children clean up first), just
        * as if the request had come while already awaiting it. */
-      t->awaiting = f;
-      tide__q_insert_tail(&f->priv_waiters, &t->waiter.link);
-      TIDE__DIAG(f->priv_loop, TIDE__EV_AWAIT, t, 0);
+      wait_on(t, f);
       (void)tide_future_cancel(f);
       return 1;
     }
@@ -302,33 +296,31 @@ int tide__task_await(tide_task *t, tide_future *f) {
     t->coro.priv_rc = tide__future_outcome(f);
     return 0;
   }
-  t->awaiting = f;
-  tide__q_insert_tail(&f->priv_waiters, &t->waiter.link);
-  TIDE__DIAG(f->priv_loop, TIDE__EV_AWAIT, t, 0);
+  wait_on(t, f);
   return 1;
 }
 
 int tide__task_yield(tide_task *t) {
-  if (t->flags & TIDE__T_CANCEL_REQUESTED) {
+  if (tide__task_has(t, TIDE__T_CANCEL_REQUESTED)) {
     deliver_cancel(t);
     return 0;
   }
   t->coro.priv_rc = 0;
-  tide__ready_push(t->future.priv_loop, &t->step);
+  tide__task_queue_step(t);
   return 1;
 }
 
 int tide__task_sleep(tide_task *t, uint64_t ms) {
   if (ms == 0) return tide__task_yield(t);
-  if (t->flags & TIDE__T_CANCEL_REQUESTED) {
+  if (tide__task_has(t, TIDE__T_CANCEL_REQUESTED)) {
     deliver_cancel(t);
     return 0;
   }
   tide_loop *loop = t->future.priv_loop;
   t->coro.priv_rc = 0;
-  t->flags |= TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED;
-  t->sleep_deadline = tide__deadline(loop, ms);
-  t->sleep_seq = loop->priv_timer_seq++;
+  tide__task_set_flags(t, TIDE__T_SLEEPING | TIDE__T_SLEEP_ARMED);
+  t->wait.sleep.deadline = tide__deadline(loop, ms);
+  t->wait.sleep.seq = loop->priv_timer_seq++;
   loop->priv_active_refs++;
   tide__task_timer_sync(t);
   TIDE__DIAG(loop, TIDE__EV_SLEEP, t, ms > INT32_MAX ? INT32_MAX : (int)ms);
@@ -338,13 +330,13 @@ int tide__task_sleep(tide_task *t, uint64_t ms) {
 /* A cancelled task stays cancelled whatever its coroutine returns, unless it
  * withdrew the cancellation (tide_task_uncancel). */
 static int cancel_pending(const tide_task *t) {
-  return (t->flags & (TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED)) != 0;
+  return tide__task_has(t, TIDE__T_CANCEL_REQUESTED | TIDE__T_CANCEL_DELIVERED);
 }
 
 int tide__task_finish(tide_task *t, const tide_value *value) {
-  assert(!(t->flags & TIDE__T_FINISHED));
+  assert(!tide__task_has(t, TIDE__T_FINISHED));
   if (t->timeouts != NULL) tide__task_timeouts_close(t);
-  t->flags |= TIDE__T_FINISHED;
+  finished(t);
   if (cancel_pending(t)) {
     if (value != NULL) {
       tide_value dropped = *value;
@@ -360,12 +352,12 @@ int tide__task_finish(tide_task *t, const tide_value *value) {
 /* An explicit error stands even after a cancellation (it is not silent);
  * TIDE_ECANCELED ends the task cancelled. */
 int tide__task_finish_error(tide_task *t, int code, const char *message) {
-  assert(!(t->flags & TIDE__T_FINISHED));
+  assert(!tide__task_has(t, TIDE__T_FINISHED));
   /* 0 (often an rc that turned out fine) would silently become a TIDE_EINVAL
    * failure: misuse, caught in debug builds (tide.h, TIDE_RETURN_ERROR). */
   assert(code < 0 && "TIDE_RETURN_ERROR needs a negative TIDE_E* code");
   if (t->timeouts != NULL) tide__task_timeouts_close(t);
-  t->flags |= TIDE__T_FINISHED;
+  finished(t);
   tide__future_fail(&t->future, code, message);
   return TIDE__STEP_DONE;
 }

@@ -81,7 +81,7 @@ static void append(char *buf, size_t cap, size_t *len, const char *s) {
  * "task group: 2 of 3 tasks failed; first (task-4): boom". Every error counts
  * as observed: out carries them, and each stays readable from the group. */
 static void fail_out(tide_task_group *g, tide_future *out) {
-  char msg[256], num[24];
+  char msg[256], num[24], label[TIDE__TASK_NAME_MAX];
   size_t len = 0;
   tide_task *first = first_of(&g->priv_failed)->task;
   for (tide__qnode *n = g->priv_failed.next; n != &g->priv_failed; n = n->next)
@@ -92,10 +92,10 @@ static void fail_out(tide_task_group *g, tide_future *out) {
   append(msg, sizeof msg, &len, " of ");
   append(msg, sizeof msg, &len, format_size(num + sizeof num, g->priv_spawned));
   append(msg, sizeof msg, &len, g->priv_spawned == 1 ? " task failed; first (" : " tasks failed; first (");
-  append(msg, sizeof msg, &len, tide_task_name(first));
+  append(msg, sizeof msg, &len, tide__task_label(first, label));
   append(msg, sizeof msg, &len, "): ");
   append(msg, sizeof msg, &len, tide_future_error_message(&first->future));
-  (void)tide__future_fail(out, first->future.priv_err_code, msg);
+  (void)tide__future_fail(out, first->future.priv_error.code, msg);
 }
 
 /* The wait is over: every child finished. */
@@ -221,7 +221,7 @@ int tide_task_group_error(tide_task_group *g, size_t index, int *out_code,
   while (index-- > 0) n = n->next;
   tide_task *t = tide__container_of(n, group_child, link)->task;
   const char *msg = tide_future_error_message(&t->future); /* marks it observed */
-  if (out_code != NULL) *out_code = t->future.priv_err_code;
+  if (out_code != NULL) *out_code = t->future.priv_error.code;
   if (out_message != NULL) *out_message = msg;
   if (out_task != NULL) *out_task = t;
   return 0;

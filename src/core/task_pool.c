@@ -1,6 +1,7 @@
-/* task_pool.c: the memory of tasks (task and frame in one block) comes from
- * per-loop slabs, one size class per 16 bytes, so spawning a task costs no call
- * to the allocator once the loop is warm, and no allocator header per task.
+/* task_pool.c: the memory of tasks (task and frame in one block, and the side
+ * blocks of task_side.c) comes from per-loop slabs, one size class per 16 bytes,
+ * so spawning a task costs no call to the allocator once the loop is warm, and no
+ * allocator header per task.
  *
  * A slab holds objects of one class. Objects are handed out from the slab's
  * free list, else from its never-used tail (so a new slab is not touched before

@@ -28,28 +28,29 @@ static tide_timeout *first_scope(const tide_task *t) {
 
 /* The sleep fires before the first scope (it is armed, and earlier or alone). */
 static int sleep_first(const tide_task *t, const tide_timeout *scope) {
-  return (t->flags & TIDE__T_SLEEP_ARMED) &&
-         (scope == NULL || earlier(t->sleep_deadline, t->sleep_seq,
+  return tide__task_has(t, TIDE__T_SLEEP_ARMED) &&
+         (scope == NULL || earlier(t->wait.sleep.deadline, t->wait.sleep.seq,
                                    scope->priv_deadline, scope->priv_seq));
 }
 
 void tide__task_timer_sync(tide_task *t) {
   tide_loop *loop = t->future.priv_loop;
+  tide__timer_entry *e = tide__task_timer(t);
   tide_timeout *scope = first_scope(t);
   if (sleep_first(t, scope))
-    tide__heap_set(loop, &t->timer, t->sleep_deadline, t->sleep_seq);
+    tide__heap_set(loop, e, t->wait.sleep.deadline, t->wait.sleep.seq);
   else if (scope != NULL)
-    tide__heap_set(loop, &t->timer, scope->priv_deadline, scope->priv_seq);
-  else if (tide__heap_contains(&t->timer))
-    tide__heap_remove(loop, &t->timer);
+    tide__heap_set(loop, e, scope->priv_deadline, scope->priv_seq);
+  else if (tide__heap_contains(e))
+    tide__heap_remove(loop, e);
 }
 
 void tide__task_timer_due(tide_loop *loop, tide__timer_entry *e) {
-  tide_task *t = tide__container_of(e, tide_task, timer);
+  tide_task *t = tide__container_of(e, tide_task, future.priv_task.timer);
   tide_timeout *scope = first_scope(t);
   if (sleep_first(t, scope)) {
-    t->flags &= ~(unsigned)TIDE__T_SLEEP_ARMED; /* SLEEPING stays: the sleep won */
-    tide__ready_push(loop, &t->step);
+    tide__task_clear_flags(t, TIDE__T_SLEEP_ARMED); /* SLEEPING stays: the sleep won */
+    tide__task_queue_step(t);
   } else {
     scope->priv_armed = 0;
     tide__ready_push(loop, &scope->priv_fire);

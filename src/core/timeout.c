@@ -51,7 +51,7 @@ static void disarm(tide_timeout *scope) {
 
 void tide_task_timeout_begin(tide_task *task, tide_timeout *scope, int64_t ms) {
   assert(task != NULL && scope != NULL);
-  assert(!(task->flags & TIDE__T_FINISHED) && "timeout scope on a finished task");
+  assert(!tide__task_has(task, TIDE__T_FINISHED) && "timeout scope on a finished task");
   tide__q_init(&scope->priv_fire.link);
   scope->priv_fire.run = expire;
   scope->priv_task = task;

@@ -23,8 +23,8 @@ void tide__timers_run_due(tide_loop *loop) {
   while ((top = tide__heap_top(loop)) != NULL && top->deadline <= loop->priv_now) {
     tide__timer_entry *e = top->entry;
     tide__heap_remove(loop, e);
-    if (e->due != NULL)
-      tide__ready_push(loop, e->due);
+    if (e->due != 0)
+      tide__ready_push(loop, tide__heap_entry_due(e));
     else
       tide__task_timer_due(loop, e);
   }

@@ -49,15 +49,16 @@ void tide__trace_task(tide_loop *loop, tide__diag *d, int event, tide_task *t,
                       int arg) {
   tide__trace_event *e;
   char what[48];
+  char label[TIDE__TASK_NAME_MAX];
   switch (event) {
   case TIDE__EV_SPAWN:
     if ((e = record(loop, d, TIDE__TR_SPAWN, t->id)) == NULL) return;
     e->dur = loop->priv_current != NULL ? loop->priv_current->id : 0;
-    copy_name(e->name, tide_task_name(t));
+    copy_name(e->name, tide__task_label(t, label));
     return;
   case TIDE__EV_STEP_BEGIN:
     if ((e = record(loop, d, TIDE__TR_STEP, t->id)) == NULL) return;
-    copy_name(e->name, tide_task_name(t));
+    copy_name(e->name, tide__task_label(t, label));
     d->open_step = (size_t)(e - d->events);
     return;
   case TIDE__EV_STEP_END:
@@ -93,7 +94,7 @@ void tide__trace_task(tide_loop *loop, tide__diag *d, int event, tide_task *t,
   if (t->id < d->first_id) return; /* its life began before the trace */
   if ((e = record(loop, d, TIDE__TR_FINISH, t->id)) == NULL) return;
   e->arg = (int32_t)tide_future_state_get(&t->future);
-  copy_name(e->name, tide_task_name(t));
+  copy_name(e->name, tide__task_label(t, label));
 }
 
 /* Host operations go on the track of their id's slot: a slot holds one live
@@ -212,7 +213,8 @@ static void write_track_names(tide_loop *loop, const tide__diag *d, tide__writer
   }
   for (tide__qnode *n = loop->priv_tasks.next; n != &loop->priv_tasks; n = n->next) {
     const tide_task *t = tide__container_of(n, tide_task, link);
-    thread_name(w, first, t->id, tide_task_name(t));
+    char name[TIDE__TASK_NAME_MAX];
+    thread_name(w, first, t->id, tide__task_label(t, name));
   }
 }
 

@@ -29,7 +29,7 @@ void tide__waitq_on_cancel(tide_future *f, void *ud) {
  * coroutine only. Refusing them up front keeps "exactly once" true. */
 int tide__wait_usable(const tide_loop *loop, const tide_future *f) {
   if (f == NULL || f->priv_loop != loop || f->priv_state != TIDE_FUTURE_PENDING ||
-      (f->priv_flags & TIDE__F_TASK) || f->priv_cancel_hook != NULL ||
+      (f->priv_flags & TIDE__F_TASK) || f->priv_pending.hook != NULL ||
       tide__q_linked(&f->priv_dispatch.link))
     return TIDE_EINVAL;
   return 0;
@@ -39,7 +39,7 @@ int tide__wait_usable(const tide_loop *loop, const tide_future *f) {
  * TIDE_ECANCELED may well acquire a lock to clean up. */
 int tide__wait_caller_cancelling(const tide_loop *loop) {
   const tide_task *t = loop->priv_current;
-  return t != NULL && (t->flags & TIDE__T_CANCEL_REQUESTED) != 0;
+  return t != NULL && tide__task_has(t, TIDE__T_CANCEL_REQUESTED);
 }
 
 void tide__waitq_push(tide__waitq *q, tide_future *f) {
@@ -98,9 +98,9 @@ void tide__wait_grant_ptr(tide_future *f, void *p) {
 /* The shared hook identifies a parked future without any registry: its ud is
  * the queue, whose class names the wait. */
 const char *tide__wait_describe(const tide_future *f) {
-  if (f->priv_state != TIDE_FUTURE_PENDING ||
-      f->priv_cancel_hook != tide__waitq_on_cancel)
+  if (f->priv_state != TIDE_FUTURE_PENDING || (f->priv_flags & TIDE__F_TASK) ||
+      f->priv_pending.hook != tide__waitq_on_cancel)
     return NULL;
-  const tide__waitq *q = f->priv_cancel_ud;
+  const tide__waitq *q = f->priv_pending.ud;
   return q->priv_class->what;
 }

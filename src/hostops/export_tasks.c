@@ -148,10 +148,14 @@ static int start_call(tide_loop *loop, const tide__export *e, void *args_buf,
     tide_loop_dealloc(loop, block);
     return rc;
   }
-  tide__task_set_args(task, args, nargs, block); /* the task frees block */
-  tide_task_set_name(task, e->name);
   uint32_t call = 0;
-  rc = tide__ids_add(loop, &h->calls, task, &call);
+  rc = tide__task_set_args(task, args, nargs, block); /* then the task frees block */
+  if (rc != 0) {
+    tide_loop_dealloc(loop, block);
+  } else {
+    tide_task_set_name(task, e->name); /* cannot fail: set_args made its block */
+    rc = tide__ids_add(loop, &h->calls, task, &call);
+  }
   if (rc == 0) {
     rc = tide_future_add_done_callback(tide_task_future(task), on_task_done,
                                        (void *)(uintptr_t)call);

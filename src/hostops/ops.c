@@ -51,7 +51,7 @@ static void on_cancel(tide_future *future, void *ud) {
  * task's (only its coroutine completes that) and with no other producer. */
 static int usable_future(const tide_loop *loop, const tide_future *f) {
   return f != NULL && f->priv_loop == loop && f->priv_state == TIDE_FUTURE_PENDING &&
-         !(f->priv_flags & TIDE__F_TASK) && f->priv_cancel_hook == NULL;
+         !(f->priv_flags & TIDE__F_TASK) && f->priv_pending.hook == NULL;
 }
 
 int tide_host_call(tide_loop *loop, const char *name, const tide_value *args,

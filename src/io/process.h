@@ -48,10 +48,11 @@ struct tide_process {
 };
 
 /* A future the caller hands to a process call: pending, of this loop, and with
- * no producer yet (a cancel hook means one). */
+ * no producer yet: no cancel hook, and not a task's (only its coroutine
+ * completes that). */
 static inline int tide__process_future_usable(tide_loop *loop, const tide_future *f) {
   return f != NULL && f->priv_loop == loop && f->priv_state == TIDE_FUTURE_PENDING &&
-         f->priv_cancel_hook == NULL;
+         !(f->priv_flags & TIDE__FUTURE_TASK) && f->priv_pending.hook == NULL;
 }
 
 /* --- The front, for the hosts ------------------------------------------------ */

@@ -400,6 +400,76 @@ TEST(diag_dump_tasks_content) {
   ASSERT_NO_LEAKS(&a);
 }
 
+/* Sleeps a little, then awaits fut. */
+struct nap_frame {
+  tide_future *fut;
+  int rc;
+};
+
+static int nap_then_await_main(tide_task *t, void *frame) {
+  struct nap_frame *f = frame;
+  TIDE_BEGIN(t);
+  TIDE_SLEEP(t, 1, f->rc);
+  TIDE_AWAIT(t, f->fut, f->rc);
+  TIDE_END(t);
+}
+
+/* What a task keeps in its side block, made on first use (a name, where
+ * TIDE_SPAWN was called), is all that tells a dump line apart: a task without
+ * one is "task-<n>" created "?", and asking for its name (which makes the
+ * block) changes nothing. The dump makes no block itself: it allocates
+ * nothing. One task, seen sleeping and then waiting. */
+TEST(diag_dump_tasks_with_and_without_side_block) {
+  test_alloc a;
+  test_alloc_init(&a);
+  tide_loop_options opts = test_alloc_options(&a);
+  tide_loop loop;
+  tide_future fut;
+  tide_task *plain, *sited, *named;
+  sink s = {0};
+  ASSERT_OK(tide_loop_init(&loop, &opts));
+  tide_future_init(&loop, &fut);
+  struct nap_frame init = {&fut, 0};
+  ASSERT_OK(tide_task_spawn(&loop, nap_then_await_main, &init, sizeof init, &plain));
+  ASSERT_OK(TIDE_SPAWN(&loop, nap_then_await_main, &init, sizeof init, &sited));
+  int sited_line = __LINE__ - 1;
+  ASSERT_OK(tide_task_spawn(&loop, nap_then_await_main, &init, sizeof init, &named));
+  tide_task_set_name(named, "named");
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 1); /* all three asleep */
+
+  size_t allocs = a.count;
+  ASSERT_OK(tide_loop_dump_tasks(&loop, sink_write, &s));
+  ASSERT_EQ(a.count, allocs);
+  char expect[512];
+  snprintf(expect, sizeof expect,
+           "task-1 sleeping awaiting=sleep created=?\n"
+           "task-2 sleeping awaiting=sleep created=%s:%d\n"
+           "named sleeping awaiting=sleep created=?\n",
+           __FILE__, sited_line);
+  ASSERT_STR_EQ(s.buf, expect);
+
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0); /* all three await fut */
+  ASSERT_STR_EQ(tide_task_name(plain), "task-1");
+  sink_free(&s);
+  ASSERT_OK(tide_loop_dump_tasks(&loop, sink_write, &s));
+  snprintf(expect, sizeof expect,
+           "task-1 waiting awaiting=future created=?\n"
+           "task-2 waiting awaiting=future created=%s:%d\n"
+           "named waiting awaiting=future created=?\n",
+           __FILE__, sited_line);
+  ASSERT_STR_EQ(s.buf, expect);
+
+  ASSERT_OK(tide_future_set_none(&fut));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  tide_task_release(plain);
+  tide_task_release(sited);
+  tide_task_release(named);
+  tide_future_release(&fut);
+  sink_free(&s);
+  CLOSE_LOOP(&loop);
+  ASSERT_NO_LEAKS(&a);
+}
+
 TEST(diag_dump_stops_on_writer_error) {
   tide_loop loop;
   sink s = {0};

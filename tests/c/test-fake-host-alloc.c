@@ -198,7 +198,8 @@ static void scenario_export_call(test_alloc *a, size_t n, outcome *out) {
 }
 
 TEST(fake_host_alloc_fail_export_call) {
-  /* export entry, host state, args copy, decoded block, task, id table, done
-   * callback record, result encoding */
-  ASSERT_GE(walk(scenario_export_call), 8);
+  /* export entry, host state, args copy, decoded block, task, the task's side
+   * block (its arguments and name), id table, done callback record, result
+   * encoding */
+  ASSERT_GE(walk(scenario_export_call), 9);
 }

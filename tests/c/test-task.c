@@ -805,6 +805,31 @@ TEST(task_future_cannot_be_set_from_outside) {
   CLOSE_LOOP(&loop);
 }
 
+/* A task's future takes no cancel hook: cancelling it cancels the task, and
+ * the hook, which nothing would ever call, is not kept. */
+static void never_called_hook(tide_future *f, void *ud) {
+  (void)f;
+  (*(int *)ud)++;
+}
+
+TEST(task_future_takes_no_cancel_hook) {
+  tide_loop loop;
+  tide_task *t;
+  int calls = 0;
+  struct ret_frame init;
+  memset(&init, 0, sizeof init);
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  ASSERT_OK(tide_task_spawn(&loop, ret_main, &init, sizeof init, &t));
+  tide_future_set_cancel_hook(tide_task_future(t), never_called_hook, &calls);
+  ASSERT_OK(tide_future_cancel(tide_task_future(t)));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  ASSERT_EQ(calls, 0);
+  ASSERT_EQ(tide_future_state_get(tide_task_future(t)), TIDE_FUTURE_CANCELLED);
+  ASSERT_EQ(((struct ret_frame *)tide_task_frame(t))->steps, 0); /* never ran */
+  tide_task_release(t);
+  CLOSE_LOOP(&loop);
+}
+
 TEST(task_awaited_future_cancelled_by_someone_else) {
   /* The future is cancelled, not the task: the coroutine sees TIDE_ECANCELED
    * but may still end normally (it was never asked to stop). */
