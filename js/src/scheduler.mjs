@@ -13,7 +13,6 @@
 
 import { errorName } from './errors.mjs';
 import { utf8 } from './values.mjs';
-import { HostOp } from './host-ops.mjs';
 import { perf, reportUncaught, unwound } from './state.mjs';
 
 /* The time slice: how long ticks may run back to back (C work that keeps
@@ -116,8 +115,10 @@ export class Scheduler {
         for (let i = 0; i < q.length && !s.dead; i++) {
           const f = q[i];
           try {
-            if (f instanceof HostOp) this.hostOps.start(f);
-            else f();
+            /* typeof, not instanceof HostOp: a check the unoptimised code
+             * makes inline, where instanceof is a call. */
+            if (typeof f === 'function') f();
+            else this.hostOps.start(f);
           } catch (e) {
             reportUncaught(e);
           }
