@@ -192,17 +192,23 @@ run_js_tests() {
 # suites stay with the default build: a size build changes no I/O code, only
 # how it is compiled and allocated, which these suites cover.
 run_size_tests() {
-  local dir=build/js-small log=build/js-small.configure.log
+  local dir=build/js-small
   echo "=== [js] size build: $dir"
+  build_size_modules || return 1
+  TIDE_TEST_MODULE="$root/$dir/tests/modules/tide-test-module.wasm" TIDE_JS_BUILD="$root/$dir" \
+    node --test tests/js/{alloc,calls,cancel,drive,host,hostile,inline,keepalive,load,toolbox,virtual-time}.test.mjs
+}
+
+# Configure build/js-small (the size build for the JS host) and build the
+# modules the JS and browser suites load from it.
+build_size_modules() {
+  local dir=build/js-small log=build/js-small.configure.log
   if ! cmake -S . -B "$dir" -DTIDE_WERROR="$werror" -DTIDE_SIZE=ON -DCMAKE_BUILD_TYPE=Debug \
       "-DCMAKE_TOOLCHAIN_FILE=$root/wasm/toolchain-js.cmake" >"$log" 2>&1; then
     cat "$log"
     return 1
   fi
-  cmake --build "$dir" --parallel "$jobs" --target tide-test-module tide-alloc-test-module ||
-    return 1
-  TIDE_TEST_MODULE="$root/$dir/tests/modules/tide-test-module.wasm" TIDE_JS_BUILD="$root/$dir" \
-    node --test tests/js/{alloc,calls,cancel,drive,host,hostile,inline,keepalive,load,toolbox,virtual-time}.test.mjs
+  cmake --build "$dir" --parallel "$jobs" --target tide-test-module tide-alloc-test-module
 }
 
 # Build only the fuzz target (its own tree: everything instrumented for
@@ -252,7 +258,14 @@ run_browser_tests() {
     npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error || return 1
   fi
   echo "=== [browser] test (engines: ${TIDE_BROWSERS:-chromium,firefox})"
-  TIDE_JS_BUILD="$root/build/js" node --test tests/browser/
+  TIDE_JS_BUILD="$root/build/js" node --test tests/browser/ || return 1
+  # The loop's own browser suites (scenarios, a burst's frames, a worker)
+  # again on the size build, whose code is compiled and allocated otherwise;
+  # the demo and WebSockets stay with the default build (no I/O code differs).
+  echo "=== [browser] size build: build/js-small"
+  build_size_modules || return 1
+  TIDE_JS_BUILD="$root/build/js-small" \
+    node --test tests/browser/{scenarios,responsiveness,worker}.test.mjs
 }
 
 # Vite, esbuild, puppeteer-core, typescript and @types/node from the suite's
