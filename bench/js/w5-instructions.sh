@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # w5-instructions.sh: W5's cost per round trip in machine instructions, which,
 # unlike time, does not move with the machine's load: valgrind's callgrind
-# counts every instruction of the process (all threads), and the difference
-# between a run of N1 and one of N2 round trips, over N2 - N1, leaves out the
-# start-up. Two regimes, each for tideloop, a pure JS await and the
-# hand-written callback (the floor of a C -> JS -> C round trip):
+# counts every instruction of the process, and the difference between a run
+# of N1 and one of N2 round trips, over N2 - N1, leaves out the start-up. Node
+# runs --single-threaded: V8 then compiles and collects on the main thread, so
+# when the optimised code arrives does not depend on how threads were
+# scheduled. The counts still vary by up to about 10% between runs in the
+# optimised regime (the host's 4 ms time slices follow the wall clock, which
+# valgrind stretches), and by less unoptimised. Two regimes, each for
+# tideloop, a pure JS await and the hand-written callback (the floor of a
+# C -> JS -> C round trip):
 #   unoptimised  node --no-opt, 1,000 vs 6,000: V8 never optimises, which is
 #                what the first thousands of round trips cost (most of W5's
 #                time at N = 20,000)
@@ -24,7 +29,7 @@ callback=(node bench/js/w5-callback.mjs build/bench/emcc/w5_callback.wasm)
 instructions() {
   local flags=$1 n=$2
   shift 2
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" $flags "${@:2}" "$n" 2>&1 |
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" --single-threaded $flags "${@:2}" "$n" 2>&1 |
     awk '/Collected/ {gsub(",", "", $4); print $4}'
 }
 
