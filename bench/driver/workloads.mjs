@@ -94,9 +94,10 @@ const W5_LEFT = 'One round trip is one import call (`host_start`), one promise r
   'back into wasm), makes its options object, and checks the time slice (a clock read); C takes an ' +
   'operation id, runs a whole loop iteration in the tick (poll, timers, ready queue), completes the ' +
   'future and resumes the task. Counted by bench/js/w5-instructions.sh, a round trip costs about ' +
-  '24,000 instructions while V8 runs this path unoptimised, which is most of N = 20,000 (the pure JS ' +
-  'await and the hand-written callback: about 2,300 and 2,500), and about 4,400 once compiled (about ' +
-  '800 and 700; wasm is about 1,800 of tideloop\'s). No single part dominates: each property read ' +
+  '23,000 instructions while V8 runs this path unoptimised (36,000 before this ABI), which is most of ' +
+  'N = 20,000 (the pure JS await and the hand-written callback: about 2,000), and about 4,300-4,700 ' +
+  'once compiled (about 800 and 700; wasm is about 1,800 of tideloop\'s). No single part dominates: ' +
+  'each property read ' +
   'and call of the host\'s path costs 50-200 ' +
   'instructions before the JIT compiles it. Where many tasks wait at once, the same machinery is two ' +
   'orders of magnitude cheaper than JSPI (B-W4). What would close more, not done: the host\'s hot ' +
