@@ -83,8 +83,4 @@ void tide__w_json(tide__writer *w, const char *s);
 /* Flush what is buffered; returns w->rc. */
 int tide__w_finish(tide__writer *w);
 
-/* Decimal digits of v into buf (at least 21 bytes, NUL-terminated); returns
- * the length. */
-size_t tide__fmt_u64(char *buf, uint64_t v);
-
 #endif /* TIDE_DIAG_H */

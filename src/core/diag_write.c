@@ -35,20 +35,6 @@ void tide__w_str(tide__writer *w, const char *s) {
   tide__w_mem(w, s, strlen(s));
 }
 
-/* Digits come out least significant first, so they are reversed. */
-size_t tide__fmt_u64(char *buf, uint64_t v) {
-  char rev[21];
-  size_t n = 0;
-  do {
-    rev[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v > 0);
-  for (size_t i = 0; i < n; i++)
-    buf[i] = rev[n - 1 - i];
-  buf[n] = '\0';
-  return n;
-}
-
 void tide__w_u64(tide__writer *w, uint64_t v) {
   char buf[21];
   tide__w_mem(w, buf, tide__fmt_u64(buf, v));

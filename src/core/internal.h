@@ -252,6 +252,10 @@ int tide__task_set_args(tide_task *t, const tide_value *args, size_t nargs, void
  * the default "task-<id>" written into buf. */
 const char *tide__task_label(const tide_task *t, char buf[TIDE__TASK_NAME_MAX]);
 
+/* Decimal digits of v into buf (at least 21 bytes, NUL-terminated); returns
+ * the length (fmt.c: task names, diagnostics and trace labels share it). */
+size_t tide__fmt_u64(char *buf, uint64_t v);
+
 /* A task future's dispatch has told its waiters (future.c): the task may now
  * drop the reference it kept for them. May free the task. */
 void tide__task_dispatched(tide_future *f);

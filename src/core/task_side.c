@@ -52,15 +52,8 @@ void tide__task_side_free(tide_task *t) {
 
 /* "task-<id>" into buf, which "task-" and the 20 digits of any id fit. */
 static char *default_name(char *buf, uint64_t id) {
-  char digits[20];
-  size_t len = 0;
-  do {
-    digits[len++] = (char)('0' + id % 10);
-    id /= 10;
-  } while (id > 0);
   memcpy(buf, "task-", 5);
-  for (size_t i = 0; i < len; i++) buf[5 + i] = digits[len - 1 - i];
-  buf[5 + len] = '\0';
+  tide__fmt_u64(buf + 5, id);
   return buf;
 }
 
