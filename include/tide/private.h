@@ -93,6 +93,11 @@ struct tide_loop {
   unsigned priv_host_ops; /* host operations in flight (autojump waits for them) */
   unsigned priv_waker_refs; /* referenced active handles that are not timers */
   int priv_clock;         /* tide_clock_mode: where priv_now comes from */
+  /* Lazy time (a backend that sets priv_lazy_time: the JS host, whose ticks
+   * mostly need no time): an iteration marks priv_now stale instead of
+   * reading the clock, and the first use reads it (internal.h tide__now). */
+  unsigned char priv_lazy_time;
+  unsigned char priv_now_stale;
   void (*priv_host_close)(tide_loop *loop); /* frees priv_host at close */
   int priv_exit_code;
   /* Diagnostics (diag.c, trace.c): TIDE__DIAG_* bits tested on the hot paths,

@@ -26,6 +26,7 @@ import { decodeArgs } from './wire.mjs';
 import { reportUncaught } from './state.mjs';
 import { CompletionRing, KIND_NONE, KIND_NUMBER } from './ring.mjs';
 import { HostFns } from './host-fns.mjs';
+import { NO_TICK } from './scheduler.mjs';
 
 /* Op ids are slot << 15 | generation (src/hostops/ids.c): a live op is found
  * by its slot. */
@@ -423,8 +424,8 @@ export class HostOps {
     if (rec.state === RUNNING && this.inFlight === 1 && this.ring.queued === 0) {
       const kind = typeof v === 'number' ? KIND_NUMBER
         : v === undefined || v === null ? KIND_NONE : -1;
-      const now = kind < 0 ? -1 : this.#sched.tickNow();
-      if (now >= 0) {
+      const now = kind < 0 ? NO_TICK : this.#sched.tickNow();
+      if (now !== NO_TICK) {
         const op = rec.op;
         rec.state = SETTLED;
         this.inFlight = 0;

@@ -24,6 +24,23 @@ import { perf, reportUncaught, unwound } from './state.mjs';
  * that the cost of the yield itself disappears in it. */
 const SLICE_MS = 4;
 
+/* A clock read costs 50-80 ns in a browser or in Node on a virtual machine
+ * (bench/RESULTS.md, W5), as much as a fifth of a whole C -> JS -> C round
+ * trip once compiled, so ticks that follow each other inside a slice do not
+ * all read it (#clock): it is read again once the ticks since the last read
+ * may have taken CHECK_MS, judged by the pace of the ticks before that read,
+ * and at least every CHECK_EVERY ticks. So a slice ends at most about
+ * CHECK_MS late, unless ticks suddenly grow much longer than they were (then
+ * at most CHECK_EVERY ticks late). A macrotask of ours (the event loop turned,
+ * for how long nobody knows) always reads it, and a tick given no time lets C
+ * read the clock if it needs the time at all (ABI.md, "tide_js_tick"). */
+const CHECK_MS = 1;
+const CHECK_EVERY = 16;
+
+/* tickNow()'s answer when no tick may run now (else the time, or -1 for a
+ * tick that goes without a clock read). */
+export const NO_TICK = -2;
+
 /* The microtask a tick runs from (kick). Not queueMicrotask: Node wraps each
  * of those in an async resource, which costs more than the rest of a hop. */
 const RESOLVED = Promise.resolve();
@@ -52,6 +69,11 @@ export class Scheduler {
   #timer = null;
   #timerDue = 0;
   #timerRef = false;
+  /* The clock reads (#clock): when the last was, how many ticks went since,
+   * and how many more may go without one. */
+  #readAt = 0;
+  #sinceRead = 0;
+  #skipReads = 0;
   #tickFn = () => {
     this.#turned = true;
     this.#runTick(true);
@@ -72,6 +94,7 @@ export class Scheduler {
   #markerFn = () => {
     this.#markerPending = false;
     this.#turned = true;
+    this.#skipReads = 0; /* time went by, how much nobody knows */
   };
 
   constructor(state, adapter, die) {
@@ -172,11 +195,15 @@ export class Scheduler {
      * is queued now as it always was, so it still runs before any macrotask
      * JS queues after this point (rt.call(); setImmediate(f): the call's
      * first step runs before f, either way). */
-    const now = perf.now();
-    if (this.hostOps.inFlight !== 0 || !this.#mayInline(now)) {
-      /* C waits for other host operations too (their completions join this
-       * one in the macrotask tick, see above), or no slice is open. */
+    if (this.hostOps.inFlight !== 0) {
+      /* C waits for other host operations too: their completions join this
+       * one in the macrotask tick (see above). */
       this.ensureTick();
+      return;
+    }
+    const now = this.#clock();
+    if (!this.#mayInline(now)) {
+      this.ensureTick(); /* no slice is open */
       return;
     }
     if (fromReaction && s.depth === 0 && !this.#draining && !this.#running) {
@@ -196,13 +223,36 @@ export class Scheduler {
     else this.ensureTick();
   }
 
-  /* Whether a slice is open for a tick that JS asks for now (kick). A slice
-   * opens only after a turn of the engine's event loop that we have seen: a
-   * macrotask of ours ran (a tick, the host timer, or a marker: a no-op
-   * macrotask queued along with ticks that run outside macrotasks). */
+  /* The time now, or -1 for a tick that goes without a clock read (see
+   * CHECK_MS): read when the ticks since the last read may have taken
+   * CHECK_MS at the pace they went (time between ticks counts as theirs, so
+   * waiting makes reads more frequent, never less), or when forced. */
+  #clock(force = false) {
+    if (this.#skipReads > 0 && !force) {
+      this.#skipReads--;
+      this.#sinceRead++;
+      return -1;
+    }
+    const now = perf.now();
+    const n = this.#sinceRead;
+    const fit = n > 0 && now > this.#readAt ? (CHECK_MS * n) / (now - this.#readAt) : 1;
+    this.#skipReads = fit >= CHECK_EVERY ? CHECK_EVERY - 1 : fit >= 2 ? Math.floor(fit) - 1 : 0;
+    this.#readAt = now;
+    this.#sinceRead = 1;
+    return now;
+  }
+
+  /* Whether a slice is open for a tick that JS asks for now (kick), on the
+   * time now (-1: no clock read, so the slice the last read found open is).
+   * A slice opens only after a turn of the engine's event loop that we have
+   * seen: a macrotask of ours ran (a tick, the host timer, or a marker: a
+   * no-op macrotask queued along with ticks that run outside macrotasks). */
   #mayInline(now) {
-    if (now - this.#sliceAt >= SLICE_MS) {
-      if (!this.#turned) return false;
+    if (now >= 0 && now - this.#sliceAt >= SLICE_MS) {
+      if (!this.#turned) {
+        this.#skipReads = 0; /* until the next slice, every tick asks */
+        return false;
+      }
       this.#sliceAt = now;
     }
     this.#turned = false;
@@ -232,14 +282,14 @@ export class Scheduler {
   };
 
   /** Whether a tick may run right now, from the reaction to a host
-   * function's promise, as kick(true) would run it: the time to give it
-   * (and the slice is open), else -1. */
+   * function's promise, as kick(true) would run it: the time to give it (-1
+   * for a tick that goes without a clock read), else NO_TICK. */
   tickNow() {
     const s = this.#s;
     if (this.#tickScheduled || this.#inlineQueued || s.closed || s.dead || s.loop === 0 ||
-      s.depth !== 0 || this.#draining || this.#running) return -1;
-    const now = perf.now();
-    return this.#mayInline(now) ? now : -1;
+      s.depth !== 0 || this.#draining || this.#running) return NO_TICK;
+    const now = this.#clock();
+    return this.#mayInline(now) ? now : NO_TICK;
   }
 
   /** The usual end of a round trip, on its own short path: tick now
@@ -282,7 +332,7 @@ export class Scheduler {
    * answer's timeout is 0) or completions wait for it, tick again, until the
    * slice is spent; then what is left waits for the yield (ensureTick). A
    * tick from a macrotask starts a slice of its own. */
-  #runTick(fromMacrotask = false, now = perf.now()) {
+  #runTick(fromMacrotask = false, now = this.#clock(fromMacrotask)) {
     const s = this.#s;
     this.#tickScheduled = false;
     if (s.closed || s.dead || s.loop === 0) return;
@@ -321,8 +371,11 @@ export class Scheduler {
     const s = this.#s;
     const h = this.hostOps;
     while (r >= 0 && !s.closed && ((r >> 1) === 1 || (h.inFlight === 0 && h.ring.queued !== 0))) {
-      const now = perf.now();
-      if (now - this.#sliceAt >= SLICE_MS) break;
+      const now = this.#clock();
+      if (now >= 0 && now - this.#sliceAt >= SLICE_MS) {
+        this.#skipReads = 0;
+        break;
+      }
       r = this.#tick(now);
       if (r === undefined) return;
     }

@@ -161,7 +161,8 @@ int tide_call_at(tide_loop *loop, uint64_t when_ms, tide_call_fn fn, void *ud,
   /* A time in the past means now: clamped to the cached time, so it takes its
    * turn after the calls already due (a raw past deadline would sort before
    * them in the (deadline, seq) heap and jump the queue). */
-  if (when_ms < loop->priv_now) when_ms = loop->priv_now;
+  uint64_t now = tide__now(loop);
+  if (when_ms < now) when_ms = now;
   return schedule_later(loop, when_ms, fn, ud, out_call);
 }
 

@@ -98,9 +98,18 @@ void tide__timer_entry_schedule(tide_loop *loop, tide__timer_entry *e, uint64_t 
 void tide__timer_entry_cancel(tide_loop *loop, tide__timer_entry *e);
 /* Append every due timer's runnable to the ready queue, in (deadline, seq) order. */
 void tide__timers_run_due(tide_loop *loop);
+/* The loop's cached time (tide_loop_now): read from the backend first when
+ * this iteration has not needed it yet (a lazy-time backend's iteration marks
+ * it stale rather than read the clock: loop.c). */
+void tide__now_refresh(tide_loop *loop);
+static inline uint64_t tide__now(tide_loop *loop) {
+  if (loop->priv_now_stale) tide__now_refresh(loop);
+  return loop->priv_now;
+}
+
 /* now + delay, saturating instead of wrapping. */
-static inline uint64_t tide__deadline(const tide_loop *loop, uint64_t delay) {
-  uint64_t now = loop->priv_now;
+static inline uint64_t tide__deadline(tide_loop *loop, uint64_t delay) {
+  uint64_t now = tide__now(loop);
   return delay > UINT64_MAX - now ? UINT64_MAX : now + delay;
 }
 

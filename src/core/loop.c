@@ -87,11 +87,28 @@ int tide_loop_alive(const tide_loop *loop) {
   return loop->priv_active_refs > 0 || has_ready(loop);
 }
 
-uint64_t tide_loop_now(const tide_loop *loop) { return loop->priv_now; }
+/* Reading the cache may fill it (lazy time), which changes no observable
+ * state of the loop: hence the const interface. */
+uint64_t tide_loop_now(const tide_loop *loop) { return tide__now((tide_loop *)loop); }
 
 void tide_loop_update_time(tide_loop *loop) {
   /* On a virtual clock only tide_loop_advance and the autojump move time. */
-  if (loop->priv_clock == TIDE_CLOCK_REAL) loop->priv_now = tide__backend_now(loop);
+  if (loop->priv_clock != TIDE_CLOCK_REAL) return;
+  loop->priv_now = tide__backend_now(loop);
+  loop->priv_now_stale = 0;
+}
+
+void tide__now_refresh(tide_loop *loop) { tide_loop_update_time(loop); }
+
+/* The time an iteration runs on: read now, or, on a lazy-time backend, on
+ * first use (tide__now). The JS host's ticks that only take a completion and
+ * resume a task then cost no clock read, which costs as much as the rest of
+ * the tick's C work in a browser. */
+static void begin_time(tide_loop *loop) {
+  if (loop->priv_lazy_time && loop->priv_clock == TIDE_CLOCK_REAL)
+    loop->priv_now_stale = 1;
+  else
+    tide_loop_update_time(loop);
 }
 
 int tide_loop_set_clock(tide_loop *loop, tide_clock_mode mode) {
@@ -101,6 +118,7 @@ int tide_loop_set_clock(tide_loop *loop, tide_clock_mode mode) {
   /* Back to the host's clock would move time backwards or leap forwards under
    * the timers already set on the virtual one. */
   if (mode == TIDE_CLOCK_REAL && loop->priv_clock != TIDE_CLOCK_REAL) return TIDE_ESTATE;
+  (void)tide__now(loop); /* a virtual clock starts from the time as it is */
   loop->priv_clock = (int)mode;
   return 0;
 }
@@ -147,12 +165,13 @@ int64_t tide_loop_next_timeout(const tide_loop *loop) {
   if (has_ready(loop)) return 0;
   const tide__heap_slot *top = tide__heap_top(loop);
   if (top == NULL) return -1;
-  if (top->deadline <= loop->priv_now) return 0;
+  uint64_t now = tide__now((tide_loop *)loop); /* const as tide_loop_now */
+  if (top->deadline <= now) return 0;
   /* On a virtual clock a timer is never reached by waiting: the next
    * iteration jumps to it (autojump), or only tide_loop_advance does (then
    * wait for I/O alone). */
   if (loop->priv_clock != TIDE_CLOCK_REAL) return jumpable_timer(loop) != NULL ? 0 : -1;
-  uint64_t delta = top->deadline - loop->priv_now;
+  uint64_t delta = top->deadline - now;
   return delta > INT32_MAX ? INT32_MAX : (int64_t)delta;
 }
 
@@ -169,7 +188,7 @@ static void run_ticks(tide_loop *loop) {
       ticked = 1;
       /* Most ticks of a busy loop have no timer due: test before calling. */
       const tide__heap_slot *top = tide__heap_top(loop);
-      if (top != NULL && top->deadline <= loop->priv_now) tide__timers_run_due(loop);
+      if (top != NULL && top->deadline <= tide__now(loop)) tide__timers_run_due(loop);
       if (tide__q_empty(&loop->priv_ready)) return;
       tide__q_move_all(&loop->priv_ready, &loop->priv_tick);
     }
@@ -204,7 +223,7 @@ static int iterate(tide_loop *loop, tide_run_mode mode) {
       !waits_for_advance(loop))
     timeout = tide_loop_next_timeout(loop);
   int rc = tide__backend_poll(loop, timeout);
-  tide_loop_update_time(loop);
+  begin_time(loop);
   /* Nothing came from the poll either: a virtual clock jumps to the timer. */
   const tide__heap_slot *top = jumpable_timer(loop);
   if (top != NULL) loop->priv_now = top->deadline;
@@ -215,7 +234,7 @@ static int iterate(tide_loop *loop, tide_run_mode mode) {
 int tide_loop_run(tide_loop *loop, tide_run_mode mode) {
   assert(!loop->priv_running && "tide_loop_run called from inside the loop");
   loop->priv_running = 1;
-  tide_loop_update_time(loop);
+  begin_time(loop);
   int rc;
   do {
     rc = iterate(loop, mode);

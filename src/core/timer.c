@@ -20,7 +20,7 @@ void tide__timer_entry_cancel(tide_loop *loop, tide__timer_entry *e) {
  * loop then takes in its turn). */
 void tide__timers_run_due(tide_loop *loop) {
   const tide__heap_slot *top;
-  while ((top = tide__heap_top(loop)) != NULL && top->deadline <= loop->priv_now) {
+  while ((top = tide__heap_top(loop)) != NULL && top->deadline <= tide__now(loop)) {
     tide__timer_entry *e = top->entry;
     tide__heap_remove(loop, e);
     if (e->due != 0)
@@ -88,8 +88,9 @@ void tide_timer_set_repeat(tide_timer *timer, uint64_t repeat_ms) {
 uint64_t tide_timer_get_repeat(const tide_timer *timer) { return timer->priv_repeat; }
 
 uint64_t tide_timer_get_due_in(const tide_timer *timer) {
-  const tide_loop *loop = timer->handle.priv_loop;
+  tide_loop *loop = timer->handle.priv_loop;
   if (!tide__heap_contains(&timer->priv_entry)) return 0;
   uint64_t deadline = tide__heap_deadline(loop, &timer->priv_entry);
-  return deadline > loop->priv_now ? deadline - loop->priv_now : 0;
+  uint64_t now = tide__now(loop);
+  return deadline > now ? deadline - now : 0;
 }

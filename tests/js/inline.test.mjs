@@ -187,3 +187,35 @@ test('values through the per-call fast paths keep their meaning', async () => {
   rt.register('args', ({ signal }) => signal instanceof AbortSignal);
   assert.equal(await rt.call('call_host_any', ['args']), true);
 });
+
+test('C sees the time of the tick it runs in, also when the host read no clock for it', async () => {
+  /* Ticks that follow each other in a slice do not all read the clock
+   * (scheduler.mjs #clock): a tick given no time lets C read it when it needs
+   * it. Fast round trips make the host skip reads; then a host function
+   * spins 25 ms inside the chain, and the loop's time in the ticks right
+   * after must be the clock's, not one left over from before the spin (a
+   * sleep would count from it and end early). */
+  const spin = (ms) => {
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms);
+    return 0;
+  };
+  rt.register('spin', (ms) => Promise.resolve(spin(ms)));
+  /* The number of round trips before the spin varies, so that in some rounds
+   * the ticks after it are ones that skip the read (at most 15 in a row). */
+  for (let round = 0; round < 16; round++) {
+    for (let i = 0; i < 20 + round; i++) {
+      assert.equal(await rt.call('call_host_any', ['pong_async', i]), i);
+    }
+    assert.equal(await rt.call('call_host_any', ['spin', 25]), 0);
+    const before = performance.now();
+    const loopNow = await rt.call('loop_now');
+    /* C's clock is performance.now() in whole ms. */
+    assert.ok(loopNow >= Math.floor(before),
+      `round ${round}: C's time ${loopNow} ms is behind the clock's ${before.toFixed(1)} ms`);
+    const t0 = performance.now();
+    assert.equal(await rt.call('sleep_then', [20, 'woke']), 'woke');
+    const slept = performance.now() - t0;
+    assert.ok(slept >= 19, `round ${round}: a 20 ms sleep ended after ${slept.toFixed(1)} ms`);
+  }
+});

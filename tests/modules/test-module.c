@@ -85,6 +85,13 @@ static int sleep_then_main(tide_task *t, void *frame) {
   TIDE_END(t);
 }
 
+/* The loop's cached time, as C code sees it in the tick the call runs in. */
+static int loop_now_main(tide_task *t, void *frame) {
+  (void)frame;
+  tide_value v = tide_value_double((double)tide_loop_now(tide_task_loop(t)));
+  TIDE_RETURN_VALUE(t, &v);
+}
+
 static int fail_main(tide_task *t, void *frame) {
   (void)frame;
   int code = is_number(arg(t, 0)) ? (int)arg(t, 0)->as.d : TIDE_EIO;
@@ -556,6 +563,7 @@ static int setup(tide_loop *loop, int argc, char **argv) {
       {"echo", echo_main, 0},
       {"sleep_then", sleep_then_main, sizeof(sleep_frame)},
       {"fail", fail_main, 0},
+      {"loop_now", loop_now_main, 0},
       {"call_host", call_host_main, sizeof(call_frame)},
       {"call_host_any", call_host_any_main, sizeof(call_frame)},
       {"call_host_timeout", call_host_timeout_main, sizeof(timeout_frame)},

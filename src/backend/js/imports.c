@@ -43,6 +43,7 @@ typedef struct js_names js_names;
 typedef struct js_state {
   int wakeup_pending;
   int in_tick;
+  int tick_now_known; /* tick_now holds the tick's time (given, or read once) */
   uint64_t tick_now;
   uint64_t last_now;
   js_names *names; /* host functions' names by id (below), made on first use */
@@ -53,6 +54,9 @@ int tide__backend_init(tide_loop *loop) {
   if (s == NULL) return TIDE_ENOMEM;
   memset(s, 0, sizeof *s);
   loop->priv_backend = s;
+  /* The clock only when an iteration needs it (core: tide__now): a tick that
+   * takes a completion and resumes a task reads none. */
+  loop->priv_lazy_time = 1;
   return 0;
 }
 
@@ -79,10 +83,11 @@ static uint64_t monotonic(js_state *s, uint64_t ms) {
 
 void tide__js_tick_begin(tide_loop *loop, double now_ms) {
   js_state *s = loop->priv_backend;
-  /* performance.now() is finite, >= 0 and below 2^53 ms: anything else (NaN,
-   * none passed, a broken host's number) is no time, and the clock is asked. */
-  if (!(now_ms >= 0.0 && now_ms <= 9007199254740992.0)) now_ms = tide__js_now_ms();
-  s->tick_now = monotonic(s, ms_of(now_ms));
+  /* performance.now() is finite, >= 0 and below 2^53 ms. Anything else (the
+   * host read no clock for this tick, NaN, a broken host's number) is no
+   * time: the tick asks the clock itself if it needs the time at all. */
+  s->tick_now_known = now_ms >= 0.0 && now_ms <= 9007199254740992.0;
+  if (s->tick_now_known) s->tick_now = monotonic(s, ms_of(now_ms));
   s->in_tick = 1;
 }
 
@@ -93,8 +98,13 @@ void tide__js_tick_end(tide_loop *loop) {
 
 uint64_t tide__backend_now(tide_loop *loop) {
   js_state *s = loop->priv_backend;
-  if (s->in_tick) return s->tick_now;
-  return monotonic(s, ms_of(tide__js_now_ms()));
+  if (s->in_tick && s->tick_now_known) return s->tick_now;
+  uint64_t now = monotonic(s, ms_of(tide__js_now_ms()));
+  if (s->in_tick) {
+    s->tick_now = now;
+    s->tick_now_known = 1;
+  }
+  return now;
 }
 
 /* performance.now() has sub-millisecond resolution (coarsened by browsers). */
