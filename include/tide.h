@@ -206,7 +206,10 @@ void tide_loop_stop(tide_loop *loop);
  * runnable or sleeping tasks, pending host operations. Tasks waiting only on
  * futures do not count. */
 int tide_loop_alive(const tide_loop *loop);
-/* The cached time in ms; refreshed once per iteration. */
+/* The cached time in ms; refreshed once per iteration. On the JS host, an
+ * iteration the host ran without reading its clock (a tick straight from a
+ * promise reaction: src/backend/js/ABI.md, "tide_js_tick") reads it the first
+ * time the time is needed in that iteration instead, never earlier. */
 uint64_t tide_loop_now(const tide_loop *loop);
 /* Refresh the cached time now (costs a clock read). */
 void tide_loop_update_time(tide_loop *loop);
