@@ -91,19 +91,22 @@ const W5_LEFT = 'One round trip is one import call (`host_start`), one promise r
   'with nothing of this. In between, the JS host takes a pooled operation record, finds the function ' +
   'by the id C gives its name, takes up to three numbers as the import\'s parameters, starts the ' +
   'function once wasm has returned (C may still cancel it in that turn, and a host function may call ' +
-  'back into wasm), makes its options object, and checks the time slice (a clock read); C takes an ' +
-  'operation id, runs a whole loop iteration in the tick (poll, timers, ready queue), completes the ' +
-  'future and resumes the task. Counted by bench/js/w5-instructions.sh, a round trip costs about ' +
-  '23,000 instructions while V8 runs this path unoptimised (36,000 before this ABI), which is most of ' +
-  'N = 20,000 (the pure JS await and the hand-written callback: about 2,000), and about 4,300-4,700 ' +
-  'once compiled (about 800 and 700; wasm is about 1,800 of tideloop\'s). No single part dominates: ' +
-  'each property read ' +
-  'and call of the host\'s path costs 50-200 ' +
-  'instructions before the JIT compiles it. Where many tasks wait at once, the same machinery is two ' +
-  'orders of magnitude cheaper than JSPI (B-W4). What would close more, not done: the host\'s hot ' +
-  'state in closure variables rather than object fields (a read costs about 2 instructions instead ' +
-  'of 50-80 in unoptimised code), and a completion that resumes its task without a whole loop ' +
-  'iteration.';
+  'back into wasm), makes its options object and checks the time slice; C takes an operation id, runs ' +
+  'a loop iteration in the tick, completes the future and resumes the task (one hop, as asyncio\'s ' +
+  'Task wakes). A clock read costs 50-80 ns on this machine, so ticks that follow each other in a ' +
+  'slice read it at most every 16th time, and C reads it only when it needs the time. Counted by ' +
+  'bench/js/w5-instructions.sh, a round trip costs about 22,300 instructions while V8 runs this path ' +
+  'unoptimised, which is most of N = 20,000 (the pure JS await and the hand-written callback: about ' +
+  '1,800-2,800), and about 3,500 once compiled (4,300-4,650 before the clock reads were skipped; the ' +
+  'pure JS await and the callback: 730-770). Once compiled (Node, perf, 3M round trips) wasm is about ' +
+  '42% of it, the host\'s JS 23%, the promise machinery 8%, the rest garbage collection and the ' +
+  'wrappers between JS and wasm; in a fresh Chromium page at N = 20,000, garbage collection and V8\'s ' +
+  'own work ("(program)": compiling, inline caches) are about 28% of the samples. Tried and not kept: ' +
+  'the host\'s state in closure variables instead of object fields cut the unoptimised count by 13% ' +
+  'but made the compiled round trip 17% longer and Chromium 20-25% slower at N = 20,000-200,000 ' +
+  '(calls through closure bindings are not inlined). What would close more, not done: the promise\'s ' +
+  'reaction handed straight to a wasm export when one operation is in flight, so that no JS of the ' +
+  'host runs per completion.';
 
 const W6_LEFT = 'On the JS host each request still crosses ' +
   'between JS and wasm several times (the tick that resumes the task, a direct read import and a write ' +
