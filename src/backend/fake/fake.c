@@ -40,6 +40,7 @@ typedef struct fake_host {
  * order in the list is their injection order. */
 typedef struct fake_state {
   uint64_t now;
+  uint64_t clock_reads; /* tide__backend_now calls */
   uint64_t polls;
   int64_t last_timeout;
   int wakeup; /* set by tide__backend_wakeup from any thread: atomics only */
@@ -77,7 +78,9 @@ void tide__backend_close(tide_loop *loop) {
 }
 
 uint64_t tide__backend_now(tide_loop *loop) {
-  return ((fake_state *)loop->priv_backend)->now;
+  fake_state *st = loop->priv_backend;
+  st->clock_reads++;
+  return st->now;
 }
 
 /* Virtual time has millisecond steps; saturate like tide_fake_advance. */
@@ -169,6 +172,12 @@ void tide__backend_report(tide_loop *loop, const char *line) {
 void tide_fake_advance(tide_loop *loop, uint64_t ms) {
   fake_state *st = loop->priv_backend;
   st->now = ms > UINT64_MAX - st->now ? UINT64_MAX : st->now + ms;
+}
+
+void tide_fake_lazy_time(tide_loop *loop, int on) { loop->priv_lazy_time = on != 0; }
+
+uint64_t tide_fake_clock_reads(const tide_loop *loop) {
+  return ((const fake_state *)loop->priv_backend)->clock_reads;
 }
 
 int tide_fake_io_inject(tide_io *io, unsigned events) {

@@ -34,6 +34,12 @@ extern "C" {
 /* Move the virtual clock forward by ms (saturating). Call tide_loop_update_time
  * or run the loop for the loop's cached time to follow. */
 void tide_fake_advance(tide_loop *loop, uint64_t ms);
+/* Read the clock as the JS host does (on: 1): an iteration marks the loop's
+ * cached time stale instead of reading it, and the first use in the
+ * iteration reads it (core: tide__now). And how many times the loop read
+ * the fake clock so far. */
+void tide_fake_lazy_time(tide_loop *loop, int on);
+uint64_t tide_fake_clock_reads(const tide_loop *loop);
 /* Report io ready with events at the next poll. events is any non-empty mix of
  * TIDE_READABLE|TIDE_WRITABLE|TIDE_HANGUP|TIDE_IOERROR; at delivery it is masked
  * to what the watcher requested (plus HANGUP/IOERROR, which, like the real
