@@ -185,8 +185,9 @@ export class Scheduler {
    *
    * Fair: only inside a slice (#mayInline), so ticks from reactions and
    * microtasks never hold the engine's event loop for longer than SLICE_MS
-   * (plus the tick that started last). Completions that settle together
-   * still cost one tick: the first queues it, the others find it queued. */
+   * (plus the ticks that started without a clock read: CHECK_MS).
+   * Completions that settle together still cost one tick: the first queues
+   * it, the others find it queued. */
   kick(fromReaction = false) {
     const s = this.#s;
     if (this.#tickScheduled || this.#inlineQueued || s.closed || s.dead ||
