@@ -68,6 +68,7 @@ struct tide_loop {
   struct tide__timer_entry *priv_task_open;  /* the same, for tasks' entries */
   size_t priv_task_heads; /* slots held by buckets of tasks' entries */
   int priv_task_slot;     /* the tasks' one reservation is taken */
+  int priv_task_mixed;    /* a bucket of them may mix deadlines (heap.c) */
   tide__qnode priv_ready; /* work for the next tick */
   tide__qnode priv_tick;  /* what is left of the current tick's snapshot */
   tide__qnode priv_signals;

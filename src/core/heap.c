@@ -105,7 +105,9 @@ static int take_task_slot(tide_loop *loop) {
 
 /* Out of memory: a task's entry joins a bucket of tasks' entries at its place
  * in (deadline, seq) order, taking its first's slot if it comes first. The
- * bucket's deadlines may differ from then on, so it takes no more appends. */
+ * bucket's deadlines may differ from then on, so it takes no more appends, and
+ * until no bucket of tasks is left, a member moving up asks its task for its
+ * deadline instead of taking the first's. */
 static void join_any_task_bucket(tide_loop *loop, tide__timer_entry *e, uint64_t deadline,
                                  uint64_t seq) {
   tide__heap_slot *h = loop->priv_timer_heap;
@@ -115,6 +117,7 @@ static void join_any_task_bucket(tide_loop *loop, tide__timer_entry *e, uint64_t
     if (is_task(h[i].entry)) first = h[i].entry;
   }
   loop->priv_task_open = NULL;
+  loop->priv_task_mixed = 1;
   size_t i = first->slot;
   if (tide__heap_before(deadline, seq, h[i].deadline, h[i].seq)) {
     link_before(e, first);
@@ -182,7 +185,8 @@ void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry) {
     tide__timer_entry *next = entry->next;
     unlink_entry(entry);
     if (*open == entry) *open = next;
-    uint64_t deadline = task ? tide__task_timer_deadline(next) : h[i].deadline;
+    uint64_t deadline =
+        task && loop->priv_task_mixed ? tide__task_timer_deadline(next) : h[i].deadline;
     tide__heap_slot s = {deadline, next->seq, next};
     sift_down(h, loop->priv_timer_count, i, s);
     return;
@@ -191,7 +195,7 @@ void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry) {
   size_t last = --loop->priv_timer_count;
   if (i != last) place(h, last, i, h[last]);
   if (task) {
-    loop->priv_task_heads--;
+    if (--loop->priv_task_heads == 0) loop->priv_task_mixed = 0;
     maybe_shrink(loop);
   }
 }

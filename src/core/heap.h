@@ -31,8 +31,9 @@
  * that is in the heap already, at its place in (deadline, seq) order (a walk
  * of that bucket: slow, but it needs no memory, so a sleep or a timeout scope
  * still cannot fail). Buckets of tasks' entries therefore hold tasks' entries
- * only, may mix deadlines (a member moving up to the slot is keyed by its own
- * deadline, which its task knows: tide__task_timer_deadline), and are not
+ * only, may mix deadlines after such a join (a member moving up to the slot is
+ * then keyed by its own deadline, which its task knows:
+ * tide__task_timer_deadline), and are not
  * bounded in size. Tasks together hold one reservation (tide__heap_reserve_tasks,
  * at the first spawn), so that there is always one such bucket or room for one.
  *
