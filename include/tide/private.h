@@ -62,9 +62,13 @@ struct tide_loop {
   struct tide__heap_slot *priv_timer_heap; /* the timer heap's array (heap.h) */
   size_t priv_timer_count;    /* entries in it */
   size_t priv_timer_cap;      /* its slots */
-  size_t priv_timer_reserved; /* entries that may be in it at once: <= cap */
+  size_t priv_timer_reserved; /* reservations (heap.h): with task_heads, <= cap */
   struct tide__timer_entry *priv_timer_open; /* the bucket still taking entries */
   size_t priv_timer_open_size;               /* and its entries */
+  struct tide__timer_entry *priv_task_open;  /* the same, for tasks' entries */
+  size_t priv_task_heads; /* slots held by buckets of tasks' entries */
+  int priv_task_slot;     /* the tasks' one reservation is taken */
+  int priv_task_mixed;    /* a bucket of them may mix deadlines (heap.c) */
   tide__qnode priv_ready; /* work for the next tick */
   tide__qnode priv_tick;  /* what is left of the current tick's snapshot */
   tide__qnode priv_signals;

@@ -14,7 +14,7 @@ enum {
 
 /* (deadline, seq) order: equal deadlines fire in the order they were started. */
 static int less(const tide__heap_slot *a, const tide__heap_slot *b) {
-  return a->deadline != b->deadline ? a->deadline < b->deadline : a->seq < b->seq;
+  return tide__heap_before(a->deadline, a->seq, b->deadline, b->seq);
 }
 
 /* Fill hole i with s or a slot above it: parents later than s move down. */
@@ -64,28 +64,103 @@ static void unlink_entry(tide__timer_entry *e) {
   e->next = e->prev = e;
 }
 
-static void insert(tide_loop *loop, tide__timer_entry *e, uint64_t deadline, uint64_t seq) {
+/* Put e in the ring before at (at the tail when at is a bucket's first). */
+static void link_before(tide__timer_entry *e, tide__timer_entry *at) {
+  e->prev = at->prev;
+  e->next = at;
+  at->prev->next = e;
+  at->prev = e;
+}
+
+static int is_task(const tide__timer_entry *e) { return e->due == 0; }
+
+/* Slots the array must have: one per reservation, and one per bucket of tasks'
+ * entries but the first, which uses the tasks' reservation. */
+static size_t needed(const tide_loop *loop) {
+  size_t heads = loop->priv_task_heads;
+  return loop->priv_timer_reserved + (heads > 0 ? heads - 1 : 0);
+}
+
+static int resize(tide_loop *loop, size_t cap);
+
+/* A mostly empty array (under a quarter needed) is halved, so a burst of
+ * timers does not pin its memory; it then takes as many reservations as were
+ * given back to grow it again, so it never thrashes. A failed shrink changes
+ * nothing: the larger array stays, and no call was refused. */
+static void maybe_shrink(tide_loop *loop) {
+  size_t cap = loop->priv_timer_cap;
+  if (cap > HEAP_KEEP_CAP && needed(loop) < cap / 4) (void)resize(loop, cap / 2);
+}
+
+/* A task's entry is to start a bucket: a slot for it, the array grown if need
+ * be. 0: the array cannot grow (the entry must join a bucket instead). */
+static int take_task_slot(tide_loop *loop) {
+  assert(loop->priv_task_slot && "a task's entry before any spawn");
+  if (loop->priv_task_heads > 0 && needed(loop) == loop->priv_timer_cap &&
+      resize(loop, loop->priv_timer_cap * 2) != 0)
+    return 0;
+  loop->priv_task_heads++;
+  return 1;
+}
+
+/* Out of memory: a task's entry joins a bucket of tasks' entries at its place
+ * in (deadline, seq) order, taking its first's slot if it comes first. The
+ * bucket's deadlines may differ from then on, so it takes no more appends, and
+ * until no bucket of tasks is left, a member moving up asks its task for its
+ * deadline instead of taking the first's. */
+static void join_any_task_bucket(tide_loop *loop, tide__timer_entry *e, uint64_t deadline,
+                                 uint64_t seq) {
   tide__heap_slot *h = loop->priv_timer_heap;
-  tide__timer_entry *open = loop->priv_timer_open;
-  e->seq = seq;
-  if (open != NULL && h[open->slot].deadline == deadline && seq > open->prev->seq &&
-      loop->priv_timer_open_size < TIDE__HEAP_BUCKET) {
-    /* At the tail of the open bucket: after its entries, which all come first. */
-    e->prev = open->prev;
-    e->next = open;
-    open->prev->next = e;
-    open->prev = e;
-    e->slot = TIDE__HEAP_MEMBER;
-    loop->priv_timer_open_size++;
+  tide__timer_entry *first = loop->priv_task_open;
+  for (size_t i = 0; first == NULL; i++) { /* the heap holds one (take_task_slot) */
+    assert(i < loop->priv_timer_count);
+    if (is_task(h[i].entry)) first = h[i].entry;
+  }
+  loop->priv_task_open = NULL;
+  loop->priv_task_mixed = 1;
+  size_t i = first->slot;
+  if (tide__heap_before(deadline, seq, h[i].deadline, h[i].seq)) {
+    link_before(e, first);
+    first->slot = TIDE__HEAP_MEMBER;
+    tide__heap_slot s = {deadline, seq, e};
+    sift_up(h, i, s);
     return;
   }
-  assert(loop->priv_timer_count < loop->priv_timer_reserved &&
-         "entry without reservation");
+  tide__timer_entry *at = first->next;
+  while (at != first && tide__heap_before(tide__task_timer_deadline(at), at->seq, deadline, seq))
+    at = at->next;
+  link_before(e, at);
+  e->slot = TIDE__HEAP_MEMBER;
+}
+
+static void insert(tide_loop *loop, tide__timer_entry *e, uint64_t deadline, uint64_t seq) {
+  tide__heap_slot *h = loop->priv_timer_heap;
+  int task = is_task(e);
+  tide__timer_entry *open = task ? loop->priv_task_open : loop->priv_timer_open;
+  e->seq = seq;
+  if (open != NULL && h[open->slot].deadline == deadline && seq > open->prev->seq &&
+      (task || loop->priv_timer_open_size < TIDE__HEAP_BUCKET)) {
+    /* At the tail of the open bucket: after its entries, which all come first. */
+    link_before(e, open);
+    e->slot = TIDE__HEAP_MEMBER;
+    if (!task) loop->priv_timer_open_size++;
+    return;
+  }
+  if (task && !take_task_slot(loop)) {
+    join_any_task_bucket(loop, e, deadline, seq);
+    return;
+  }
+  assert(loop->priv_timer_count < needed(loop) && "entry without reservation");
+  h = loop->priv_timer_heap; /* take_task_slot may have moved it */
   e->next = e->prev = e;
   tide__heap_slot s = {deadline, seq, e};
   sift_up(h, loop->priv_timer_count++, s);
-  loop->priv_timer_open = e;
-  loop->priv_timer_open_size = 1;
+  if (task) {
+    loop->priv_task_open = e;
+  } else {
+    loop->priv_timer_open = e;
+    loop->priv_timer_open_size = 1;
+  }
 }
 
 void tide__heap_set(tide_loop *loop, tide__timer_entry *entry, uint64_t deadline,
@@ -103,22 +178,30 @@ void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry) {
     return;
   }
   tide__heap_slot *h = loop->priv_timer_heap;
+  int task = is_task(entry);
+  tide__timer_entry **open = task ? &loop->priv_task_open : &loop->priv_timer_open;
   if (entry->next != entry) {
     /* The next entry of the bucket takes the slot, with its own (later) key. */
     tide__timer_entry *next = entry->next;
     unlink_entry(entry);
-    if (loop->priv_timer_open == entry) loop->priv_timer_open = next;
-    tide__heap_slot s = {h[i].deadline, next->seq, next};
+    if (*open == entry) *open = next;
+    uint64_t deadline =
+        task && loop->priv_task_mixed ? tide__task_timer_deadline(next) : h[i].deadline;
+    tide__heap_slot s = {deadline, next->seq, next};
     sift_down(h, loop->priv_timer_count, i, s);
     return;
   }
-  if (loop->priv_timer_open == entry) loop->priv_timer_open = NULL;
+  if (*open == entry) *open = NULL;
   size_t last = --loop->priv_timer_count;
   if (i != last) place(h, last, i, h[last]);
+  if (task) {
+    if (--loop->priv_task_heads == 0) loop->priv_task_mixed = 0;
+    maybe_shrink(loop);
+  }
 }
 
 uint64_t tide__heap_deadline(const tide_loop *loop, const tide__timer_entry *entry) {
-  assert(tide__heap_contains(entry));
+  assert(tide__heap_contains(entry) && !is_task(entry));
   while (entry->slot == TIDE__HEAP_MEMBER) entry = entry->prev; /* < TIDE__HEAP_BUCKET */
   return loop->priv_timer_heap[entry->slot].deadline;
 }
@@ -140,26 +223,32 @@ static int resize(tide_loop *loop, size_t cap) {
 /* Doubling keeps growth amortised O(1) per reservation. */
 int tide__heap_reserve(tide_loop *loop) {
   size_t cap = loop->priv_timer_cap;
-  if (loop->priv_timer_reserved == cap &&
-      resize(loop, cap == 0 ? HEAP_FIRST_CAP : cap * 2))
+  if (needed(loop) == cap && resize(loop, cap == 0 ? HEAP_FIRST_CAP : cap * 2))
     return TIDE_ENOMEM;
   loop->priv_timer_reserved++;
   return 0;
 }
 
-/* A mostly empty array (under a quarter reserved) is halved, so a burst of
- * timers does not pin its memory; it then takes as many reservations as were
- * given back to grow it again, so it never thrashes. A failed shrink changes
- * nothing: the larger array stays, and no call was refused. */
+int tide__heap_reserve_tasks(tide_loop *loop) {
+  if (loop->priv_task_slot) return 0;
+  int rc = tide__heap_reserve(loop);
+  if (rc == 0) loop->priv_task_slot = 1;
+  return rc;
+}
+
 void tide__heap_release(tide_loop *loop) {
-  assert(loop->priv_timer_reserved > loop->priv_timer_count);
-  size_t left = --loop->priv_timer_reserved;
-  size_t cap = loop->priv_timer_cap;
-  if (cap > HEAP_KEEP_CAP && left < cap / 4) (void)resize(loop, cap / 2);
+  assert(needed(loop) > loop->priv_timer_count);
+  loop->priv_timer_reserved--;
+  maybe_shrink(loop);
 }
 
 void tide__heap_free(tide_loop *loop) {
-  assert(loop->priv_timer_reserved == 0 && loop->priv_timer_count == 0);
+  assert(loop->priv_timer_count == 0);
+  if (loop->priv_task_slot) {
+    loop->priv_task_slot = 0;
+    loop->priv_timer_reserved--;
+  }
+  assert(loop->priv_timer_reserved == 0);
   tide_loop_dealloc(loop, loop->priv_timer_heap);
   loop->priv_timer_heap = NULL;
   loop->priv_timer_cap = 0;

@@ -8,22 +8,37 @@
  * order because seq increases per start.
  *
  * What the heap holds are buckets: an entry due at the same deadline as the
- * last bucket made, and started after that bucket's last entry, joins it at its
- * tail instead of taking a slot of its own. A bucket is a ring of entries in
+ * last bucket made of its kind (timers' or tasks' entries, below), and started
+ * after that bucket's last entry, joins it at its tail instead of taking a slot of its own. A bucket is a ring of entries in
  * seq order; its first entry is in the heap, keyed by its own (deadline, seq),
  * and when it leaves, the next one takes its slot with its own key. Every
  * entry is therefore still handed out in exact (deadline, seq) order, but the
  * common case, many sleeps or timeouts of one duration started in one tick,
  * costs O(1) per insertion and removal instead of a walk down the tree (where
- * strict FIFO ties make every removal sift to the bottom). Buckets hold at most
- * TIDE__HEAP_BUCKET entries, which bounds the walk that finds a member's
- * deadline (tide__heap_deadline).
+ * strict FIFO ties make every removal sift to the bottom). Buckets of timers
+ * hold at most TIDE__HEAP_BUCKET entries, which bounds the walk that finds a
+ * member's deadline (tide__heap_deadline).
  *
- * Inserting never allocates: whoever may insert an entry reserves its place
- * first (tide__heap_reserve), at a point that can report TIDE_ENOMEM (a timer's
- * init, a task's spawn, a call record's scheduling), and releases it when the
- * entry can no longer be inserted. The array holds at least as many slots as
- * there are reservations (a bucket member uses none, but may become first).
+ * Inserting a timer, a call record or a combinator's deadline never allocates:
+ * its owner reserves its place first (tide__heap_reserve), at a point that can
+ * report TIDE_ENOMEM (a timer's init, a call record's scheduling), and releases
+ * it when the entry can no longer be inserted. A task's entry (due 0) holds no
+ * reservation: a task that sleeps at the deadline of the bucket just made (1M
+ * sleepers of one duration started in one tick) needs no slot at all, so a
+ * reservation per task would cost every task a slot (24 bytes) that almost none
+ * uses. Instead a task's entry takes a slot when it starts a bucket, growing
+ * the array then; if the array cannot grow, the entry joins a bucket of tasks
+ * that is in the heap already, at its place in (deadline, seq) order (a walk
+ * of that bucket: slow, but it needs no memory, so a sleep or a timeout scope
+ * still cannot fail). Buckets of tasks' entries therefore hold tasks' entries
+ * only, may mix deadlines after such a join (a member moving up to the slot is
+ * then keyed by its own deadline, which its task knows:
+ * tide__task_timer_deadline), and are not
+ * bounded in size. Tasks together hold one reservation (tide__heap_reserve_tasks,
+ * at the first spawn), so that there is always one such bucket or room for one.
+ *
+ * The array's slots cover every reservation and every task bucket but the
+ * first, which uses the tasks' reservation (heap.c: needed).
  */
 #ifndef TIDE_HEAP_H
 #define TIDE_HEAP_H
@@ -42,10 +57,15 @@ typedef struct tide__heap_slot {
 
 #define TIDE__HEAP_NONE UINT32_MAX /* tide__timer_entry.slot: not scheduled */
 #define TIDE__HEAP_MEMBER (UINT32_MAX - 1) /* in a bucket, not its first */
-#define TIDE__HEAP_BUCKET 1024
+#define TIDE__HEAP_BUCKET 1024 /* a bucket of timers' entries, at most */
 
 /* Make room for one more entry that may be in the heap: 0 or TIDE_ENOMEM. */
 int tide__heap_reserve(tide_loop *loop);
+/* The tasks' one reservation, taken once per loop (a task's spawn): 0 or
+ * TIDE_ENOMEM. Kept until the loop closes. */
+int tide__heap_reserve_tasks(tide_loop *loop);
+/* The deadline of a task's entry, which its task keeps (task_timer.c). */
+uint64_t tide__task_timer_deadline(const tide__timer_entry *entry);
 /* Give a reservation back (its entry is not in the heap); may shrink the array. */
 void tide__heap_release(tide_loop *loop);
 /* Free the array (at loop close, with no reservation left). */
@@ -55,8 +75,13 @@ void tide__heap_free(tide_loop *loop);
 void tide__heap_set(tide_loop *loop, tide__timer_entry *entry, uint64_t deadline,
                     uint64_t seq);
 void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry);
-/* The deadline of a scheduled entry. */
+/* The deadline of a scheduled entry (not a task's). */
 uint64_t tide__heap_deadline(const tide_loop *loop, const tide__timer_entry *entry);
+
+/* (deadline, seq) order: equal deadlines in the order they were started. */
+static inline int tide__heap_before(uint64_t d1, uint64_t s1, uint64_t d2, uint64_t s2) {
+  return d1 != d2 ? d1 < d2 : s1 < s2;
+}
 
 /* The slot due first, or NULL. */
 static inline const tide__heap_slot *tide__heap_top(const tide_loop *loop) {

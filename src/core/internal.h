@@ -211,9 +211,10 @@ static inline tide_future *tide__task_awaiting(const tide_task *t) {
   return tide__task_has(t, TIDE__T_SLEEPING) ? NULL : t->wait.awaiting;
 }
 
-/* Its one place in the timer heap, reserved at spawn: the earliest of its sleep
- * and its open timeout scopes' deadlines (task_timer.c). Only until the
- * coroutine returns: then the future's outcome takes its storage. */
+/* Its one entry in the timer heap, which needs no reservation (heap.h): the
+ * earliest of its sleep and its open timeout scopes' deadlines (task_timer.c).
+ * Only until the coroutine returns: then the future's outcome takes its
+ * storage. */
 static inline tide__timer_entry *tide__task_timer(tide_task *t) {
   return &t->future.priv_task.timer;
 }

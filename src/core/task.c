@@ -2,7 +2,8 @@
  * loop, with the coroutine's state in a frame allocated together with the task.
  *
  * Resuming never allocates: a task waits on a future through its embedded waiter,
- * sleeps through its embedded timer entry (its heap slot reserved at spawn) and
+ * sleeps through its embedded timer entry (which needs no memory to go in the
+ * heap: heap.h) and
  * becomes runnable through its embedded step runnable; the waiter and the step
  * are one runnable, its future's (internal.h). Cancellation is a flag
  * delivered as TIDE_ECANCELED at the next suspension point (see tide_task_cancel
@@ -40,7 +41,6 @@ static void task_free(tide_task *t) {
   if (t->side != NULL) tide__task_side_free(t);
   tide__q_remove(&t->link);
   loop->priv_registered--;
-  tide__heap_release(loop); /* its entry left the heap by its end (finished()) */
   tide__pool_free(loop, t, t->pool_slab);
 }
 
@@ -161,12 +161,9 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
   assert(loop != NULL);
   if (fn == NULL || frame_size > SIZE_MAX - FRAME_OFFSET) return TIDE_EINVAL;
   void *slab;
+  if (tide__heap_reserve_tasks(loop) != 0) return TIDE_ENOMEM;
   tide_task *t = tide__pool_alloc(loop, FRAME_OFFSET + frame_size, &slab);
   if (t == NULL) return TIDE_ENOMEM;
-  if (tide__heap_reserve(loop) != 0) {
-    tide__pool_free(loop, t, slab);
-    return TIDE_ENOMEM;
-  }
   memset(t, 0, FRAME_OFFSET);
   t->pool_slab = slab;
   tide_future_init(loop, &t->future);
@@ -175,7 +172,6 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
   t->future.priv_task.fn = fn;
   tide__heap_entry_init(tide__task_timer(t), NULL); /* no runnable: task_timer.c */
   if (file != NULL && tide__task_set_site(t, file, line) != 0) {
-    tide__heap_release(loop);
     tide__pool_free(loop, t, slab);
     return TIDE_ENOMEM;
   }

@@ -934,3 +934,122 @@ TEST(fake_scope_begun_first_expires_first_though_it_reaches_the_heap_last) {
   tide_handle_close(&x.handle, NULL);
   RUN_AND_CLOSE_LOOP(&loop);
 }
+
+/* --- tasks' sleeps share buckets and need no memory (heap.h) ---------------- */
+
+enum { SLEEPERS = 3000, OOM_SLEEPERS = 600 };
+
+struct stamp_sleeper {
+  stamp *s;
+  uint64_t ms;
+  int64_t scope_ms; /* a timeout scope around the sleep; -1: none */
+  tide_timeout scope;
+  tide_call *call_first; /* schedule a call_later of ms just before the sleep */
+  stamp *call_stamp;
+  int rc;
+};
+
+/* Sleep (in a scope, if any); stamp the wake-up unless it was cancelled. */
+static int stamp_sleeper_main(tide_task *t, void *frame) {
+  struct stamp_sleeper *f = frame;
+  TIDE_BEGIN(t);
+  if (f->call_first != NULL)
+    ASSERT_OK(tide_call_later(tide_task_loop(t), f->ms, stamp_call_cb, f->call_stamp,
+                              f->call_first));
+  if (f->scope_ms >= 0) tide_task_timeout_begin(t, &f->scope, f->scope_ms);
+  TIDE_SLEEP(t, f->ms, f->rc);
+  if (f->scope_ms >= 0) tide_task_timeout_end(t, &f->scope, &f->rc);
+  if (f->rc != TIDE_ECANCELED) stamp_call_cb(tide_task_loop(t), f->s);
+  TIDE_END(t);
+}
+
+/* Thousands of tasks sleeping to one deadline wake in the order they went to
+ * sleep, through cancellations from the front and the middle of their bucket,
+ * and a call_later of the same deadline started among them takes its place
+ * between them (timers' and tasks' entries keep separate buckets). */
+TEST(fake_equal_deadline_sleeps_wake_in_sleep_order) {
+  static stamp s[SLEEPERS + 1];
+  static stamp_log log;
+  static tide_task *t[SLEEPERS];
+  memset(&log, 0, sizeof log);
+  tide_loop loop;
+  tide_call call;
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  for (int i = 0; i <= SLEEPERS; i++) {
+    s[i].log = &log;
+    s[i].item = i;
+  }
+  for (int i = 0; i < SLEEPERS; i++) {
+    struct stamp_sleeper init = {&s[i], 40, -1, {0}, NULL, NULL, 0};
+    if (i == SLEEPERS / 2) {
+      init.call_first = &call;
+      init.call_stamp = &s[SLEEPERS];
+    }
+    ASSERT_OK(tide_task_spawn(&loop, stamp_sleeper_main, &init, sizeof init, &t[i]));
+  }
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 1); /* all asleep */
+  ASSERT_OK(tide_task_cancel(t[0])); /* the first of the bucket */
+  for (int i = 5; i < SLEEPERS; i += 7) ASSERT_OK(tide_task_cancel(t[i]));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  int n = 0;
+  for (int i = 0; i < SLEEPERS; i++) {
+    if (i == SLEEPERS / 2) {
+      ASSERT_EQ(log.items.items[n], SLEEPERS); /* the call, started just before */
+      ASSERT_EQ(log.times.items[n++], 40);
+    }
+    if (i == 0 || (i >= 5 && (i - 5) % 7 == 0)) continue;
+    ASSERT_EQ(log.items.items[n], i);
+    ASSERT_EQ(log.times.items[n++], 40);
+  }
+  ASSERT_EQ(log.items.n, n);
+  for (int i = 0; i < SLEEPERS; i++) tide_task_release(t[i]);
+  CLOSE_LOOP(&loop);
+}
+
+/* Every allocation fails from the moment the tasks are spawned: their sleeps
+ * and timeout scopes still go in (the heap cannot grow past its first slots,
+ * so most entries join the buckets already there), and every deadline comes
+ * out exactly on time, in (deadline, start) order, cancellations included. */
+TEST(fake_task_sleeps_and_scopes_need_no_memory) {
+  static stamp s[OOM_SLEEPERS];
+  static stamp_log log;
+  static tide_task *t[OOM_SLEEPERS];
+  static uint64_t due[OOM_SLEEPERS];
+  memset(&log, 0, sizeof log);
+  test_alloc a;
+  test_alloc_init(&a);
+  tide_loop_options opts = test_alloc_options(&a);
+  tide_loop loop;
+  ASSERT_OK(tide_loop_init(&loop, &opts));
+  for (int i = 0; i < OOM_SLEEPERS; i++) {
+    s[i].log = &log;
+    s[i].item = i;
+    /* Even deadlines in a scattered order, the last 100 all equal; a scope
+     * around every fifth sleep, due at an odd time just before it. */
+    uint64_t ms = i < OOM_SLEEPERS - 100 ? 2 + 2 * (uint64_t)((i * 7919) % 500) : 1200;
+    struct stamp_sleeper init = {&s[i], ms, i % 5 == 0 ? (int64_t)ms - 1 : -1,
+                                 {0}, NULL, NULL, 0};
+    due[i] = i % 5 == 0 ? ms - 1 : ms;
+    ASSERT_OK(tide_task_spawn(&loop, stamp_sleeper_main, &init, sizeof init, &t[i]));
+  }
+  test_alloc_fail_in(&a, 1);
+  a.fail_after = 1;
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 1); /* all asleep */
+  ASSERT(a.failures > 0); /* the heap tried to grow, and could not */
+  for (int i = 3; i < OOM_SLEEPERS; i += 11) ASSERT_OK(tide_task_cancel(t[i]));
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  /* Expected: by deadline, then by spawn (each task started its deadlines in
+   * its turn of the first tick). */
+  int n = 0;
+  for (uint64_t d = 0; d <= 1200; d++)
+    for (int i = 0; i < OOM_SLEEPERS; i++) {
+      if (due[i] != d || (i >= 3 && (i - 3) % 11 == 0)) continue;
+      ASSERT_EQ(log.items.items[n], i);
+      ASSERT_EQ(log.times.items[n++], (int)d);
+    }
+  ASSERT_EQ(log.items.n, n);
+  test_alloc_disarm(&a);
+  for (int i = 0; i < OOM_SLEEPERS; i++) tide_task_release(t[i]);
+  CLOSE_LOOP(&loop);
+  ASSERT_NO_LEAKS(&a);
+}
