@@ -74,17 +74,21 @@ const W4_LEFT = 'A task is one block from a 16-byte size class of the loop\'s sl
   'state, the sleep\'s deadline and sequence or what it awaits, its link in the loop\'s list of ' +
   'live tasks (the task dump, the trace), its spawn number (its default name), its cleanup, its ' +
   'open timeout scopes and a pointer to a side block that only named, `TIDE_SPAWN`ed and ' +
-  'host-called tasks get; then its frame, and the heap slot reserved at spawn so that a sleep ' +
-  'cannot fail. A libev timer carries none of this, and its start and expiry are a heap push and ' +
-  'a callback, where a task is spawned, stepped, put to sleep, woken, resumed and finished (the ' +
-  'profile above: the spawn, which zeroes and links the block and queues the first step, costs ' +
-  'the most). Within 128 bytes plus the frame, heap slot included, the task itself would have to ' +
-  'fit 80, less than its future alone. What would close more, not done: no list of live tasks ' +
-  '(the dump would walk the pool\'s slabs and sort by spawn number, with memory it does not ' +
-  'allocate now), a heap slot taken at the first sleep (a sleep would need a way to fail), the ' +
-  'cleanup and the scope list in the side block (their setters cannot fail, and a lost cleanup ' +
-  'leaks). At 10x N the tasks stay in bounded memory (the same bytes per task), and the time per ' +
-  'task grows with cache and TLB misses over gigabytes.';
+  'host-called tasks get; then its frame. A task no longer reserves a timer-heap slot: sleeps at ' +
+  'one deadline share a bucket of the heap, a task\'s entry takes a slot only when it starts a ' +
+  'bucket, and when the heap cannot grow it joins a bucket of tasks\' entries in order instead ' +
+  '(a walk, no memory), so a sleep still cannot fail (218 -> 192 bytes per task; it costs the ' +
+  'timer path of W2 about 9% more instructions and the size build about 600 bytes). A libev ' +
+  'timer carries none of this, and its start and expiry are a heap push and a callback, where a ' +
+  'task is spawned, stepped, put to sleep, woken, resumed and finished (the profile above: the ' +
+  'spawn, which zeroes and links the block and queues the first step, costs the most). Within ' +
+  '128 bytes plus the frame the task itself would have to fit 120, 56 bytes less. What would ' +
+  'close more, not done: no list of live tasks (16 bytes; the dump would walk the pool\'s slabs ' +
+  'and lose the oldest-first order tide.h documents), the slab pointer found from aligned ' +
+  'addresses (8), the cleanup and the scope list in the side block (16; their setters cannot ' +
+  'fail, and a lost cleanup leaks), the sleep\'s stored deadline and sequence (8-16). At 10x N ' +
+  'the tasks stay in bounded memory (the same bytes per task), and the time per task grows with ' +
+  'cache and TLB misses over gigabytes.';
 
 const W5_LEFT = 'One round trip is one import call (`host_start`), one promise reaction and one export ' +
   'call (`tide_js_tick_settle`, which carries the completion); JSPI resumes the suspended wasm stack ' +
