@@ -62,7 +62,7 @@ struct tide_loop {
   struct tide__heap_slot *priv_timer_heap; /* the timer heap's array (heap.h) */
   size_t priv_timer_count;    /* entries in it */
   size_t priv_timer_cap;      /* its slots */
-  size_t priv_timer_reserved; /* reservations (heap.h): with task_heads, <= cap */
+  size_t priv_timer_reserved; /* slots reserved (heap.h): <= cap */
   struct tide__timer_entry *priv_timer_open; /* the bucket still taking entries */
   size_t priv_timer_open_size;               /* and its entries */
   struct tide__timer_entry *priv_task_open;  /* the same, for tasks' entries */

@@ -14,7 +14,7 @@ enum {
 
 /* (deadline, seq) order: equal deadlines fire in the order they were started. */
 static int less(const tide__heap_slot *a, const tide__heap_slot *b) {
-  return tide__heap_before(a->deadline, a->seq, b->deadline, b->seq);
+  return a->deadline != b->deadline ? a->deadline < b->deadline : a->seq < b->seq;
 }
 
 /* Fill hole i with s or a slot above it: parents later than s move down. */
@@ -74,13 +74,6 @@ static void link_before(tide__timer_entry *e, tide__timer_entry *at) {
 
 static int is_task(const tide__timer_entry *e) { return e->due == 0; }
 
-/* Slots the array must have: one per reservation, and one per bucket of tasks'
- * entries but the first, which uses the tasks' reservation. */
-static size_t needed(const tide_loop *loop) {
-  size_t heads = loop->priv_task_heads;
-  return loop->priv_timer_reserved + (heads > 0 ? heads - 1 : 0);
-}
-
 static int resize(tide_loop *loop, size_t cap);
 
 /* A mostly empty array (under a quarter needed) is halved, so a burst of
@@ -89,16 +82,21 @@ static int resize(tide_loop *loop, size_t cap);
  * nothing: the larger array stays, and no call was refused. */
 static void maybe_shrink(tide_loop *loop) {
   size_t cap = loop->priv_timer_cap;
-  if (cap > HEAP_KEEP_CAP && needed(loop) < cap / 4) (void)resize(loop, cap / 2);
+  if (cap > HEAP_KEEP_CAP && loop->priv_timer_reserved < cap / 4) (void)resize(loop, cap / 2);
 }
 
-/* A task's entry is to start a bucket: a slot for it, the array grown if need
- * be. 0: the array cannot grow (the entry must join a bucket instead). */
+/* A task's entry is to start a bucket: a slot for it (the first bucket has
+ * the tasks' reservation; each other one counts as a reservation of its own),
+ * the array grown if need be. 0: the array cannot grow (the entry must join a
+ * bucket instead). */
 static int take_task_slot(tide_loop *loop) {
   assert(loop->priv_task_slot && "a task's entry before any spawn");
-  if (loop->priv_task_heads > 0 && needed(loop) == loop->priv_timer_cap &&
-      resize(loop, loop->priv_timer_cap * 2) != 0)
-    return 0;
+  if (loop->priv_task_heads > 0) {
+    if (loop->priv_timer_reserved == loop->priv_timer_cap &&
+        resize(loop, loop->priv_timer_cap * 2) != 0)
+      return 0;
+    loop->priv_timer_reserved++;
+  }
   loop->priv_task_heads++;
   return 1;
 }
@@ -133,40 +131,85 @@ static void join_any_task_bucket(tide_loop *loop, tide__timer_entry *e, uint64_t
   e->slot = TIDE__HEAP_MEMBER;
 }
 
-static void insert(tide_loop *loop, tide__timer_entry *e, uint64_t deadline, uint64_t seq) {
-  tide__heap_slot *h = loop->priv_timer_heap;
-  int task = is_task(e);
-  tide__timer_entry *open = task ? loop->priv_task_open : loop->priv_timer_open;
+/* A new bucket of one: e takes a slot of the heap. */
+static void push(tide_loop *loop, tide__timer_entry *e, uint64_t deadline, uint64_t seq) {
+  assert(loop->priv_timer_count < loop->priv_timer_reserved && "entry without reservation");
+  e->next = e->prev = e;
+  tide__heap_slot s = {deadline, seq, e};
+  sift_up(loop->priv_timer_heap, loop->priv_timer_count++, s);
+}
+
+/* A task's entry: at the tail of the open bucket of tasks' entries when it
+ * comes last there, else a bucket of its own (or, out of memory, a join). */
+static void insert_task(tide_loop *loop, tide__timer_entry *e, uint64_t deadline,
+                        uint64_t seq) {
+  tide__timer_entry *open = loop->priv_task_open;
   e->seq = seq;
-  if (open != NULL && h[open->slot].deadline == deadline && seq > open->prev->seq &&
-      (task || loop->priv_timer_open_size < TIDE__HEAP_BUCKET)) {
-    /* At the tail of the open bucket: after its entries, which all come first. */
+  if (open != NULL && loop->priv_timer_heap[open->slot].deadline == deadline &&
+      seq > open->prev->seq) {
     link_before(e, open);
     e->slot = TIDE__HEAP_MEMBER;
-    if (!task) loop->priv_timer_open_size++;
     return;
   }
-  if (task && !take_task_slot(loop)) {
+  if (!take_task_slot(loop)) {
     join_any_task_bucket(loop, e, deadline, seq);
     return;
   }
-  assert(loop->priv_timer_count < needed(loop) && "entry without reservation");
-  h = loop->priv_timer_heap; /* take_task_slot may have moved it */
-  e->next = e->prev = e;
-  tide__heap_slot s = {deadline, seq, e};
-  sift_up(h, loop->priv_timer_count++, s);
-  if (task) {
-    loop->priv_task_open = e;
-  } else {
-    loop->priv_timer_open = e;
-    loop->priv_timer_open_size = 1;
+  push(loop, e, deadline, seq);
+  loop->priv_task_open = e;
+}
+
+/* Timers' and calls' entries keep the path they had before tasks' buckets
+ * (bench W2 counts its instructions): tasks' entries branch off first. */
+static void insert(tide_loop *loop, tide__timer_entry *e, uint64_t deadline, uint64_t seq) {
+  if (is_task(e)) {
+    insert_task(loop, e, deadline, seq);
+    return;
   }
+  tide__timer_entry *open = loop->priv_timer_open;
+  e->seq = seq;
+  if (open != NULL && loop->priv_timer_heap[open->slot].deadline == deadline &&
+      seq > open->prev->seq && loop->priv_timer_open_size < TIDE__HEAP_BUCKET) {
+    /* At the tail of the open bucket: after its entries, which all come first. */
+    link_before(e, open);
+    e->slot = TIDE__HEAP_MEMBER;
+    loop->priv_timer_open_size++;
+    return;
+  }
+  push(loop, e, deadline, seq);
+  loop->priv_timer_open = e;
+  loop->priv_timer_open_size = 1;
 }
 
 void tide__heap_set(tide_loop *loop, tide__timer_entry *entry, uint64_t deadline,
                     uint64_t seq) {
   if (entry->slot != TIDE__HEAP_NONE) tide__heap_remove(loop, entry);
   insert(loop, entry, deadline, seq);
+}
+
+/* A task's entry that is its bucket's first leaves the heap (tide__heap_remove
+ * for timers' entries, with the bucket's next asking its task for its
+ * deadline once an out-of-memory join mixed them). */
+static void remove_task_first(tide_loop *loop, tide__timer_entry *entry, uint32_t i) {
+  tide__heap_slot *h = loop->priv_timer_heap;
+  if (entry->next != entry) {
+    tide__timer_entry *next = entry->next;
+    unlink_entry(entry);
+    if (loop->priv_task_open == entry) loop->priv_task_open = next;
+    uint64_t deadline = loop->priv_task_mixed ? tide__task_timer_deadline(next) : h[i].deadline;
+    tide__heap_slot s = {deadline, next->seq, next};
+    sift_down(h, loop->priv_timer_count, i, s);
+    return;
+  }
+  if (loop->priv_task_open == entry) loop->priv_task_open = NULL;
+  size_t last = --loop->priv_timer_count;
+  if (i != last) place(h, last, i, h[last]);
+  /* The first bucket had the tasks' reservation; others had their own. */
+  if (--loop->priv_task_heads > 0)
+    loop->priv_timer_reserved--;
+  else
+    loop->priv_task_mixed = 0;
+  maybe_shrink(loop);
 }
 
 void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry) {
@@ -177,27 +220,23 @@ void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry) {
     unlink_entry(entry);
     return;
   }
+  if (is_task(entry)) {
+    remove_task_first(loop, entry, i);
+    return;
+  }
   tide__heap_slot *h = loop->priv_timer_heap;
-  int task = is_task(entry);
-  tide__timer_entry **open = task ? &loop->priv_task_open : &loop->priv_timer_open;
   if (entry->next != entry) {
-    /* The next entry of the bucket takes the slot, with its own (later) key. */
+    /* The next entry of the bucket takes the slot, with the same key. */
     tide__timer_entry *next = entry->next;
     unlink_entry(entry);
-    if (*open == entry) *open = next;
-    uint64_t deadline =
-        task && loop->priv_task_mixed ? tide__task_timer_deadline(next) : h[i].deadline;
-    tide__heap_slot s = {deadline, next->seq, next};
+    if (loop->priv_timer_open == entry) loop->priv_timer_open = next;
+    tide__heap_slot s = {h[i].deadline, next->seq, next};
     sift_down(h, loop->priv_timer_count, i, s);
     return;
   }
-  if (*open == entry) *open = NULL;
+  if (loop->priv_timer_open == entry) loop->priv_timer_open = NULL;
   size_t last = --loop->priv_timer_count;
   if (i != last) place(h, last, i, h[last]);
-  if (task) {
-    if (--loop->priv_task_heads == 0) loop->priv_task_mixed = 0;
-    maybe_shrink(loop);
-  }
 }
 
 uint64_t tide__heap_deadline(const tide_loop *loop, const tide__timer_entry *entry) {
@@ -223,7 +262,7 @@ static int resize(tide_loop *loop, size_t cap) {
 /* Doubling keeps growth amortised O(1) per reservation. */
 int tide__heap_reserve(tide_loop *loop) {
   size_t cap = loop->priv_timer_cap;
-  if (needed(loop) == cap && resize(loop, cap == 0 ? HEAP_FIRST_CAP : cap * 2))
+  if (loop->priv_timer_reserved == cap && resize(loop, cap == 0 ? HEAP_FIRST_CAP : cap * 2))
     return TIDE_ENOMEM;
   loop->priv_timer_reserved++;
   return 0;
@@ -237,7 +276,7 @@ int tide__heap_reserve_tasks(tide_loop *loop) {
 }
 
 void tide__heap_release(tide_loop *loop) {
-  assert(needed(loop) > loop->priv_timer_count);
+  assert(loop->priv_timer_reserved > loop->priv_timer_count);
   loop->priv_timer_reserved--;
   maybe_shrink(loop);
 }

@@ -37,8 +37,9 @@
  * bounded in size. Tasks together hold one reservation (tide__heap_reserve_tasks,
  * at the first spawn), so that there is always one such bucket or room for one.
  *
- * The array's slots cover every reservation and every task bucket but the
- * first, which uses the tasks' reservation (heap.c: needed).
+ * The array's slots cover every reservation (priv_timer_reserved), which
+ * counts each bucket of tasks' entries but the first as one: the first uses
+ * the tasks' reservation (heap.c: take_task_slot).
  */
 #ifndef TIDE_HEAP_H
 #define TIDE_HEAP_H
