@@ -88,7 +88,10 @@ function workloads(engine) {
         'tideloop\'s wasm memory over the run, per task (it never shrinks: the peak). JS heap/task ' +
         '(Chromium only, `performance.memory` with --enable-precise-memory-info, after gc()): growth of the ' +
         'JS heap once all N are started (tideloop: at the end of the run, so ~0 means nothing per task is ' +
-        'kept on the JS side); JSPI\'s stacks are outside the JS heap: see the ceiling table\'s RSS.',
+        'kept on the JS side); JSPI\'s stacks are outside the JS heap: see the ceiling table\'s RSS. ' +
+        'The time per task includes the sleep: at N tasks it is at least 10 ms / N (1,000 ns at N = ' +
+        '10,000, 500 ns at 20,000), so against JSPI\'s 35-40 us per task near its ceiling no variant can ' +
+        'come out more than 35-80 times cheaper by this measure, whatever a task costs.',
       browser: { engine, workload: 'W4' },
       runs: w4runs,
       ratios: w4ratios,
