@@ -18,7 +18,7 @@ static int less(const tide__heap_slot *a, const tide__heap_slot *b) {
 }
 
 /* Fill hole i with s or a slot above it: parents later than s move down. */
-static void sift_up(tide__heap_slot *h, size_t i, tide__heap_slot s) {
+TIDE__HEAP_NOINLINE static void sift_up(tide__heap_slot *h, size_t i, tide__heap_slot s) {
   while (i > 0) {
     size_t parent = (i - 1) / 4;
     if (!less(&s, &h[parent])) break;
@@ -32,7 +32,8 @@ static void sift_up(tide__heap_slot *h, size_t i, tide__heap_slot s) {
 
 /* Fill hole i of an n-slot heap with s or a slot below it: the earliest child
  * moves up while it is earlier than s. */
-static void sift_down(tide__heap_slot *h, size_t n, size_t i, tide__heap_slot s) {
+TIDE__HEAP_NOINLINE static void sift_down(tide__heap_slot *h, size_t n, size_t i,
+                                          tide__heap_slot s) {
   for (;;) {
     size_t first = 4 * i + 1;
     if (first >= n) break;
@@ -74,7 +75,7 @@ static void link_before(tide__timer_entry *e, tide__timer_entry *at) {
 
 static int is_task(const tide__timer_entry *e) { return e->due == 0; }
 
-static int resize(tide_loop *loop, size_t cap);
+TIDE__HEAP_COLD static int resize(tide_loop *loop, size_t cap);
 
 /* A mostly empty array (under a quarter needed) is halved, so a burst of
  * timers does not pin its memory; it then takes as many reservations as were
@@ -106,7 +107,7 @@ static int take_task_slot(tide_loop *loop) {
  * bucket's deadlines may differ from then on, so it takes no more appends, and
  * until no bucket of tasks is left, a member moving up asks its task for its
  * deadline instead of taking the first's. */
-static void join_any_task_bucket(tide_loop *loop, tide__timer_entry *e, uint64_t deadline,
+TIDE__HEAP_COLD static void join_any_task_bucket(tide_loop *loop, tide__timer_entry *e, uint64_t deadline,
                                  uint64_t seq) {
   tide__heap_slot *h = loop->priv_timer_heap;
   tide__timer_entry *first = loop->priv_task_open;
@@ -248,7 +249,7 @@ uint64_t tide__heap_deadline(const tide_loop *loop, const tide__timer_entry *ent
 /* Through the loop's allocator, Lua style: a failed resize keeps the old array.
  * An entry's slot is 32 bits, the top two values meaning "not in the heap" and
  * "a bucket member", which bounds the array. */
-static int resize(tide_loop *loop, size_t cap) {
+TIDE__HEAP_COLD static int resize(tide_loop *loop, size_t cap) {
   if (cap > TIDE__HEAP_MEMBER || cap > SIZE_MAX / sizeof(tide__heap_slot))
     return TIDE_ENOMEM;
   tide__heap_slot *h =
