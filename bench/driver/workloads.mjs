@@ -77,8 +77,9 @@ const W4_LEFT = 'A task is one block from a 16-byte size class of the loop\'s sl
   'host-called tasks get; then its frame. A task no longer reserves a timer-heap slot: sleeps at ' +
   'one deadline share a bucket of the heap, a task\'s entry takes a slot only when it starts a ' +
   'bucket, and when the heap cannot grow it joins a bucket of tasks\' entries in order instead ' +
-  '(a walk, no memory), so a sleep still cannot fail (218 -> 192 bytes per task; it costs the ' +
-  'timer path of W2 about 9% more instructions and the size build about 600 bytes). A libev ' +
+  '(a walk, no memory), so a sleep still cannot fail (218 -> 192 bytes per task; timers in W2 ' +
+  'pay 1-2% more instructions, and W7\'s size build grew by about 900 bytes with this and the JS ' +
+  'host\'s lazy clock together). A libev ' +
   'timer carries none of this, and its start and expiry are a heap push and a callback, where a ' +
   'task is spawned, stepped, put to sleep, woken, resumed and finished (the profile above: the ' +
   'spawn, which zeroes and links the block and queues the first step, costs the most). Within ' +
