@@ -219,8 +219,10 @@ export class Scheduler {
     const s = this.#s;
     if (this.#tickScheduled || s.closed || s.dead || s.loop === 0) return;
     /* Never inside a call into wasm, a host function (#drain) or a tick. A
-     * microtask runs with an empty stack, so this is only a safeguard. */
-    if (s.depth === 0 && !this.#draining && !this.#running) this.#runTick();
+     * microtask runs with an empty stack, so this is only a safeguard. kick()
+     * checked the slice (and counted the tick for the clock) already: the
+     * tick goes without a read, and C reads the clock if it needs it. */
+    if (s.depth === 0 && !this.#draining && !this.#running) this.#runTick(false, -1);
     else this.ensureTick();
   }
 

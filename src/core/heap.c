@@ -12,7 +12,9 @@ enum {
   HEAP_KEEP_CAP = 1024 /* never shrunk below: a small loop never reallocates */
 };
 
-/* (deadline, seq) order: equal deadlines fire in the order they were started. */
+/* (deadline, seq) order: equal deadlines fire in the order they were started.
+ * The expression of tide__heap_before, written out: through that call gcc
+ * compiled sift_down 7% longer (bench W2, callgrind). */
 static int less(const tide__heap_slot *a, const tide__heap_slot *b) {
   return a->deadline != b->deadline ? a->deadline < b->deadline : a->seq < b->seq;
 }
@@ -188,31 +190,29 @@ void tide__heap_set(tide_loop *loop, tide__timer_entry *entry, uint64_t deadline
   insert(loop, entry, deadline, seq);
 }
 
-/* A task's entry that is its bucket's first leaves the heap (tide__heap_remove
- * for timers' entries, with the bucket's next asking its task for its
- * deadline once an out-of-memory join mixed them). */
-static void remove_task_first(tide_loop *loop, tide__timer_entry *entry, uint32_t i) {
-  tide__heap_slot *h = loop->priv_timer_heap;
-  if (entry->next != entry) {
-    tide__timer_entry *next = entry->next;
-    unlink_entry(entry);
-    if (loop->priv_task_open == entry) loop->priv_task_open = next;
-    uint64_t deadline = loop->priv_task_mixed ? tide__task_timer_deadline(next) : h[i].deadline;
-    tide__heap_slot s = {deadline, next->seq, next};
-    sift_down(h, loop->priv_timer_count, i, s);
-    return;
-  }
-  if (loop->priv_task_open == entry) loop->priv_task_open = NULL;
-  size_t last = --loop->priv_timer_count;
-  if (i != last) place(h, last, i, h[last]);
-  /* The first bucket had the tasks' reservation; others had their own. */
-  if (--loop->priv_task_heads > 0)
-    loop->priv_timer_reserved--;
-  else
-    loop->priv_task_mixed = 0;
-  maybe_shrink(loop);
+/* A bucket's first (in slot i) leaves the heap and the bucket's next takes
+ * the slot, keyed by deadline and its own seq; open: the loop's open bucket of
+ * their kind. */
+static inline void pass_slot(tide_loop *loop, tide__timer_entry *first, uint32_t i,
+                             tide__timer_entry **open, uint64_t deadline) {
+  tide__timer_entry *next = first->next;
+  unlink_entry(first);
+  if (*open == first) *open = next;
+  tide__heap_slot s = {deadline, next->seq, next};
+  sift_down(loop->priv_timer_heap, loop->priv_timer_count, i, s);
 }
 
+/* A bucket of one (in slot i) leaves the heap: the last slot fills the hole. */
+static inline void drop_slot(tide_loop *loop, tide__timer_entry *first, uint32_t i,
+                             tide__timer_entry **open) {
+  if (*open == first) *open = NULL;
+  tide__heap_slot *h = loop->priv_timer_heap;
+  size_t last = --loop->priv_timer_count;
+  if (i != last) place(h, last, i, h[last]);
+}
+
+/* Timers' entries and tasks' take separate paths (the tasks' checks stay off
+ * the timers' path, whose instructions bench W2 counts). */
 void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry) {
   assert(tide__heap_contains(entry));
   uint32_t i = entry->slot;
@@ -221,23 +221,29 @@ void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry) {
     unlink_entry(entry);
     return;
   }
-  if (is_task(entry)) {
-    remove_task_first(loop, entry, i);
+  if (!is_task(entry)) {
+    /* A timers' bucket holds one deadline: the next takes the first's. */
+    if (entry->next != entry)
+      pass_slot(loop, entry, i, &loop->priv_timer_open, loop->priv_timer_heap[i].deadline);
+    else
+      drop_slot(loop, entry, i, &loop->priv_timer_open);
     return;
   }
-  tide__heap_slot *h = loop->priv_timer_heap;
   if (entry->next != entry) {
-    /* The next entry of the bucket takes the slot, with the same key. */
-    tide__timer_entry *next = entry->next;
-    unlink_entry(entry);
-    if (loop->priv_timer_open == entry) loop->priv_timer_open = next;
-    tide__heap_slot s = {h[i].deadline, next->seq, next};
-    sift_down(h, loop->priv_timer_count, i, s);
+    /* Until an out-of-memory join mixed deadlines in a bucket of tasks, the
+     * next has the first's; after, it has its own, which its task knows. */
+    uint64_t deadline = loop->priv_task_mixed ? tide__task_timer_deadline(entry->next)
+                                              : loop->priv_timer_heap[i].deadline;
+    pass_slot(loop, entry, i, &loop->priv_task_open, deadline);
     return;
   }
-  if (loop->priv_timer_open == entry) loop->priv_timer_open = NULL;
-  size_t last = --loop->priv_timer_count;
-  if (i != last) place(h, last, i, h[last]);
+  drop_slot(loop, entry, i, &loop->priv_task_open);
+  /* The first bucket had the tasks' reservation; others had their own. */
+  if (--loop->priv_task_heads > 0)
+    loop->priv_timer_reserved--;
+  else
+    loop->priv_task_mixed = 0;
+  maybe_shrink(loop);
 }
 
 uint64_t tide__heap_deadline(const tide_loop *loop, const tide__timer_entry *entry) {

@@ -101,9 +101,8 @@ void tide__timers_run_due(tide_loop *loop);
 /* The loop's cached time (tide_loop_now): read from the backend first when
  * this iteration has not needed it yet (a lazy-time backend's iteration marks
  * it stale rather than read the clock: loop.c). */
-void tide__now_refresh(tide_loop *loop);
 static inline uint64_t tide__now(tide_loop *loop) {
-  if (loop->priv_now_stale) tide__now_refresh(loop);
+  if (loop->priv_now_stale) tide_loop_update_time(loop);
   return loop->priv_now;
 }
 

@@ -98,8 +98,6 @@ void tide_loop_update_time(tide_loop *loop) {
   loop->priv_now_stale = 0;
 }
 
-void tide__now_refresh(tide_loop *loop) { tide_loop_update_time(loop); }
-
 /* The time an iteration runs on: read now, or, on a lazy-time backend, on
  * first use (tide__now). The JS host's ticks that only take a completion and
  * resume a task then cost no clock read, which costs as much as the rest of
