@@ -190,16 +190,42 @@ void tide__heap_set(tide_loop *loop, tide__timer_entry *entry, uint64_t deadline
   insert(loop, entry, deadline, seq);
 }
 
+/* Whether every child of slot i has a deadline later than deadline: then a
+ * key with that deadline can sit in slot i whatever its seq. */
+static inline int children_later(const tide__heap_slot *h, size_t n, size_t i,
+                                 uint64_t deadline) {
+  size_t first = 4 * i + 1;
+  if (first >= n) return 1;
+  size_t end = n - first > 4 ? first + 4 : n;
+  for (size_t c = first; c < end; c++)
+    if (h[c].deadline <= deadline) return 0;
+  return 1;
+}
+
 /* A bucket's first (in slot i) leaves the heap and the bucket's next takes
  * the slot, keyed by deadline and its own seq; open: the loop's open bucket of
- * their kind. */
+ * their kind. The next's key is later than the first's only by its seq (or,
+ * in a bucket of tasks mixed by an out-of-memory join, by a later deadline),
+ * so it may stay in slot i unless a child shares its deadline or comes before
+ * it. in_place: look for that first. Tasks' buckets do (one per deadline, so
+ * a child rarely shares it: a burst of equal sleeps firing then needs no
+ * sift, which was a tenth of each task's instructions in bench W4); timers'
+ * do not (a bucket holds at most TIDE__HEAP_BUCKET, so a burst of equal
+ * timers fills several, and the look cost bench W2 more than it saved). */
 static inline void pass_slot(tide_loop *loop, tide__timer_entry *first, uint32_t i,
-                             tide__timer_entry **open, uint64_t deadline) {
+                             tide__timer_entry **open, uint64_t deadline, int in_place) {
   tide__timer_entry *next = first->next;
   unlink_entry(first);
   if (*open == first) *open = next;
   tide__heap_slot s = {deadline, next->seq, next};
-  sift_down(loop->priv_timer_heap, loop->priv_timer_count, i, s);
+  tide__heap_slot *h = loop->priv_timer_heap;
+  size_t n = loop->priv_timer_count;
+  if (in_place && children_later(h, n, i, deadline)) {
+    h[i] = s;
+    next->slot = i;
+    return;
+  }
+  sift_down(h, n, i, s);
 }
 
 /* A bucket of one (in slot i) leaves the heap: the last slot fills the hole. */
@@ -209,6 +235,27 @@ static inline void drop_slot(tide_loop *loop, tide__timer_entry *first, uint32_t
   tide__heap_slot *h = loop->priv_timer_heap;
   size_t last = --loop->priv_timer_count;
   if (i != last) place(h, last, i, h[last]);
+}
+
+/* A task's entry in slot i leaves the heap. Out of line, so that the timers'
+ * path of tide__heap_remove saves no registers for this one's (bench W2). */
+TIDE__HEAP_NOINLINE static void remove_task_entry(tide_loop *loop, tide__timer_entry *entry,
+                                                  uint32_t i) {
+  if (entry->next != entry) {
+    /* Until an out-of-memory join mixed deadlines in a bucket of tasks, the
+     * next has the first's; after, it has its own, which its task knows. */
+    uint64_t deadline = loop->priv_task_mixed ? tide__task_timer_deadline(entry->next)
+                                              : loop->priv_timer_heap[i].deadline;
+    pass_slot(loop, entry, i, &loop->priv_task_open, deadline, 1);
+    return;
+  }
+  drop_slot(loop, entry, i, &loop->priv_task_open);
+  /* The first bucket had the tasks' reservation; others had their own. */
+  if (--loop->priv_task_heads > 0)
+    loop->priv_timer_reserved--;
+  else
+    loop->priv_task_mixed = 0;
+  maybe_shrink(loop);
 }
 
 /* Timers' entries and tasks' take separate paths (the tasks' checks stay off
@@ -221,29 +268,15 @@ void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry) {
     unlink_entry(entry);
     return;
   }
-  if (!is_task(entry)) {
-    /* A timers' bucket holds one deadline: the next takes the first's. */
-    if (entry->next != entry)
-      pass_slot(loop, entry, i, &loop->priv_timer_open, loop->priv_timer_heap[i].deadline);
-    else
-      drop_slot(loop, entry, i, &loop->priv_timer_open);
+  if (is_task(entry)) {
+    remove_task_entry(loop, entry, i);
     return;
   }
-  if (entry->next != entry) {
-    /* Until an out-of-memory join mixed deadlines in a bucket of tasks, the
-     * next has the first's; after, it has its own, which its task knows. */
-    uint64_t deadline = loop->priv_task_mixed ? tide__task_timer_deadline(entry->next)
-                                              : loop->priv_timer_heap[i].deadline;
-    pass_slot(loop, entry, i, &loop->priv_task_open, deadline);
-    return;
-  }
-  drop_slot(loop, entry, i, &loop->priv_task_open);
-  /* The first bucket had the tasks' reservation; others had their own. */
-  if (--loop->priv_task_heads > 0)
-    loop->priv_timer_reserved--;
+  /* A timers' bucket holds one deadline: the next takes the first's. */
+  if (entry->next != entry)
+    pass_slot(loop, entry, i, &loop->priv_timer_open, loop->priv_timer_heap[i].deadline, 0);
   else
-    loop->priv_task_mixed = 0;
-  maybe_shrink(loop);
+    drop_slot(loop, entry, i, &loop->priv_timer_open);
 }
 
 uint64_t tide__heap_deadline(const tide_loop *loop, const tide__timer_entry *entry) {
