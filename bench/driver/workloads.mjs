@@ -44,10 +44,22 @@ const W1_LEFT = 'Per callback tideloop runs about ten times the floor\'s instruc
   'each tick\'s snapshot (asyncio\'s order: what a callback schedules runs in the next tick, and I/O is ' +
   'polled every 1024 callbacks); and with one chain every callback is a tick of its own, which checks ' +
   'the timer heap once. libev\'s `ev_feed_event` appends a pointer to an array it walks last fed first, ' +
-  'with no handle and no snapshot. What would close the gap, not done: a ring of (function, argument) ' +
-  'for calls nobody asked a handle for, and a snapshot kept as an index range instead of a list move. ' +
-  'The JS host runs the same C compiled to wasm, slower than native, so its target against Node\'s ' +
-  'Promise.then chain waits on the native path.';
+  'with no handle and no snapshot. Tried and not kept (callgrind, N = 200,000, on that variant, which ' +
+  'is not in the repository): the whole ready ' +
+  'queue as a ring of (function, argument) entries, where a call with no handle is two words with no ' +
+  'record, a runnable is an entry whose link keeps its position (so a removal leaves a hole), the ' +
+  'snapshot is a position, and runnables wait in a list behind the ring when it is full. It took W1 ' +
+  'from 95.8 to 83.9 instructions per callback with one chain and from 75.0 to 65.0 with 1,000, but ' +
+  'a task\'s yield (W3) from 224 to 288 and timers (W2) 8% up, and the core\'s code grew by about 300 ' +
+  'bytes: ' +
+  'a runnable in the intrusive list costs four stores to queue, which no ring entry that can be ' +
+  'removed beats. Nor a ring for calls with no handle only, standing in the list as one runnable per ' +
+  'run of consecutive calls (two such batches, one taking calls while the other runs): 75.0 -> 68.2 ' +
+  'instructions per callback with 1,000 chains, but 95.8 -> 182 with one, where every callback is a ' +
+  'tick of its own and so a batch of one. The record, its free list and the four-store list queue ' +
+  'are close to what a handle that can be cancelled costs; libev has none. The JS host runs the same C ' +
+  'compiled to wasm, slower than native, so its target against Node\'s Promise.then chain waits on ' +
+  'the native path.';
 
 const W2_LEFT = 'A `tide_timer` is the head every tideloop handle shares (user data, loop, type, flags, ' +
   'close callback and the runnable that delivers it: what `tide_handle_close` and ref/unref need), a ' +
@@ -79,11 +91,15 @@ const W4_LEFT = 'A task is one block from a 16-byte size class of the loop\'s sl
   'bucket, and when the heap cannot grow it joins a bucket of tasks\' entries in order instead ' +
   '(a walk, no memory), so a sleep still cannot fail (218 -> 192 bytes per task; timers in W2 ' +
   'pay 1-2% more instructions, and W7\'s size build grew by about 900 bytes with this and the JS ' +
-  'host\'s lazy clock together). A libev ' +
+  'host\'s lazy clock together). When a sleep at the front of a bucket ends, the next one takes ' +
+  'its heap slot without a sift unless a child in the heap shares the deadline (a tenth of each ' +
+  'task\'s instructions went to that sift), and a spawn zeroes the task and its frame with one ' +
+  'memset: about 817 -> 762 instructions per task (callgrind, N = 200,000). A libev ' +
   'timer carries none of this, and its start and expiry are a heap push and a callback, where a ' +
   'task is spawned, stepped, put to sleep, woken, resumed and finished (the profile above: the ' +
-  'spawn, which zeroes and links the block and queues the first step, costs the most). Within ' +
-  '128 bytes plus the frame the task itself would have to fit 120, 56 bytes less. What would ' +
+  'spawn, which zeroes and links the block and queues the first step, costs the most). The frame ' +
+  'starts 16-byte aligned after the task and blocks come in 16-byte classes, so within 128 bytes ' +
+  'plus a 4-byte frame the task itself would have to fit 112, 64 bytes less. What would ' +
   'close more, not done: no list of live tasks (16 bytes; the dump would walk the pool\'s slabs ' +
   'and lose the oldest-first order tide.h documents), the slab pointer found from aligned ' +
   'addresses (8), the cleanup and the scope list in the side block (16; their setters cannot ' +
