@@ -56,12 +56,19 @@ void tide__backend_report(tide_loop *loop, const char *line);
 /* --- Host operations (src/hostops), for a host that has host functions (JS) ----
  * Hosts without them (native, WASI) return TIDE_ENOSYS and ignore the rest. */
 
+/* Whether the host reads the arguments vals[0..nvals) of a host call as their
+ * encoded value list (src/backend/js/ABI.md). When it does not (the JS host
+ * takes up to three numbers as parameters), the caller does not encode them:
+ * a round trip's arguments cost no encoding. */
+int tide__backend_host_wants_list(const tide_value *vals, size_t nvals);
+
 /* Start operation op: call the host function name (name_len bytes, not
  * NUL-terminated) with the arguments vals[0..nvals), which the caller also
- * encoded as the value list args (args_len bytes; see src/backend/js/ABI.md).
- * Both are borrowed for the call: a host takes whichever form is cheaper for
- * it. The host later completes it through tide__host_complete(), never from
- * inside this call. Returns 0 or TIDE_ENOSYS. */
+ * encoded as the value list args (args_len bytes; see src/backend/js/ABI.md)
+ * if the host wants the list, else args is NULL and args_len 0. Both are
+ * borrowed for the call. The host later completes it through
+ * tide__host_complete(), never from inside this call. Returns 0 or
+ * TIDE_ENOSYS. */
 int tide__backend_host_call(tide_loop *loop, uint32_t op, const char *name,
                             size_t name_len, const tide_value *vals, size_t nvals,
                             const void *args, size_t args_len);

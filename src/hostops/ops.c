@@ -59,16 +59,21 @@ int tide_host_call(tide_loop *loop, const char *name, const tide_value *args,
   assert(loop != NULL);
   if (name == NULL || (nargs > 0 && args == NULL) || !usable_future(loop, future))
     return TIDE_EINVAL;
-  size_t len;
-  int rc = tide__values_measure(args, nargs, &len);
-  if (rc != 0) return rc;
+  /* The value list, if the host reads it (the JS host takes up to three
+   * numbers as parameters: a round trip's arguments need no encoding). */
+  size_t len = 0;
+  int rc;
   unsigned char stack[STACK_ARGS];
   unsigned char *buf = stack;
-  if (len > sizeof stack) {
-    buf = tide_loop_alloc(loop, len);
-    if (buf == NULL) return TIDE_ENOMEM;
+  if (tide__backend_host_wants_list(args, nargs)) {
+    rc = tide__values_measure(args, nargs, &len);
+    if (rc != 0) return rc;
+    if (len > sizeof stack) {
+      buf = tide_loop_alloc(loop, len);
+      if (buf == NULL) return TIDE_ENOMEM;
+    }
+    tide__values_write(args, nargs, buf);
   }
-  tide__values_write(args, nargs, buf);
 
   int fresh = loop->priv_host == NULL;
   tide__host *h = tide__host_get(loop);

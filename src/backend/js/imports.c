@@ -203,6 +203,11 @@ static int32_t shape_of(const tide_value *vals, size_t n, double a[3]) {
   return shape;
 }
 
+int tide__backend_host_wants_list(const tide_value *vals, size_t nvals) {
+  double a[3];
+  return shape_of(vals, nvals, a) < 0;
+}
+
 int tide__backend_host_call(tide_loop *loop, uint32_t op, const char *name,
                             size_t name_len, const tide_value *vals, size_t nvals,
                             const void *args, size_t args_len) {
