@@ -190,6 +190,7 @@ void tide__heap_set(tide_loop *loop, tide__timer_entry *entry, uint64_t deadline
   insert(loop, entry, deadline, seq);
 }
 
+#ifndef __OPTIMIZE_SIZE__
 /* Whether every child of slot i has a deadline later than deadline: then a
  * key with that deadline can sit in slot i whatever its seq. */
 static inline int children_later(const tide__heap_slot *h, size_t n, size_t i,
@@ -201,6 +202,7 @@ static inline int children_later(const tide__heap_slot *h, size_t n, size_t i,
     if (h[c].deadline <= deadline) return 0;
   return 1;
 }
+#endif
 
 /* A bucket's first (in slot i) leaves the heap and the bucket's next takes
  * the slot, keyed by deadline and its own seq; open: the loop's open bucket of
