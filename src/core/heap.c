@@ -20,7 +20,8 @@ static int less(const tide__heap_slot *a, const tide__heap_slot *b) {
 }
 
 /* Fill hole i with s or a slot above it: parents later than s move down. */
-TIDE__HEAP_NOINLINE static void sift_up(tide__heap_slot *h, size_t i, tide__heap_slot s) {
+TIDE__HEAP_NOINLINE static void sift_up(tide__heap_slot *h, size_t i,
+                                        tide__heap_slot s) {
   while (i > 0) {
     size_t parent = (i - 1) / 4;
     if (!less(&s, &h[parent])) break;
@@ -75,7 +76,9 @@ static void link_before(tide__timer_entry *e, tide__timer_entry *at) {
   at->prev = e;
 }
 
-static int is_task(const tide__timer_entry *e) { return e->due == 0; }
+static int is_task(const tide__timer_entry *e) {
+  return e->due == 0;
+}
 
 TIDE__HEAP_COLD static int resize(tide_loop *loop, size_t cap);
 
@@ -85,7 +88,8 @@ TIDE__HEAP_COLD static int resize(tide_loop *loop, size_t cap);
  * nothing: the larger array stays, and no call was refused. */
 static void maybe_shrink(tide_loop *loop) {
   size_t cap = loop->priv_timer_cap;
-  if (cap > HEAP_KEEP_CAP && loop->priv_timer_reserved < cap / 4) (void)resize(loop, cap / 2);
+  if (cap > HEAP_KEEP_CAP && loop->priv_timer_reserved < cap / 4)
+    (void)resize(loop, cap / 2);
 }
 
 /* A task's entry is to start a bucket: a slot for it (the first bucket has
@@ -109,8 +113,8 @@ static int take_task_slot(tide_loop *loop) {
  * bucket's deadlines may differ from then on, so it takes no more appends, and
  * until no bucket of tasks is left, a member moving up asks its task for its
  * deadline instead of taking the first's. */
-TIDE__HEAP_COLD static void join_any_task_bucket(tide_loop *loop, tide__timer_entry *e, uint64_t deadline,
-                                 uint64_t seq) {
+TIDE__HEAP_COLD static void join_any_task_bucket(tide_loop *loop, tide__timer_entry *e,
+                                                 uint64_t deadline, uint64_t seq) {
   tide__heap_slot *h = loop->priv_timer_heap;
   tide__timer_entry *first = loop->priv_task_open;
   for (size_t i = 0; first == NULL; i++) { /* the heap holds one (take_task_slot) */
@@ -128,15 +132,18 @@ TIDE__HEAP_COLD static void join_any_task_bucket(tide_loop *loop, tide__timer_en
     return;
   }
   tide__timer_entry *at = first->next;
-  while (at != first && tide__heap_before(tide__task_timer_deadline(at), at->seq, deadline, seq))
+  while (at != first &&
+         tide__heap_before(tide__task_timer_deadline(at), at->seq, deadline, seq))
     at = at->next;
   link_before(e, at);
   e->slot = TIDE__HEAP_MEMBER;
 }
 
 /* A new bucket of one: e takes a slot of the heap. */
-static void push(tide_loop *loop, tide__timer_entry *e, uint64_t deadline, uint64_t seq) {
-  assert(loop->priv_timer_count < loop->priv_timer_reserved && "entry without reservation");
+static void push(tide_loop *loop, tide__timer_entry *e, uint64_t deadline,
+                 uint64_t seq) {
+  assert(loop->priv_timer_count < loop->priv_timer_reserved &&
+         "entry without reservation");
   e->next = e->prev = e;
   tide__heap_slot s = {deadline, seq, e};
   sift_up(loop->priv_timer_heap, loop->priv_timer_count++, s);
@@ -164,7 +171,8 @@ static void insert_task(tide_loop *loop, tide__timer_entry *e, uint64_t deadline
 
 /* Timers' and calls' entries keep the path they had before tasks' buckets
  * (bench W2 counts its instructions): tasks' entries branch off first. */
-static void insert(tide_loop *loop, tide__timer_entry *e, uint64_t deadline, uint64_t seq) {
+static void insert(tide_loop *loop, tide__timer_entry *e, uint64_t deadline,
+                   uint64_t seq) {
   if (is_task(e)) {
     insert_task(loop, e, deadline, seq);
     return;
@@ -216,7 +224,8 @@ static inline int children_later(const tide__heap_slot *h, size_t n, size_t i,
  * timers fills several, often parent and child: in bench W2 the look cost
  * 0.1% more instructions than it saved). */
 static inline void pass_slot(tide_loop *loop, tide__timer_entry *first, uint32_t i,
-                             tide__timer_entry **open, uint64_t deadline, int in_place) {
+                             tide__timer_entry **open, uint64_t deadline,
+                             int in_place) {
   tide__timer_entry *next = first->next;
   unlink_entry(first);
   if (*open == first) *open = next;
@@ -246,8 +255,8 @@ static inline void drop_slot(tide_loop *loop, tide__timer_entry *first, uint32_t
 
 /* A task's entry in slot i leaves the heap. Out of line, so that the timers'
  * path of tide__heap_remove saves no registers for this one's (bench W2). */
-TIDE__HEAP_NOINLINE static void remove_task_entry(tide_loop *loop, tide__timer_entry *entry,
-                                                  uint32_t i) {
+TIDE__HEAP_NOINLINE static void
+remove_task_entry(tide_loop *loop, tide__timer_entry *entry, uint32_t i) {
   if (entry->next != entry) {
     /* Until an out-of-memory join mixed deadlines in a bucket of tasks, the
      * next has the first's; after, it has its own, which its task knows. */
@@ -281,7 +290,8 @@ void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry) {
   }
   /* A timers' bucket holds one deadline: the next takes the first's. */
   if (entry->next != entry)
-    pass_slot(loop, entry, i, &loop->priv_timer_open, loop->priv_timer_heap[i].deadline, 0);
+    pass_slot(loop, entry, i, &loop->priv_timer_open, loop->priv_timer_heap[i].deadline,
+              0);
   else
     drop_slot(loop, entry, i, &loop->priv_timer_open);
 }
@@ -309,7 +319,8 @@ TIDE__HEAP_COLD static int resize(tide_loop *loop, size_t cap) {
 /* Doubling keeps growth amortised O(1) per reservation. */
 int tide__heap_reserve(tide_loop *loop) {
   size_t cap = loop->priv_timer_cap;
-  if (loop->priv_timer_reserved == cap && resize(loop, cap == 0 ? HEAP_FIRST_CAP : cap * 2))
+  if (loop->priv_timer_reserved == cap &&
+      resize(loop, cap == 0 ? HEAP_FIRST_CAP : cap * 2))
     return TIDE_ENOMEM;
   loop->priv_timer_reserved++;
   return 0;

@@ -9,12 +9,12 @@
  *
  * What the heap holds are buckets: an entry due at the same deadline as the
  * last bucket made of its kind (timers' or tasks' entries, below), and started
- * after that bucket's last entry, joins it at its tail instead of taking a slot of its own. A bucket is a ring of entries in
- * seq order; its first entry is in the heap, keyed by its own (deadline, seq),
- * and when it leaves, the next one takes its slot with its own key. Every
- * entry is therefore still handed out in exact (deadline, seq) order, but the
- * common case, many sleeps or timeouts of one duration started in one tick,
- * costs O(1) per insertion and removal instead of a walk down the tree (where
+ * after that bucket's last entry, joins it at its tail instead of taking a slot of its
+ * own. A bucket is a ring of entries in seq order; its first entry is in the heap,
+ * keyed by its own (deadline, seq), and when it leaves, the next one takes its slot
+ * with its own key. Every entry is therefore still handed out in exact (deadline, seq)
+ * order, but the common case, many sleeps or timeouts of one duration started in one
+ * tick, costs O(1) per insertion and removal instead of a walk down the tree (where
  * strict FIFO ties make every removal sift to the bottom). Buckets of timers
  * hold at most TIDE__HEAP_BUCKET entries, which bounds the walk that finds a
  * member's deadline (tide__heap_deadline).
@@ -70,7 +70,7 @@ typedef struct tide__heap_slot {
 
 #define TIDE__HEAP_NONE UINT32_MAX /* tide__timer_entry.slot: not scheduled */
 #define TIDE__HEAP_MEMBER (UINT32_MAX - 1) /* in a bucket, not its first */
-#define TIDE__HEAP_BUCKET 1024 /* a bucket of timers' entries, at most */
+#define TIDE__HEAP_BUCKET 1024             /* a bucket of timers' entries, at most */
 
 /* Make room for one more entry that may be in the heap: 0 or TIDE_ENOMEM. */
 int tide__heap_reserve(tide_loop *loop);
@@ -92,7 +92,8 @@ void tide__heap_remove(tide_loop *loop, tide__timer_entry *entry);
 uint64_t tide__heap_deadline(const tide_loop *loop, const tide__timer_entry *entry);
 
 /* (deadline, seq) order: equal deadlines in the order they were started. */
-static inline int tide__heap_before(uint64_t d1, uint64_t s1, uint64_t d2, uint64_t s2) {
+static inline int tide__heap_before(uint64_t d1, uint64_t s1, uint64_t d2,
+                                    uint64_t s2) {
   return d1 != d2 ? d1 < d2 : s1 < s2;
 }
 

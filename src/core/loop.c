@@ -89,7 +89,9 @@ int tide_loop_alive(const tide_loop *loop) {
 
 /* Reading the cache may fill it (lazy time), which changes no observable
  * state of the loop: hence the const interface. */
-uint64_t tide_loop_now(const tide_loop *loop) { return tide__now((tide_loop *)loop); }
+uint64_t tide_loop_now(const tide_loop *loop) {
+  return tide__now((tide_loop *)loop);
+}
 
 void tide_loop_update_time(tide_loop *loop) {
   /* On a virtual clock only tide_loop_advance and the autojump move time. */

@@ -4,8 +4,8 @@
  * Scopes nest without limit and tide_task_timeout_begin cannot fail, so a scope
  * cannot take a heap slot of its own. Instead the task's entry (which needs no
  * memory to go in: heap.h) carries the earliest (deadline, seq) of all of them.
- * When it comes due, only that one fires, and the entry goes back keyed by the next: the heap
- * still hands out every deadline in exact (deadline, seq) order, interleaved
+ * When it comes due, only that one fires, and the entry goes back keyed by the next:
+ * the heap still hands out every deadline in exact (deadline, seq) order, interleaved
  * with everybody else's. A task has few scopes open, so a scan finds the
  * earliest.
  */
@@ -15,9 +15,9 @@
 static tide_timeout *first_scope(const tide_task *t) {
   tide_timeout *first = NULL;
   for (tide_timeout *s = t->timeouts; s != NULL; s = s->priv_outer)
-    if (s->priv_armed && (first == NULL || tide__heap_before(s->priv_deadline, s->priv_seq,
-                                                             first->priv_deadline,
-                                                             first->priv_seq)))
+    if (s->priv_armed &&
+        (first == NULL || tide__heap_before(s->priv_deadline, s->priv_seq,
+                                            first->priv_deadline, first->priv_seq)))
       first = s;
   return first;
 }
@@ -26,7 +26,7 @@ static tide_timeout *first_scope(const tide_task *t) {
 static int sleep_first(const tide_task *t, const tide_timeout *scope) {
   return tide__task_has(t, TIDE__T_SLEEP_ARMED) &&
          (scope == NULL || tide__heap_before(t->wait.sleep.deadline, t->wait.sleep.seq,
-                                   scope->priv_deadline, scope->priv_seq));
+                                             scope->priv_deadline, scope->priv_seq));
 }
 
 void tide__task_timer_sync(tide_task *t) {

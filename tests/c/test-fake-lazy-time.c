@@ -27,7 +27,8 @@ TEST(lazy_time_an_iteration_without_timers_reads_no_clock) {
   uint64_t reads = tide_fake_clock_reads(&loop);
   int left = 100;
   ASSERT_OK(tide_call_soon(&loop, chain_cb, &left, NULL));
-  while (left > 0) ASSERT(tide_loop_run(&loop, TIDE_RUN_NOWAIT) >= 0);
+  while (left > 0)
+    ASSERT(tide_loop_run(&loop, TIDE_RUN_NOWAIT) >= 0);
   ASSERT_U64_EQ(tide_fake_clock_reads(&loop), reads);
   /* The same loop reading eagerly reads at each run and each iteration. */
   tide_fake_lazy_time(&loop, 0);

@@ -988,8 +988,9 @@ TEST(fake_equal_deadline_sleeps_wake_in_sleep_order) {
     ASSERT_OK(tide_task_spawn(&loop, stamp_sleeper_main, &init, sizeof init, &t[i]));
   }
   ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 1); /* all asleep */
-  ASSERT_OK(tide_task_cancel(t[0])); /* the first of the bucket */
-  for (int i = 5; i < SLEEPERS; i += 7) ASSERT_OK(tide_task_cancel(t[i]));
+  ASSERT_OK(tide_task_cancel(t[0]));                   /* the first of the bucket */
+  for (int i = 5; i < SLEEPERS; i += 7)
+    ASSERT_OK(tide_task_cancel(t[i]));
   ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
   int n = 0;
   for (int i = 0; i < SLEEPERS; i++) {
@@ -1002,7 +1003,8 @@ TEST(fake_equal_deadline_sleeps_wake_in_sleep_order) {
     ASSERT_EQ(log.times.items[n++], 40);
   }
   ASSERT_EQ(log.items.n, n);
-  for (int i = 0; i < SLEEPERS; i++) tide_task_release(t[i]);
+  for (int i = 0; i < SLEEPERS; i++)
+    tide_task_release(t[i]);
   CLOSE_LOOP(&loop);
 }
 
@@ -1027,8 +1029,8 @@ TEST(fake_task_sleeps_and_scopes_need_no_memory) {
     /* Even deadlines in a scattered order, the last 100 all equal; a scope
      * around every fifth sleep, due at an odd time just before it. */
     uint64_t ms = i < OOM_SLEEPERS - 100 ? 2 + 2 * (uint64_t)((i * 7919) % 500) : 1200;
-    struct stamp_sleeper init = {&s[i], ms, i % 5 == 0 ? (int64_t)ms - 1 : -1,
-                                 {0}, NULL, NULL, 0};
+    struct stamp_sleeper init = {
+        &s[i], ms, i % 5 == 0 ? (int64_t)ms - 1 : -1, {0}, NULL, NULL, 0};
     due[i] = i % 5 == 0 ? ms - 1 : ms;
     ASSERT_OK(tide_task_spawn(&loop, stamp_sleeper_main, &init, sizeof init, &t[i]));
   }
@@ -1036,7 +1038,8 @@ TEST(fake_task_sleeps_and_scopes_need_no_memory) {
   a.fail_after = 1;
   ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_NOWAIT), 1); /* all asleep */
   ASSERT(a.failures > 0); /* the heap tried to grow, and could not */
-  for (int i = 3; i < OOM_SLEEPERS; i += 11) ASSERT_OK(tide_task_cancel(t[i]));
+  for (int i = 3; i < OOM_SLEEPERS; i += 11)
+    ASSERT_OK(tide_task_cancel(t[i]));
   ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
   /* Expected: by deadline, then by spawn (each task started its deadlines in
    * its turn of the first tick). */
@@ -1049,7 +1052,8 @@ TEST(fake_task_sleeps_and_scopes_need_no_memory) {
     }
   ASSERT_EQ(log.items.n, n);
   test_alloc_disarm(&a);
-  for (int i = 0; i < OOM_SLEEPERS; i++) tide_task_release(t[i]);
+  for (int i = 0; i < OOM_SLEEPERS; i++)
+    tide_task_release(t[i]);
   CLOSE_LOOP(&loop);
   ASSERT_NO_LEAKS(&a);
 }

@@ -174,7 +174,9 @@ void tide_fake_advance(tide_loop *loop, uint64_t ms) {
   st->now = ms > UINT64_MAX - st->now ? UINT64_MAX : st->now + ms;
 }
 
-void tide_fake_lazy_time(tide_loop *loop, int on) { loop->priv_lazy_time = on != 0; }
+void tide_fake_lazy_time(tide_loop *loop, int on) {
+  loop->priv_lazy_time = on != 0;
+}
 
 uint64_t tide_fake_clock_reads(const tide_loop *loop) {
   return ((const fake_state *)loop->priv_backend)->clock_reads;
