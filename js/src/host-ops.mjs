@@ -314,7 +314,7 @@ export class HostOps {
     }
     if (this.#rt._onHostCall !== undefined) {
       try {
-        this.#rt._onHostCall(op, rec.name);
+        this.#rt._onHostCall(op, rec.name, argsLen, shape);
       } catch (e) {
         reportUncaught(e);
       }

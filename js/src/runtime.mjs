@@ -77,8 +77,9 @@ export class Runtime {
   unsupportedImports = [];
   /** The status the program passed to exit(), once it did. */
   exitCode = undefined;
-  /** Low-level test hook: called with (op id, name) inside the host_start import,
-   * before the function starts. It must not call into wasm. */
+  /** Low-level test hook: called with (op id, name, args_len, shape) inside
+   * the host_start import (ABI.md), before the function starts. It must not
+   * call into wasm. */
   _onHostCall = undefined;
 
   constructor(token, adapter, opts) {

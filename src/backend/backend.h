@@ -59,7 +59,10 @@ void tide__backend_report(tide_loop *loop, const char *line);
 /* Whether the host reads the arguments vals[0..nvals) of a host call as their
  * encoded value list (src/backend/js/ABI.md). When it does not (the JS host
  * takes up to three numbers as parameters), the caller does not encode them:
- * a round trip's arguments cost no encoding. */
+ * a round trip's arguments cost no encoding. The JS host works their shape
+ * out again in tide__backend_host_call (a few instructions for at most three
+ * values), which keeps the value codec out of the backends of the hosts that
+ * have no host calls. */
 int tide__backend_host_wants_list(const tide_value *vals, size_t nvals);
 
 /* Start operation op: call the host function name (name_len bytes, not

@@ -44,7 +44,9 @@ void tide__task_timer_sync(tide_task *t) {
 uint64_t tide__task_timer_deadline(const tide__timer_entry *e) {
   const tide_task *t = tide__container_of(e, tide_task, future.priv_task.timer);
   const tide_timeout *scope = first_scope(t);
-  return sleep_first(t, scope) ? t->wait.sleep.deadline : scope->priv_deadline;
+  if (sleep_first(t, scope)) return t->wait.sleep.deadline;
+  assert(scope != NULL && "a task's entry in the heap with nothing armed");
+  return scope->priv_deadline;
 }
 
 void tide__task_timer_due(tide_loop *loop, tide__timer_entry *e) {

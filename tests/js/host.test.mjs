@@ -75,6 +75,26 @@ test('numbers and nones reach the function as C passed them, in every position',
   }
 });
 
+test('C encodes a value list only for arguments that do not travel as parameters', async () => {
+  /* ABI.md, "Starting an operation": up to three numbers or nones come as
+   * host_start's parameters with (args_ptr, args_len) = (0, 0); anything else
+   * as a value list, with shape -1. */
+  const seen = [];
+  rt._onHostCall = (_op, name, argsLen, shape) => {
+    if (name === 'shape_probe') seen.push({ argsLen, shape });
+  };
+  rt.register('shape_probe', () => 'ok');
+  try {
+    for (const args of [[], [1.5], [null, 2], [1, null, 3], [1, 2, 3, 4], [1, 'two']]) {
+      assert.equal(await rt.call('call_host_any', ['shape_probe', ...args]), 'ok');
+    }
+  } finally {
+    rt._onHostCall = undefined;
+  }
+  assert.deepEqual(seen.map((s) => s.argsLen === 0), [true, true, true, true, false, false]);
+  assert.deepEqual(seen.map((s) => s.shape >= 0), [true, true, true, true, false, false]);
+});
+
 test('host functions are found by name however many names and however long', async () => {
   /* C names the first 32 names of up to 31 bytes by an id, the others by
    * their bytes every time: each must reach its own function, also after
