@@ -164,9 +164,12 @@ export declare class Runtime {
   readonly _exports: WasmExports & Record<string, any>;
   /** @internal The C loop pointer, 0 once freed. */
   readonly _loop: number;
-  /** @internal Test hook: called with (op id, name) when C starts a host
-   * operation, from inside the import (it must not call into wasm). */
-  _onHostCall: ((op: number, name: string) => void) | undefined;
+  /** @internal Test hook: called with (op id, name, args_len, shape) when C
+   * starts a host operation, from inside the import (it must not call into
+   * wasm). */
+  _onHostCall:
+    | ((op: number, name: string, argsLen: number, shape: number) => void)
+    | undefined;
   /** @internal JS-side bookkeeping sizes, for leak tests. */
   readonly _pending: { ops: number; completions: number; calls: number };
   /** @internal The runtime's sockets (Node: listeners, connections C holds,
