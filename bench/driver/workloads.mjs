@@ -122,7 +122,17 @@ const W5_LEFT = 'One round trip is one import call (`host_start`), one promise r
   'pure JS await and the callback: 730-770). Once compiled (Node, perf, 3M round trips) wasm is about ' +
   '42% of it, the host\'s JS 23%, the promise machinery 8%, the rest garbage collection and the ' +
   'wrappers between JS and wasm; in a fresh Chromium page at N = 20,000, garbage collection and V8\'s ' +
-  'own work ("(program)": compiling, inline caches) are about 28% of the samples. Tried and not kept: ' +
+  'own work ("(program)": compiling, inline caches) are about 28% of the samples. Over time ' +
+  '(bench/js/w5-warmup.mjs, N = 20,000 in blocks of 100, five runs, ad hoc): the first 100 round ' +
+  'trips take 24-37 us each (V8 compiling the host\'s JS and the wasm functions on first use), the ' +
+  'next ones 2.0-3.6 us (the interpreter and Liftoff), and from round trip 3,500-6,300 on they stay ' +
+  'under 1 us, ending at 0.24 us; in between come stalls of 1-8 ms, while V8 compiles the hot JS and ' +
+  'wasm with TurboFan on background threads, which on this 2-core machine take the main thread\'s ' +
+  'core (`--trace-opt --trace-wasm-compilation-times`: a 5.3 ms stall right after TurboFan compiled ' +
+  'the task\'s step and the tick, 3 and 7 ms), and while the young generation is collected (about ' +
+  '1 ms each). The first block and the stalls are 14-26 ms of the 31-46 ms a run takes: about half ' +
+  'of W5 at N = 20,000. The pure JS await\'s first 100 take about 1 us each and the rest 0.05-0.2. ' +
+  'Tried and not kept: ' +
   'the host\'s state in closure variables instead of object fields cut the unoptimised count by 13% ' +
   'but made the compiled round trip 17% longer and Chromium 20-25% slower at N = 20,000-200,000 ' +
   '(calls through closure bindings are not inlined). What would close more, not done: the promise\'s ' +
