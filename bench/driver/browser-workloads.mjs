@@ -125,8 +125,12 @@ function workloads(engine) {
         run('asyncify', 'Emscripten ASYNCIFY (EM_ASYNC_JS)', { group: emccGroup(engine) }),
         run('callback', 'hand-written callback (no runtime)', { group: emccGroup(engine) }),
       ],
-      ratios: [['tide', 'jspi'], ['tide', 'js'], ['tide', 'asyncify'], ['tide', 'callback'], ['jspi', 'js']],
-      headline: [['tide', 'jspi'], ['tide', 'js'], ['tide', 'asyncify']],
+      /* The callback's own ratios show where the floor of a design that resumes C
+       * from a promise reaction through an export call lies against the targets
+       * (W5's "what is left"). */
+      ratios: [['tide', 'jspi'], ['tide', 'js'], ['tide', 'asyncify'], ['tide', 'callback'], ['jspi', 'js'],
+        ['callback', 'jspi'], ['callback', 'js']],
+      headline: [['tide', 'jspi'], ['tide', 'js'], ['tide', 'asyncify'], ['callback', 'jspi'], ['callback', 'js']],
       expect: same((n) => n),
     },
   ];
