@@ -76,7 +76,9 @@ if (opts.smoke) {
   let skipped = 0;
   const t0 = Date.now();
   for (const w of workloads) {
-    for (const run of w.runs) {
+    /* And its tools (workloads.mjs), which only the smoke runs. */
+    for (const run of [...w.runs, ...(w.tools ?? [])]) {
+      const expect = w.runs.includes(run) ? w.expect : w.toolExpect;
       if (why[run.group]) {
         skipped++;
         console.log(`SKIP ${w.id} ${run.id}: ${why[run.group]}`);
@@ -89,27 +91,11 @@ if (opts.smoke) {
         console.log(`SKIP ${w.id} ${run.id}: ${r.skip}`);
         continue;
       }
-      const good = r.ok && w.expect(r.result, n);
+      const good = r.ok && expect(r.result, n);
       if (good) passed++;
       else failed++;
       console.log(`${good ? 'ok  ' : 'FAIL'} ${w.id} ${run.id} (N=${n})${good ? '' : `: ${r.error ?? `wrong result ${JSON.stringify(r.result)}`}`}`);
     }
-  }
-  /* With W5, its warm-up tool (bench/js/w5-warmup.mjs), which no workload runs. */
-  const w5js = workloads.find((w) => w.id === 'W5')?.runs.find((r) => r.id === 'tide-js');
-  for (const variant of w5js === undefined ? [] : [[], ['--js']]) {
-    const what = `W5 warm-up tool${variant.length ? ' --js' : ''}`;
-    if (why[w5js.group]) {
-      skipped++;
-      console.log(`SKIP ${what}: ${why[w5js.group]}`);
-      continue;
-    }
-    const r = runProgram(['node', '--single-threaded-gc', path.join(ROOT, 'bench/js/w5-warmup.mjs'),
-      ...variant, 200, 100], { timeoutMs: 30000 });
-    const good = r.ok && r.result.ops === 200 && r.result.us_per_trip?.length === 2;
-    if (good) passed++;
-    else failed++;
-    console.log(`${good ? 'ok  ' : 'FAIL'} ${what} (N=200)${good ? '' : `: ${r.error ?? `wrong result ${JSON.stringify(r.result)}`}`}`);
   }
   const b = await smokeBrowser(browserWorkloads, why);
   passed += b.passed;

@@ -29,6 +29,10 @@ export const jsHostModule = (file, ...args) => [
 /** A tideloop module of build/bench/js on the JS host. */
 export const jsHost = (name, ...args) => jsHostModule(path.join(BUILD, 'js', `${name}.wasm`), ...args);
 
+/** A script under bench/ that loads tideloop modules itself (js/w5-warmup.mjs),
+ * run as the wasm runs are. */
+export const jsHostScript = (file, ...args) => [...WASM_NODE, path.join(ROOT, 'bench', file), ...args];
+
 /** A TIDE_MAIN program for the JS host run as a command by the npm package's
  * own runner (js/bin/tideloop-run.mjs), with the process's stdio: W6's server,
  * whose one line must come out while it runs. */

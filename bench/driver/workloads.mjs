@@ -18,7 +18,7 @@
 // rate (W6): the workload is read as a rate (requests/s, the extra named by
 // rate.key); RESULTS.md shows its ratios as rates (above 1: tideloop faster).
 // headline: ratios shown in the targets table where the issue sets no figure.
-import { echoPair, emcc, jsCommand, jsHost, native, nodePeer, python, wasi } from './paths.mjs';
+import { echoPair, emcc, jsCommand, jsHost, jsHostScript, native, nodePeer, python, wasi } from './paths.mjs';
 
 const M = 1_000_000;
 
@@ -473,6 +473,14 @@ const W5 = {
     { text: 'faster than ASYNCIFY (issue 13)', ratio: ['tide-js', 'asyncify'], max: 1 },
   ],
   jsProfile: { argv: jsHost('w5_roundtrip', '20000'), ops: 20000 },
+  /* Programs that read W5 rather than measure it for RESULTS.md: the warm-up
+   * curve (js/w5-warmup.mjs, in blocks of N / 2). Only the smoke runs them,
+   * so that they keep working. */
+  tools: [
+    { id: 'warmup', group: TIDE, argv: (n) => jsHostScript('js/w5-warmup.mjs', n, n / 2) },
+    { id: 'warmup-js', group: NODE, argv: (n) => nodePeer('js/w5-warmup.mjs', '--js', n, n / 2) },
+  ],
+  toolExpect: (r, n) => r.ops === n && r.check === n && r.us_per_trip?.length === 2,
   left: W5_LEFT,
   expect: (r, n) => r.ops === n && r.check === n,
 };

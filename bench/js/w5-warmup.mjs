@@ -8,8 +8,10 @@
 //   node --single-threaded-gc bench/js/w5-warmup.mjs [--js] [N] [BLOCK]
 //       (after bench/build.sh; N = 20,000 and BLOCK = 1,000 by default)
 //
-// Prints one JSON line: {"variant", "ops" (N), "ns" (the whole run), "block",
-// "us_per_trip": [...]}; bench/run.mjs --smoke runs it with a tiny N. Timing is per block, from the ping function itself, so each
+// Prints one JSON line: {"variant", "ops" (N), "ns" (the whole run), "check"
+// (round trips answered right), "block", "us_per_trip": [...]}; the bench
+// smoke runs it with a tiny N (W5's tools, bench/driver/workloads.mjs).
+// Timing is per block, from the ping function itself, so each
 // block's figure includes everything between two of its calls (the host's
 // JS, wasm, the promise machinery, garbage collection and any compiling V8
 // does on this thread). A figure for reading, not a target: it moves by tens
@@ -63,6 +65,7 @@ console.log(JSON.stringify({
   variant: pureJs ? 'pure JS await' : 'tideloop JS host',
   ops: n,
   ns: Math.round(totalMs * 1e6),
+  check: ok,
   block,
   us_per_trip: perTrip,
 }));
