@@ -226,7 +226,9 @@ struct tide_io {
 struct tide_async {
   tide_handle handle;
   tide__qnode priv_link;
-  int priv_pending; /* accessed with atomics */
+  /* Only with atomics, the one field other threads touch (src/core/async.c):
+   * a send is pending, and the handle is closed. */
+  int priv_pending;
   tide_async_cb priv_cb;
 };
 

@@ -130,3 +130,59 @@ TEST(native_async_sends_before_run_coalesce) {
   ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
   CLOSE_LOOP(&loop);
 }
+
+/* A sender that keeps sending while the loop's thread closes the handle: every
+ * send answers 0 until the close, TIDE_ECLOSED after it, and nothing else (no
+ * callback after the close, no error of another kind). Under TSan this is the
+ * race of a send against tide_handle_close, which must be free of data races:
+ * other threads touch the handle only through its atomic word. */
+typedef struct racing {
+  tide_async async;
+  atomic_int stop;   /* the sender saw TIDE_ECLOSED */
+  int other_errors;  /* sender thread only, read after the join */
+  int calls;         /* loop thread only */
+  int closed;
+} racing;
+
+static void *send_until_closed(void *arg) {
+  racing *r = arg;
+  for (;;) {
+    int rc = tide_async_send(&r->async);
+    if (rc == TIDE_ECLOSED) break;
+    if (rc != 0) r->other_errors++;
+  }
+  atomic_store(&r->stop, 1);
+  return NULL;
+}
+
+static void racing_close_cb(tide_handle *h) {
+  ((racing *)h->data)->closed++;
+}
+
+static void close_on_first_cb(tide_async *async) {
+  racing *r = async->handle.data;
+  if (r->calls++ == 0) tide_handle_close(&async->handle, racing_close_cb);
+}
+
+TEST(native_async_send_races_close) {
+  tide_loop loop;
+  tide_timer dog;
+  racing r;
+  pthread_t th;
+  memset(&r, 0, sizeof r);
+  atomic_init(&r.stop, 0);
+  ASSERT_OK(tide_loop_init(&loop, NULL));
+  test_watchdog_start(&loop, &dog, WATCHDOG_MS);
+  ASSERT_OK(tide_async_init(&loop, &r.async, close_on_first_cb));
+  r.async.handle.data = &r;
+  ASSERT_EQ(pthread_create(&th, NULL, send_until_closed, &r), 0);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0); /* the watchdog is unref'd */
+  ASSERT_EQ(pthread_join(th, NULL), 0);
+  ASSERT_EQ(atomic_load(&r.stop), 1);
+  ASSERT_EQ(r.other_errors, 0);
+  ASSERT_EQ(r.calls, 1); /* none after the close */
+  ASSERT_EQ(r.closed, 1);
+  test_watchdog_close(&dog);
+  ASSERT_EQ(tide_loop_run(&loop, TIDE_RUN_DEFAULT), 0);
+  CLOSE_LOOP(&loop);
+}
