@@ -138,9 +138,9 @@ TEST(native_async_sends_before_run_coalesce) {
  * other threads touch the handle only through its atomic word. */
 typedef struct racing {
   tide_async async;
-  atomic_int stop;   /* the sender saw TIDE_ECLOSED */
-  int other_errors;  /* sender thread only, read after the join */
-  int calls;         /* loop thread only */
+  atomic_int stop;  /* the sender saw TIDE_ECLOSED */
+  int other_errors; /* sender thread only, read after the join */
+  int calls;        /* loop thread only */
   int closed;
 } racing;
 
