@@ -18,9 +18,12 @@
 // rate (W6): the workload is read as a rate (requests/s, the extra named by
 // rate.key); RESULTS.md shows its ratios as rates (above 1: tideloop faster).
 // headline: ratios shown in the targets table where the issue sets no figure.
-import { echoPair, emcc, jsCommand, jsHost, jsHostScript, native, nodePeer, python, wasi } from './paths.mjs';
+import path from 'node:path';
+import { BUILD, echoPair, emcc, jsCommand, jsHost, jsHostScript, native, nodePeer, python, wasi } from './paths.mjs';
 
 const M = 1_000_000;
+/* W5's module, which js/w5-bare.mjs drives without the package. */
+const W5_WASM = path.join(BUILD, 'js', 'w5_roundtrip.wasm');
 
 /* Groups: what must be installed or built for a run (driver/availability.mjs). */
 const TIDE = 'tideloop';
@@ -462,11 +465,20 @@ const W5 = {
       argv: (n) => ['node', emcc('w5_asyncify.js'), n] },
     { id: 'callback-1m', label: 'hand-written callback, 1M round trips (steady state)', group: EMCC, n: M,
       argv: (n) => nodePeer('js/w5-callback.mjs', emcc('w5_callback.wasm'), n) },
+    /* Not a way to run tideloop: the same wasm under the least JS that can
+     * drive it (js/w5-bare.mjs), so that tideloop's time splits into its C
+     * side with the boundary (this) and the JS host's own work (the rest). */
+    { id: 'bare', label: 'tideloop\'s wasm, bare driver (no runtime; not usable as one)', group: TIDE,
+      argv: (n) => jsHostScript('js/w5-bare.mjs', W5_WASM, n) },
+    { id: 'bare-1m', label: 'bare driver, 1M round trips (steady state)', group: TIDE, n: M,
+      argv: (n) => jsHostScript('js/w5-bare.mjs', W5_WASM, n) },
   ],
   ratios: [['tide-js', 'pure-js'], ['tide-js', 'asyncify'], ['tide-js', 'callback'],
     ['tide-js-1m', 'pure-js-1m'], ['tide-js-1m', 'asyncify-1m'], ['tide-js-1m', 'callback-1m'],
     /* Where the floor of a callback design lies against the target (see W5_LEFT). */
-    ['callback', 'pure-js']],
+    ['callback', 'pure-js'],
+    /* What the JS host's own work costs: tideloop over its bare driver. */
+    ['tide-js', 'bare'], ['bare', 'pure-js'], ['tide-js-1m', 'bare-1m'], ['bare-1m', 'pure-js-1m']],
   targets: [
     { text: 'at most 2x a pure JS await', ratio: ['tide-js', 'pure-js'], max: 2 },
     { text: 'at least 3x faster than ASYNCIFY', ratio: ['tide-js', 'asyncify'], max: 1 / 3 },
