@@ -33,6 +33,7 @@ static int grow_pool(tide_loop *loop) {
   loop->priv_call_slabs = slab;
   tide__call_record *recs = (tide__call_record *)(void *)((char *)slab + header);
   for (size_t i = count; i-- > 0;) {
+    recs[i].loop = loop; /* a record stays in its loop's pool for good */
     recs[i].gen = 0;
     recs[i].run.link.next = loop->priv_call_free;
     loop->priv_call_free = &recs[i];
@@ -46,7 +47,6 @@ static int grow_pool(tide_loop *loop) {
 static inline tide__call_record *take(tide_loop *loop, tide__call_kind kind) {
   tide__call_record *rec = loop->priv_call_free;
   loop->priv_call_free = rec->run.link.next;
-  rec->loop = loop;
   rec->kind = (uint8_t)kind;
   loop->priv_registered++;
   return rec;
@@ -57,15 +57,6 @@ tide__call_record *tide__call_acquire(tide_loop *loop, tide__call_kind kind) {
   tide__call_record *rec = take(loop, kind);
   tide__q_init(&rec->run.link);
   return rec;
-}
-
-void tide__call_release(tide__call_record *rec) {
-  tide_loop *loop = rec->loop;
-  rec->gen++;
-  rec->kind = 0;
-  rec->run.link.next = loop->priv_call_free;
-  loop->priv_call_free = rec;
-  loop->priv_registered--;
 }
 
 void tide__call_pool_free(tide_loop *loop) {
@@ -90,8 +81,9 @@ static void fill_call(const tide__call_record *rec, tide_call *out_call) {
  * schedule again (reusing it) and a cancel of its own tide_call reports
  * TIDE_EALREADY. Soon and later calls have a function each, so that the
  * soon one, on every link of a call_soon chain (bench W1), calls nothing
- * but the callback (a tail call: no registers to save). */
-static void run_soon(tide__runnable *r) {
+ * but the callback (a tail call: no registers to save). In wasm the loop
+ * runs a soon call's record itself instead (loop.c, run_runnable). */
+void tide__run_soon(tide__runnable *r) {
   tide__call_record *rec = tide__container_of(r, tide__call_record, run);
   tide_loop *loop = rec->loop;
   tide_call_fn fn = rec->fn.call;
@@ -123,7 +115,7 @@ int tide_call_soon(tide_loop *loop, tide_call_fn fn, void *ud, tide_call *out_ca
   if (fn == NULL) return TIDE_EINVAL;
   if (loop->priv_call_free == NULL) return soon_after_growing(loop, fn, ud, out_call);
   tide__call_record *rec = take(loop, TIDE__CALL_SOON);
-  rec->run.run = run_soon;
+  rec->run.run = tide__run_soon;
   rec->fn.call = fn;
   rec->ud = ud;
   tide__ready_push(loop, &rec->run);

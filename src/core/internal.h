@@ -86,7 +86,16 @@ typedef struct tide__call_record {
 /* Take a record from the pool (NULL when the pool cannot grow). */
 tide__call_record *tide__call_acquire(tide_loop *loop, tide__call_kind kind);
 /* Return a record; every tide_call that named it becomes stale. */
-void tide__call_release(tide__call_record *rec);
+static inline void tide__call_release(tide__call_record *rec) {
+  tide_loop *loop = rec->loop;
+  rec->gen++;
+  rec->kind = 0;
+  rec->run.link.next = loop->priv_call_free;
+  loop->priv_call_free = (void *)rec;
+  loop->priv_registered--;
+}
+/* A call_soon record's runnable function (call.c). */
+void tide__run_soon(tide__runnable *r);
 /* Free every slab (at loop close, with no record in use). */
 void tide__call_pool_free(tide_loop *loop);
 
@@ -217,6 +226,10 @@ static inline tide_future *tide__task_awaiting(const tide_task *t) {
 static inline tide__timer_entry *tide__task_timer(tide_task *t) {
   return &t->future.priv_task.timer;
 }
+
+/* The runnable function of a task's step (task.c): what its future's runnable
+ * runs while the task is neither awaiting nor finished. */
+void tide__task_step_run(tide__runnable *r);
 
 /* Queue the task's step (its first, a yield, a sleep that ended): its future's
  * runnable, which is the step whenever the task neither awaits nor has ended

@@ -175,6 +175,34 @@ int64_t tide_loop_next_timeout(const tide_loop *loop) {
   return delta > INT32_MAX ? INT32_MAX : (int64_t)delta;
 }
 
+/* Run one runnable. In wasm the two the loop runs most are run without the
+ * call through their function pointer, which there checks the table index and
+ * the signature: a call_soon record (every link of a call_soon chain) is run
+ * in place, a task's step is called directly. On the JS host that took W1
+ * from 24.1 to 18.3 ns per callback (one chain; 19.2 to 15.8 with 1,000) and
+ * a task's yield (W3) from 20.4 to 16.4 ns, and W2, W4 and W5 were no slower
+ * (Node, medians of 5, ad hoc). Natively the indirect call is a predicted
+ * branch and the tests only cost (W1: 6.6 to 8.0 ns), so they are not made. */
+static inline void run_runnable(tide_loop *loop, tide__runnable *r) {
+#ifdef __wasm__
+  if (r->run == tide__run_soon) {
+    tide__call_record *rec = tide__container_of(r, tide__call_record, run);
+    tide_call_fn fn = rec->fn.call;
+    void *ud = rec->ud;
+    tide__call_release(rec);
+    fn(loop, ud);
+    return;
+  }
+  if (r->run == tide__task_step_run) {
+    tide__task_step_run(r);
+    return;
+  }
+#else
+  (void)loop;
+#endif
+  r->run(r);
+}
+
 /* Run ticks until the queue is empty, the budget is spent, or stop was asked.
  * A tick's snapshot is the priv_tick list; if the budget runs out in the middle
  * of one, the rest stays there and runs first in the next iteration. */
@@ -198,7 +226,7 @@ static void run_ticks(tide_loop *loop) {
       if (loop->priv_diag & TIDE__DIAG_SLOW)
         tide__diag_run(loop, r); /* debug mode: timed */
       else
-        r->run(r);
+        run_runnable(loop, r);
       if (--budget == 0) return;
     } while (!tide__q_empty(&loop->priv_tick));
   }

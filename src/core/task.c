@@ -133,7 +133,7 @@ static void resume(tide_task *t, int won) {
 /* From the ready queue: the first step, a yield, or a sleep. A sleep that was
  * cancelled had its SLEEPING flag cleared by tide_task_cancel; one still flagged
  * came due by itself, so it won the race. */
-static void step_run(tide__runnable *r) {
+void tide__task_step_run(tide__runnable *r) {
   tide_task *t = tide__container_of(r, tide_task, future.priv_dispatch);
   resume(t, tide__task_has(t, TIDE__T_SLEEPING));
 }
@@ -143,7 +143,7 @@ static void step_run(tide__runnable *r) {
  * waiter it was is the task's step again. */
 static void wake(tide__waiter *w, tide_future *f) {
   tide_task *t = tide__container_of(w, tide_task, future.priv_task_waiter);
-  t->future.priv_dispatch.run = step_run;
+  t->future.priv_dispatch.run = tide__task_step_run;
   t->wait.awaiting = NULL;
   t->coro.priv_rc = tide__future_outcome(f);
   TIDE__DIAG(f->priv_loop, TIDE__EV_WAKE, t, t->coro.priv_rc);
@@ -173,7 +173,8 @@ int tide_task_spawn_at(tide_loop *loop, tide_task_fn fn, const void *init_frame,
   t->pool_slab = slab;
   tide_future_init(loop, &t->future);
   t->future.priv_flags |= TIDE__F_TASK;
-  t->future.priv_dispatch.run = step_run; /* the future's runnable is the step */
+  /* The future's runnable is the step. */
+  t->future.priv_dispatch.run = tide__task_step_run;
   t->future.priv_task.fn = fn;
   tide__heap_entry_init(tide__task_timer(t), NULL); /* no runnable: task_timer.c */
   if (file != NULL && tide__task_set_site(t, file, line) != 0) {
