@@ -59,6 +59,15 @@ tide__call_record *tide__call_acquire(tide_loop *loop, tide__call_kind kind) {
   return rec;
 }
 
+void tide__call_release(tide__call_record *rec) {
+  tide_loop *loop = rec->loop;
+  rec->gen++;
+  rec->kind = 0;
+  rec->run.link.next = loop->priv_call_free;
+  loop->priv_call_free = rec;
+  loop->priv_registered--;
+}
+
 void tide__call_pool_free(tide_loop *loop) {
   call_slab *slab = loop->priv_call_slabs;
   while (slab != NULL) {
@@ -82,7 +91,7 @@ static void fill_call(const tide__call_record *rec, tide_call *out_call) {
  * TIDE_EALREADY. Soon and later calls have a function each, so that the
  * soon one, on every link of a call_soon chain (bench W1), calls nothing
  * but the callback (a tail call: no registers to save). In wasm the loop
- * runs a soon call's record itself instead (loop.c, run_runnable). */
+ * runs a soon call's record in place instead (loop.c, run_runnable). */
 void tide__run_soon(tide__runnable *r) {
   tide__call_record *rec = tide__container_of(r, tide__call_record, run);
   tide_loop *loop = rec->loop;

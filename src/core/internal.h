@@ -86,14 +86,7 @@ typedef struct tide__call_record {
 /* Take a record from the pool (NULL when the pool cannot grow). */
 tide__call_record *tide__call_acquire(tide_loop *loop, tide__call_kind kind);
 /* Return a record; every tide_call that named it becomes stale. */
-static inline void tide__call_release(tide__call_record *rec) {
-  tide_loop *loop = rec->loop;
-  rec->gen++;
-  rec->kind = 0;
-  rec->run.link.next = loop->priv_call_free;
-  loop->priv_call_free = (void *)rec;
-  loop->priv_registered--;
-}
+void tide__call_release(tide__call_record *rec);
 /* A call_soon record's runnable function (call.c). */
 void tide__run_soon(tide__runnable *r);
 /* Free every slab (at loop close, with no record in use). */

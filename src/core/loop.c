@@ -175,16 +175,16 @@ int64_t tide_loop_next_timeout(const tide_loop *loop) {
   return delta > INT32_MAX ? INT32_MAX : (int64_t)delta;
 }
 
-/* Run one runnable. In wasm the two the loop runs most are run without the
- * call through their function pointer, which there checks the table index and
- * the signature: a call_soon record (every link of a call_soon chain) is run
- * in place, a task's step is called directly. On the JS host that took W1
- * from 24.1 to 18.3 ns per callback (one chain; 19.2 to 15.8 with 1,000) and
- * a task's yield (W3) from 20.4 to 16.4 ns, and W2, W4 and W5 were no slower
- * (Node, medians of 5, ad hoc). Natively the indirect call is a predicted
- * branch and the tests only cost (W1: 6.6 to 8.0 ns), so they are not made. */
+/* Run one runnable. In wasm, where a call through a function pointer checks
+ * the table index and the signature, the two the loop runs most go without
+ * one: a call_soon record (every link of a call_soon chain) is run in place,
+ * as tide__run_soon would, and a task's step (every yield and wake) is called
+ * directly. Natively that call is a predicted branch and the tests only cost,
+ * so they are made in wasm only (bench/RESULTS.md, W1's "what is left"); nor
+ * in a size build, where the test would link call_soon's runner into
+ * programs that never schedule a call (about 100 bytes). */
 static inline void run_runnable(tide_loop *loop, tide__runnable *r) {
-#ifdef __wasm__
+#if defined(__wasm__) && !defined(__OPTIMIZE_SIZE__)
   if (r->run == tide__run_soon) {
     tide__call_record *rec = tide__container_of(r, tide__call_record, run);
     tide_call_fn fn = rec->fn.call;
