@@ -65,8 +65,14 @@ const W1_LEFT = 'Per callback tideloop runs about ten times the floor\'s instruc
   'the compiler\'s code for the loop as much as from the added test (the same idea with one call ' +
   'site for both: 94.1, 76.2 and 238). The record, its free list and the four-store list queue ' +
   'are close to what a handle that can be cancelled costs; libev has none. The JS host runs the same C ' +
-  'compiled to wasm, slower than native, so its target against Node\'s Promise.then chain waits on ' +
-  'the native path.';
+  'compiled to wasm, where a call through a function pointer checks the table index and the ' +
+  'signature: there (not in size builds) the loop runs a call_soon record in place and a task\'s ' +
+  'step by a direct call (src/core/loop.c, run_runnable). In A/B runs on the JS host (Node, medians ' +
+  'of 5-9, ad hoc, on a machine whose load moved the figures by a fifth between runs) that took W1 ' +
+  'from 20.9-24.1 to 18.1-18.5 ns per callback with one chain and from 19.2-22.9 to 15.8-20.0 with ' +
+  '1,000, and a task\'s yield (W3) from 19.7-20.4 to 16.4-17.0 ns, with W2, W4 and W5 within the ' +
+  'noise; natively the same tests made W1 slower (6.6 to 8.0 ns: there the indirect call is a ' +
+  'predicted branch), so they are made in wasm only.';
 
 const W2_LEFT = 'A `tide_timer` is the head every tideloop handle shares (user data, loop, type, flags, ' +
   'close callback and the runnable that delivers it: what `tide_handle_close` and ref/unref need), a ' +
@@ -154,12 +160,26 @@ const W5_LEFT = 'One round trip is one import call (`host_start`), one promise r
   'completion, the task\'s wake and resume, one loop iteration and the program\'s own step) is ' +
   'about 1,000 instructions natively (callgrind of the same C on the JS backend with its ' +
   'imports stubbed, ad hoc), on the order of a whole JSPI round trip in Chromium (about 100 ns). ' +
+  'Where the time goes, by the bare driver (its rows above; bench/js/w5-bare.mjs runs the same wasm ' +
+  'under the least JS that can drive it: no operation records, options, scheduler or error handling, ' +
+  'so it is no runtime): the ratios of tideloop over it above are the JS host\'s own share, and the ' +
+  'bare driver\'s over the pure JS await what tideloop\'s C side and the crossings between JS and ' +
+  'wasm cost with next to no JS. Built with link-time optimisation (-flto, which inlines across the ' +
+  'library\'s layers and into the program; ad hoc), the C side of a round trip goes from about 1,000 ' +
+  'to about 630 instructions natively, and on the JS host W5\'s steady state from 250-266 to 213-215 ' +
+  'ns (the bare driver: 183-187 to 147-148), with nothing gained in W1, W3 or W4; the default build ' +
+  'is not LTO (the SDK\'s library for the JS host stays plain wasm objects, which emcc links too). In ' +
+  'a warm Chromium page at 200,000 round trips (CPU profile, ad hoc) garbage collection is 17% of ' +
+  'tideloop\'s samples, about 84 ns per round trip where the callback\'s is 17, although both ' +
+  'allocate about 85 bytes per round trip (sampling heap profile), and wasm about 28%. ' +
   'Tried and not kept: ' +
   'the host\'s state in closure variables instead of object fields cut the unoptimised count by 13% ' +
   'but made the compiled round trip 17% longer and Chromium 20-25% slower at N = 20,000-200,000 ' +
   '(calls through closure bindings are not inlined). What would close more, not done: the promise\'s ' +
   'reaction handed straight to a wasm export when one operation is in flight, so that no JS of the ' +
-  'host runs per completion.';
+  'host runs per completion; and the JS host\'s library built with LTO (above), which makes it LLVM ' +
+  'bitcode that only clang 14 or newer links. Neither reaches the targets alone: the bare driver, ' +
+  'with no host JS at all, is itself over them.';
 
 const W6_LEFT = 'On the JS host each request still crosses ' +
   'between JS and wasm several times (the tick that resumes the task, a direct read import and a write ' +
