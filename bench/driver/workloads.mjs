@@ -67,12 +67,12 @@ const W1_LEFT = 'Per callback tideloop runs about ten times the floor\'s instruc
   'are close to what a handle that can be cancelled costs; libev has none. The JS host runs the same C ' +
   'compiled to wasm, where a call through a function pointer checks the table index and the ' +
   'signature: there (not in size builds) the loop runs a call_soon record in place and a task\'s ' +
-  'step by a direct call (src/core/loop.c, run_runnable). In A/B runs on the JS host (Node, medians ' +
-  'of 5-9, ad hoc, on a machine whose load moved the figures by a fifth between runs) that took W1 ' +
-  'from 20.9-24.1 to 18.1-18.5 ns per callback with one chain and from 19.2-22.9 to 15.8-20.0 with ' +
-  '1,000, and a task\'s yield (W3) from 19.7-20.4 to 16.4-17.0 ns, with W2, W4 and W5 within the ' +
-  'noise; natively the same tests made W1 slower (6.6 to 8.0 ns: there the indirect call is a ' +
-  'predicted branch), so they are made in wasm only.';
+  'step by a direct call (src/core/loop.c, run_runnable). In three A/B runs on the JS host (Node, ' +
+  'medians of 5-9 interleaved runs, ad hoc, on a machine whose load moved the figures by a fifth ' +
+  'between runs) that took W1 from 20.9-22.4 to 18.1-19.3 ns per callback with one chain and from ' +
+  '20.1-22.9 to 19.4-20.0 with 1,000, and a task\'s yield (W3) from 19.7-20.0 to 16.6-17.0 ns, with ' +
+  'W2, W4 and W5 within the noise; natively the same tests made W1 slower (6.6 to 8.0 ns: there the ' +
+  'indirect call is a predicted branch), so they are made in wasm only.';
 
 const W2_LEFT = 'A `tide_timer` is the head every tideloop handle shares (user data, loop, type, flags, ' +
   'close callback and the runnable that delivers it: what `tide_handle_close` and ref/unref need), a ' +
@@ -82,15 +82,20 @@ const W2_LEFT = 'A `tide_timer` is the head every tideloop handle shares (user d
   'and no sequence (its timers of one deadline fire in no set order). 48 bytes would mean giving up ' +
   'the close callback or the FIFO order of equal deadlines, both part of the API\'s contract; not ' +
   'done. `tide_call_later` counts its pooled record (the same entry, the callback, its loop and ' +
-  'generation) and its heap slot.';
+  'generation) and its heap slot. The wasm hosts\' 1.3x limits against native sit at the edge of ' +
+  'the noise: over this week\'s runs their medians went from 1.20x to 1.66x, with rounds of one run ' +
+  'spanning 1.10x-1.89x; most of the time is the heap\'s sift (the profile above), which at a ' +
+  'million timers walks a heap far larger than the caches in either build.';
 
 const W3_LEFT = 'A switch is the same C in every build: the yielding task queues its step and returns, ' +
   'the loop takes the other task\'s step from its snapshot and calls its coroutine through a function ' +
   'pointer (the profile above). In wasm that pointer is a `call_indirect` through the function table, ' +
   'with its signature checked on every call, and every load and store is bounds-checked, so the ' +
   'same instructions take about three times as long as natively; the two wasm hosts sit near the ' +
-  '30 ns limit and cross it in some runs. Not done: fewer indirect calls per switch (the ready ' +
-  'queue\'s runnable and the task\'s coroutine are two).';
+  '30 ns limit and cross it in some runs. So in wasm the loop calls a task\'s step directly, not ' +
+  'through the ready queue\'s runnable (src/core/loop.c, run_runnable), and a switch makes one ' +
+  'indirect call, the coroutine\'s: on the JS host a yield went from 19.7-20.0 to 16.6-17.0 ns ' +
+  '(A/B runs, ad hoc; W1\'s "what is left").';
 
 const W4_LEFT = 'A task is one block from a 16-byte size class of the loop\'s slabs (no malloc ' +
   'once warm): its `tide_future` (so that it can be awaited, cancelled and joined; until the ' +
