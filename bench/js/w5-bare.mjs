@@ -44,7 +44,9 @@ const wasi = {
     for (let i = 0; i < count; i++) {
       const ptr = m.getUint32(iovs + 8 * i, true);
       const len = m.getUint32(iovs + 8 * i + 4, true);
-      (fd === 1 ? stdout : []).push(Buffer.from(exports.memory.buffer, ptr, len).toString());
+      const text = Buffer.from(exports.memory.buffer, ptr, len).toString();
+      if (fd === 1) stdout.push(text);
+      else process.stderr.write(text);
       total += len;
     }
     m.setUint32(written, total, true);
