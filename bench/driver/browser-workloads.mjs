@@ -54,6 +54,14 @@ function workloads(engine) {
       run(`js-${k(n)}`, `pure JS, N = ${n.toLocaleString('en-US')}`, { variant: 'js', n }));
     w4ratios.push([`tide-${k(n)}`, `jspi-${k(n)}`], [`tide-${k(n)}`, `js-${k(n)}`]);
   }
+  /* B-W5's variants; B-W5-1M runs them but ASYNCIFY. */
+  const w5runs = [
+    run('tide', 'tideloop: tide_host_call + TIDE_AWAIT'),
+    run('jspi', 'JSPI: C loop over a Suspending import'),
+    run('js', 'pure JS: await in an async function'),
+    run('asyncify', 'Emscripten ASYNCIFY (EM_ASYNC_JS)', { group: emccGroup(engine) }),
+    run('callback', 'hand-written callback (no runtime)', { group: emccGroup(engine) }),
+  ];
   /* Smoke: each variant once, at the smallest N. */
   for (const r of w4runs) r.smoke = r.n === W4_NS[0];
   return [
@@ -118,13 +126,7 @@ function workloads(engine) {
         '-sENVIRONMENT=web -sMODULARIZE -sEXPORT_ES6). Hand-written callback: bench/emcc/w5_callback.c, ' +
         'no runtime on either side.',
       browser: { engine, workload: 'W5' },
-      runs: [
-        run('tide', 'tideloop: tide_host_call + TIDE_AWAIT'),
-        run('jspi', 'JSPI: C loop over a Suspending import'),
-        run('js', 'pure JS: await in an async function'),
-        run('asyncify', 'Emscripten ASYNCIFY (EM_ASYNC_JS)', { group: emccGroup(engine) }),
-        run('callback', 'hand-written callback (no runtime)', { group: emccGroup(engine) }),
-      ],
+      runs: w5runs,
       /* The callback's own ratios show where the floor of a design that resumes C
        * from a promise reaction through an export call lies against the targets
        * (W5's "what is left"). */
@@ -147,12 +149,7 @@ function workloads(engine) {
       smokeN: 100,
       notes: `B-W5's variants in one ${t} page per round, each running 1M round trips.`,
       browser: { engine, workload: 'W5' },
-      runs: [
-        run('tide', 'tideloop: tide_host_call + TIDE_AWAIT'),
-        run('jspi', 'JSPI: C loop over a Suspending import'),
-        run('js', 'pure JS: await in an async function'),
-        run('callback', 'hand-written callback (no runtime)', { group: emccGroup(engine) }),
-      ],
+      runs: w5runs.filter((r) => r.id !== 'asyncify'),
       ratios: [['tide', 'jspi'], ['tide', 'js'], ['tide', 'callback'], ['callback', 'jspi']],
       headline: [['tide', 'jspi'], ['tide', 'js']],
       expect: same((n) => n),

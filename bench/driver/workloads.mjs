@@ -66,13 +66,14 @@ const W1_LEFT = 'Per callback tideloop runs about ten times the floor\'s instruc
   'site for both: 94.1, 76.2 and 238). The record, its free list and the four-store list queue ' +
   'are close to what a handle that can be cancelled costs; libev has none. The JS host runs the same C ' +
   'compiled to wasm, where a call through a function pointer checks the table index and the ' +
-  'signature: there (not in size builds) the loop runs a call_soon record in place and a task\'s ' +
-  'step by a direct call (src/core/loop.c, run_runnable). In three A/B runs on the JS host (Node, ' +
-  'medians of 5-9 interleaved runs, ad hoc, on a machine whose load moved the figures by a fifth ' +
-  'between runs) that took W1 from 20.9-22.4 to 18.1-19.3 ns per callback with one chain and from ' +
-  '20.1-22.9 to 19.4-20.0 with 1,000, and a task\'s yield (W3) from 19.7-20.0 to 16.6-17.0 ns, with ' +
-  'W2, W4 and W5 within the noise; natively the same tests made W1 slower (6.6 to 8.0 ns: there the ' +
-  'indirect call is a predicted branch), so they are made in wasm only.';
+  'signature: there (not in size builds) the loop calls a call_soon record\'s runner and a task\'s ' +
+  'step directly (src/core/loop.c, run_runnable). In five A/B runs on the JS host (Node, medians ' +
+  'of 5-9 interleaved runs, ad hoc, on a machine whose load moved the figures by a fifth between ' +
+  'runs; two of them with the direct call, three with the record run in place, which were within ' +
+  'the noise of each other) that took W1 from 20.9-23.9 to 18.1-20.2 ns per callback with one ' +
+  'chain and from 20.1-24.7 to 17.9-20.1 with 1,000, and a task\'s yield (W3) from 19.7-20.6 to ' +
+  '16.4-19.4 ns, with W2, W4 and W5 within the noise; natively the same tests made W1 slower (6.6 ' +
+  'to 8.0 ns: there the indirect call is a predicted branch), so they are made in wasm only.';
 
 const W2_LEFT = 'A `tide_timer` is the head every tideloop handle shares (user data, loop, type, flags, ' +
   'close callback and the runnable that delivers it: what `tide_handle_close` and ref/unref need), a ' +
@@ -94,7 +95,7 @@ const W3_LEFT = 'A switch is the same C in every build: the yielding task queues
   'same instructions take about three times as long as natively; the two wasm hosts sit near the ' +
   '30 ns limit and cross it in some runs. So in wasm the loop calls a task\'s step directly, not ' +
   'through the ready queue\'s runnable (src/core/loop.c, run_runnable), and a switch makes one ' +
-  'indirect call, the coroutine\'s: on the JS host a yield went from 19.7-20.0 to 16.6-17.0 ns ' +
+  'indirect call, the coroutine\'s: on the JS host a yield went from 19.7-20.6 to 16.4-19.4 ns ' +
   '(A/B runs, ad hoc; W1\'s "what is left").';
 
 const W4_LEFT = 'A task is one block from a 16-byte size class of the loop\'s slabs (no malloc ' +

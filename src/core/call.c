@@ -91,7 +91,7 @@ static void fill_call(const tide__call_record *rec, tide_call *out_call) {
  * TIDE_EALREADY. Soon and later calls have a function each, so that the
  * soon one, on every link of a call_soon chain (bench W1), calls nothing
  * but the callback (a tail call: no registers to save). In wasm the loop
- * runs a soon call's record in place instead (loop.c, run_runnable). */
+ * calls it directly (loop.c, run_runnable). */
 void tide__run_soon(tide__runnable *r) {
   tide__call_record *rec = tide__container_of(r, tide__call_record, run);
   tide_loop *loop = rec->loop;

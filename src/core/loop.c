@@ -176,29 +176,23 @@ int64_t tide_loop_next_timeout(const tide_loop *loop) {
 }
 
 /* Run one runnable. In wasm, where a call through a function pointer checks
- * the table index and the signature, the two the loop runs most go without
- * one: a call_soon record (every link of a call_soon chain) is run in place,
- * as tide__run_soon would, and a task's step (every yield and wake) is called
- * directly. Natively that call is a predicted branch and the tests only cost,
- * so they are made in wasm only (bench/RESULTS.md, W1's "what is left"); nor
- * in a size build, where the test would link call_soon's runner into
- * programs that never schedule a call (about 100 bytes). */
-static inline void run_runnable(tide_loop *loop, tide__runnable *r) {
+ * the table index and the signature, the two the loop runs most are called
+ * directly: a call_soon record's (every link of a call_soon chain) and a
+ * task's step (every yield and wake). Natively that call is a predicted
+ * branch and the tests only cost, so they are made in wasm only
+ * (bench/RESULTS.md, W1's "what is left"); nor in a size build, where the
+ * test would link call_soon's runner into programs that never schedule a
+ * call (about 100 bytes). */
+static inline void run_runnable(tide__runnable *r) {
 #if defined(__wasm__) && !defined(__OPTIMIZE_SIZE__)
   if (r->run == tide__run_soon) {
-    tide__call_record *rec = tide__container_of(r, tide__call_record, run);
-    tide_call_fn fn = rec->fn.call;
-    void *ud = rec->ud;
-    tide__call_release(rec);
-    fn(loop, ud);
+    tide__run_soon(r);
     return;
   }
   if (r->run == tide__task_step_run) {
     tide__task_step_run(r);
     return;
   }
-#else
-  (void)loop;
 #endif
   r->run(r);
 }
@@ -226,7 +220,7 @@ static void run_ticks(tide_loop *loop) {
       if (loop->priv_diag & TIDE__DIAG_SLOW)
         tide__diag_run(loop, r); /* debug mode: timed */
       else
-        run_runnable(loop, r);
+        run_runnable(r);
       if (--budget == 0) return;
     } while (!tide__q_empty(&loop->priv_tick));
   }
