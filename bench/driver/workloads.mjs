@@ -153,7 +153,12 @@ const W5_LEFT = 'One round trip is one import call (`host_start`), one promise r
   'of W5 at N = 20,000. With `node --single-threaded`, where V8 compiles on the main thread and the ' +
   'compiling shows in the run, TurboFan took 14-16 ms for the host\'s JS and 5-8 ms for the wasm in ' +
   'runs of 30-37 ms (three runs, ad hoc): the optimised code of the JS host\'s round trip costs more ' +
-  'to make than 20,000 round trips cost to run once it is there (about 5 ms). The pure JS await\'s ' +
+  'to make than 20,000 round trips cost to run once it is there (about 5 ms). `--trace-opt` names ' +
+  'nine functions, 16 ms in all: the promise\'s reaction that ends a round trip takes 4.4 ms, as it ' +
+  'inlines most of the others, each of which was compiled on its own before; with less inlining ' +
+  '(`--max-inlined-bytecode-size-cumulative=100`, a V8 flag no user sets) N = 20,000 ran about 13% ' +
+  'faster (medians of 5, ad hoc), while folding those functions into fewer did not shorten the ' +
+  'compiling (an earlier stop). The pure JS await\'s ' +
   'first 100 take about 1 us each and the rest 0.05-0.2. ' +
   'In the browsers the hand-written callback (one import, one then(), one export call, no ' +
   'runtime) is the floor of any design that resumes C from the promise\'s reaction through an ' +
@@ -181,7 +186,13 @@ const W5_LEFT = 'One round trip is one import call (`host_start`), one promise r
   'Tried and not kept: ' +
   'the host\'s state in closure variables instead of object fields cut the unoptimised count by 13% ' +
   'but made the compiled round trip 17% longer and Chromium 20-25% slower at N = 20,000-200,000 ' +
-  '(calls through closure bindings are not inlined). What would close more, not done: the promise\'s ' +
+  '(calls through closure bindings are not inlined); the library pre-linked with LTO into one ' +
+  'relocatable object (wasm-ld -r), which emcc and any clang would still link as plain wasm: whole, ' +
+  'W5 at 1M round trips took 269 and 299 ns against 304 and 303 in two A/Bs (medians of 7 ' +
+  'interleaved runs, ad hoc: within the noise), and a program then pulls in every libc function ' +
+  'the library names (W7\'s module gained stdio); with the core, host operations and backend ' +
+  'alone, W5 and W2 within the noise too (docs/TOOLCHAIN.md). What would close more, not done: ' +
+  'the promise\'s ' +
   'reaction handed straight to a wasm export when one operation is in flight, so that no JS of the ' +
   'host runs per completion; and the JS host\'s library built with LTO (above), which makes it LLVM ' +
   'bitcode that only clang 14 or newer links. Neither reaches the targets alone: the bare driver, ' +
@@ -192,7 +203,11 @@ const W6_LEFT = 'On the JS host each request still crosses ' +
   'import) and copies the bytes twice (Node\'s Buffer into linear memory, and out again into a new ' +
   'Buffer for the socket), where Node\'s own echo writes back the Buffer it was given. What would close ' +
   'it, not done: reads into a buffer the stream keeps in linear memory that Node fills directly, and ' +
-  'batches of writes handed over per tick instead of per request.';
+  'batches of writes handed over per tick instead of per request. Measured on the server alone ' +
+  '(strace, /usr/bin/time and perf, 50,000-200,000 requests, ad hoc): the same system calls per ' +
+  'request as Node\'s echo (one read, one write), and about twice its user-space CPU time per ' +
+  'request, spread over Node\'s stream machinery (paused mode), the host\'s JS and wasm with no ' +
+  'single hot spot; an earlier stop found flowing mode no faster.';
 
 function chains(k) {
   const count = String(k);
