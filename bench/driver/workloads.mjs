@@ -171,6 +171,13 @@ const W5_LEFT = 'One round trip is one import call (`host_start`), one promise r
   'completion, the task\'s wake and resume, one loop iteration and the program\'s own step) is ' +
   'about 1,000 instructions natively (callgrind of the same C on the JS backend with its ' +
   'imports stubbed, ad hoc), on the order of a whole JSPI round trip in Chromium (about 100 ns). ' +
+  'In V8\'s wasm it is about 55% of the bare driver\'s time, about 150 ns a round trip (Node, perf ' +
+  'over the bare driver running a module linked with its names, 2M round trips, ad hoc), spread ' +
+  'over some 30 functions, none above 7% (the future\'s dispatch, the program\'s step, the loop\'s ' +
+  'iteration, tide_host_call), each call paying V8\'s prologue with its stack check; wasm-opt with ' +
+  'far larger inlining limits (-O3 -aimfs 80 -fimfs 400 -ifwl) took about a tenth off its ' +
+  'instructions (callgrind of the bare driver, 100,000 against 300,000 round trips: 2,400-2,900 ' +
+  'against 3,000-3,040) for a code section half as large again. ' +
   'Where the time goes, by the bare driver (its rows above; bench/js/w5-bare.mjs runs the same wasm ' +
   'under the least JS that can drive it: no operation records, options, scheduler or error handling, ' +
   'so it is no runtime): the ratios of tideloop over it above are the JS host\'s own share, and the ' +
