@@ -138,7 +138,11 @@ const W5_LEFT = 'One round trip is one import call (`host_start`), one promise r
   'bench/js/w5-instructions.sh, a round trip costs about 22,300 instructions while V8 runs this path ' +
   'unoptimised, which is most of N = 20,000 (the pure JS await and the hand-written callback: about ' +
   '1,800-2,800), and about 3,500 once compiled (4,300-4,650 before the clock reads were skipped; the ' +
-  'pure JS await and the callback: 730-770). Once compiled (Node, perf, 3M round trips) wasm is about ' +
+  'pure JS await and the callback: 730-770); its bare driver (below) about 9,500 and 2,200, so that ' +
+  'tideloop\'s C side, over the callback\'s own import, then() and export call, is about 1,500 ' +
+  'instructions once V8 has compiled it (about 1,000 natively), twice a whole pure JS await, and the ' +
+  'JS host\'s own work about as much again (23:55 run of the script, ad hoc). Once compiled (Node, ' +
+  'perf, 3M round trips) wasm is about ' +
   '42% of it, the host\'s JS 23%, the promise machinery 8%, the rest garbage collection and the ' +
   'wrappers between JS and wasm; in a fresh Chromium page at N = 20,000, garbage collection and V8\'s ' +
   'own work ("(program)": compiling, inline caches) are about 28% of the samples. Over time ' +

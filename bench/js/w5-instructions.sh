@@ -8,20 +8,22 @@
 # scheduled. The counts still vary by up to about 10% between runs in the
 # optimised regime (the host's 4 ms time slices follow the wall clock, which
 # valgrind stretches), and by less unoptimised. Two regimes, each for
-# tideloop, a pure JS await and the hand-written callback (the floor of a
-# C -> JS -> C round trip):
+# tideloop, its bare driver (the same wasm under the least JS that can drive
+# it, js/w5-bare.mjs: what tideloop's C side and the crossings cost), a pure JS
+# await and the hand-written callback (the floor of a C -> JS -> C round trip):
 #   unoptimised  node --no-opt, 1,000 vs 6,000: V8 never optimises, which is
 #                what the first thousands of round trips cost (most of W5's
 #                time at N = 20,000)
 #   optimised    20,000 vs 220,000: the JIT-compiled path
 #
-#   bash bench/js/w5-instructions.sh      (after bench/build.sh; about 4 min)
+#   bash bench/js/w5-instructions.sh      (after bench/build.sh; about 5 min)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 command -v valgrind >/dev/null || { echo "w5-instructions.sh: needs valgrind" >&2; exit 2; }
 
 tide=(node bench/js/run-tideloop.mjs build/bench/js/w5_roundtrip.wasm)
+bare=(node bench/js/w5-bare.mjs build/bench/js/w5_roundtrip.wasm)
 js=(node bench/js/w5-js.mjs)
 callback=(node bench/js/w5-callback.mjs build/bench/emcc/w5_callback.wasm)
 
@@ -43,7 +45,7 @@ per_trip() { # per_trip FLAGS N1 N2 PROGRAM...
 }
 
 printf '%-34s %12s %12s\n' 'instructions per round trip' unoptimised optimised
-for name in tide js callback; do
+for name in tide bare js callback; do
   declare -n cmd=$name
   printf '%-34s %12s %12s\n' "$name" \
     "$(per_trip --no-opt 1000 6000 "${cmd[@]}")" "$(per_trip '' 20000 220000 "${cmd[@]}")"
