@@ -138,11 +138,12 @@ const W5_LEFT = 'One round trip is one import call (`host_start`), one promise r
   'bench/js/w5-instructions.sh, a round trip costs about 22,300 instructions while V8 runs this path ' +
   'unoptimised, which is most of N = 20,000 (the pure JS await and the hand-written callback: about ' +
   '1,800-2,800), and about 3,500 once compiled (4,300-4,650 before the clock reads were skipped; the ' +
-  'pure JS await and the callback: 730-770); its bare driver (below) about 9,500 and 2,200, so that ' +
-  'tideloop\'s C side, over the callback\'s own import, then() and export call, is about 1,500 ' +
-  'instructions once V8 has compiled it (about 1,000 natively), twice a whole pure JS await, and the ' +
-  'JS host\'s own work about as much again (23:55 run of the script, ad hoc). Once compiled (Node, ' +
-  'perf, 3M round trips) wasm is about ' +
+  'pure JS await and the callback: 730-770); its bare driver (below) 7,500-9,500 and, once ' +
+  'compiled, about 2,250 or 3,000 (two modes between runs of one module), so that tideloop\'s C ' +
+  'side, over the callback\'s own import, then() and export call, is 1,500-2,300 instructions once ' +
+  'V8 has compiled it (about 1,000 natively), two to three whole pure JS awaits; tideloop over the ' +
+  'bare driver in the same run, the JS host\'s own work, was 1,500-1,600 in two runs where the ' +
+  'bare driver took the lower mode (ad hoc). Once compiled (Node, perf, 3M round trips) wasm is about ' +
   '42% of it, the host\'s JS 23%, the promise machinery 8%, the rest garbage collection and the ' +
   'wrappers between JS and wasm; in a fresh Chromium page at N = 20,000, garbage collection and V8\'s ' +
   'own work ("(program)": compiling, inline caches) are about 28% of the samples. Over time ' +
@@ -179,9 +180,10 @@ const W5_LEFT = 'One round trip is one import call (`host_start`), one promise r
   'over the bare driver running a module linked with its names, 2M round trips, ad hoc), spread ' +
   'over some 30 functions, none above 7% (the future\'s dispatch, the program\'s step, the loop\'s ' +
   'iteration, tide_host_call), each call paying V8\'s prologue with its stack check; wasm-opt with ' +
-  'far larger inlining limits (-O3 -aimfs 80 -fimfs 400 -ifwl) took about a tenth off its ' +
-  'instructions (callgrind of the bare driver, 100,000 against 300,000 round trips: 2,400-2,900 ' +
-  'against 3,000-3,040) for a code section half as large again. ' +
+  'far larger inlining limits (-O3 -aimfs 80 -fimfs 400 -ifwl) gave the bare driver 2,400-2,900 ' +
+  'instructions a round trip against 2,970-3,040 with wasm-opt -O2 in six pairs of runs, lower each ' +
+  'time but inside the two modes one module\'s count falls in, for a code section half as large ' +
+  'again. ' +
   'Where the time goes, by the bare driver (its rows above; bench/js/w5-bare.mjs runs the same wasm ' +
   'under the least JS that can drive it: no operation records, options, scheduler or error handling, ' +
   'so it is no runtime): the ratios of tideloop over it above are the JS host\'s own share, and the ' +

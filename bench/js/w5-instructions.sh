@@ -5,9 +5,11 @@
 # of N1 and one of N2 round trips, over N2 - N1, leaves out the start-up. Node
 # runs --single-threaded: V8 then compiles and collects on the main thread, so
 # when the optimised code arrives does not depend on how threads were
-# scheduled. The counts still vary by up to about 10% between runs in the
-# optimised regime (the host's 4 ms time slices follow the wall clock, which
-# valgrind stretches), and by less unoptimised. Two regimes, each for
+# scheduled. The counts still vary between runs in the optimised regime (the
+# host's 4 ms time slices follow the wall clock, which valgrind stretches):
+# tideloop's by up to about 10%, the bare driver's between two modes (its
+# longer run took about 2,250 or 3,000 instructions a round trip, from one
+# and the same module), so compare builds over several runs. Two regimes, each for
 # tideloop, its bare driver (the same wasm under the least JS that can drive
 # it, js/w5-bare.mjs: what tideloop's C side and the crossings cost), a pure JS
 # await and the hand-written callback (the floor of a C -> JS -> C round trip):
@@ -16,14 +18,20 @@
 #                time at N = 20,000)
 #   optimised    20,000 vs 220,000: the JIT-compiled path
 #
-#   bash bench/js/w5-instructions.sh      (after bench/build.sh; about 5 min)
+#   bash bench/js/w5-instructions.sh [W5_WASM]   (after bench/build.sh; about 5 min)
+#
+# W5_WASM (default build/bench/js/w5_roundtrip.wasm) is the module tideloop and
+# the bare driver run: another build of bench/c/w5_roundtrip.c (other wasm-opt
+# flags, say) is compared with the default this way.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 command -v valgrind >/dev/null || { echo "w5-instructions.sh: needs valgrind" >&2; exit 2; }
 
-tide=(node bench/js/run-tideloop.mjs build/bench/js/w5_roundtrip.wasm)
-bare=(node bench/js/w5-bare.mjs build/bench/js/w5_roundtrip.wasm)
+wasm=${1:-build/bench/js/w5_roundtrip.wasm}
+[[ -f $wasm ]] || { echo "w5-instructions.sh: no $wasm (run bench/build.sh)" >&2; exit 2; }
+tide=(node bench/js/run-tideloop.mjs "$wasm")
+bare=(node bench/js/w5-bare.mjs "$wasm")
 js=(node bench/js/w5-js.mjs)
 callback=(node bench/js/w5-callback.mjs build/bench/emcc/w5_callback.wasm)
 
