@@ -126,90 +126,90 @@ const W4_LEFT = 'A task is one block from a 16-byte size class of the loop\'s sl
   'the tasks stay in bounded memory (the same bytes per task), and the time per task grows with ' +
   'cache and TLB misses over gigabytes.';
 
-const W5_LEFT = 'One round trip is one import call (`host_start`), one promise reaction and one export ' +
-  'call (`tide_js_tick_settle`, which carries the completion); JSPI resumes the suspended wasm stack ' +
-  'with nothing of this. In between, the JS host takes a pooled operation record, finds the function ' +
-  'by the id C gives its name, takes up to three numbers as the import\'s parameters, starts the ' +
-  'function once wasm has returned (C may still cancel it in that turn, and a host function may call ' +
-  'back into wasm), makes its options object and checks the time slice; C takes an operation id, runs ' +
-  'a loop iteration in the tick, completes the future and resumes the task (one hop, as asyncio\'s ' +
-  'Task wakes). A clock read costs 50-80 ns on this machine (1M calls of performance.now() and Date.now() timed in Node and in Chromium and Firefox pages, ad hoc), so ticks that follow each other in a ' +
-  'slice read it at most every 16th time, and C reads it only when it needs the time. Counted by ' +
-  'bench/js/w5-instructions.sh, a round trip costs about 22,300 instructions while V8 runs this path ' +
-  'unoptimised, which is most of N = 20,000 (the pure JS await and the hand-written callback: about ' +
-  '1,800-2,800), and about 3,500 once compiled (4,300-4,650 before the clock reads were skipped; the ' +
-  'pure JS await and the callback: 730-770); its bare driver (below) 7,500-9,500 and, once ' +
-  'compiled, about 2,250 or 3,000 (two modes between runs of one module), so that tideloop\'s C ' +
-  'side, over the callback\'s own import, then() and export call, is 1,500-2,300 instructions once ' +
-  'V8 has compiled it (about 1,000 natively), two to three whole pure JS awaits; tideloop over the ' +
-  'bare driver in the same run, the JS host\'s own work, was 1,500-1,600 in two runs where the ' +
-  'bare driver took the lower mode (ad hoc). Once compiled (Node, perf, 3M round trips) wasm is about ' +
-  '42% of it, the host\'s JS 23%, the promise machinery 8%, the rest garbage collection and the ' +
-  'wrappers between JS and wasm; in a fresh Chromium page at N = 20,000, garbage collection and V8\'s ' +
-  'own work ("(program)": compiling, inline caches) are about 28% of the samples. Over time ' +
-  '(bench/js/w5-warmup.mjs, N = 20,000 in blocks of 100, five runs, ad hoc): the first 100 round ' +
-  'trips take 24-37 us each (V8 compiling the host\'s JS and the wasm functions on first use), the ' +
-  'next ones 2.0-3.6 us (the interpreter and Liftoff), and from round trip 3,500-6,300 on they stay ' +
-  'under 1 us, ending at 0.24-0.41 us; in between come stalls of 1-8 ms, while V8 compiles the hot JS and ' +
-  'wasm with TurboFan on background threads, which on this 2-core machine take the main thread\'s ' +
-  'core (`--trace-opt --trace-wasm-compilation-times`: a 5.3 ms stall right after TurboFan compiled ' +
-  'the task\'s step and the tick, 3 and 7 ms), and while the young generation is collected (about ' +
-  '1 ms each). The first block and the stalls are 14-26 ms of the 31-46 ms a run takes: about half ' +
-  'of W5 at N = 20,000. With `node --single-threaded`, where V8 compiles on the main thread and the ' +
-  'compiling shows in the run, TurboFan took 14-16 ms for the host\'s JS and 5-8 ms for the wasm in ' +
-  'runs of 30-37 ms (three runs, ad hoc): the optimised code of the JS host\'s round trip costs more ' +
-  'to make than 20,000 round trips cost to run once it is there (about 5 ms). `--trace-opt` names ' +
-  'nine functions, 16 ms in all: the promise\'s reaction that ends a round trip takes 4.4 ms, as it ' +
-  'inlines most of the others, each of which was compiled on its own before; with less inlining ' +
-  '(`--max-inlined-bytecode-size-cumulative=100`, a V8 flag no user sets) N = 20,000 ran about 13% ' +
-  'faster (medians of 5, ad hoc), while folding those functions into fewer did not shorten the ' +
-  'compiling (an earlier stop). The pure JS await\'s ' +
-  'first 100 take about 1 us each and the rest 0.05-0.2. ' +
-  'In the browsers the hand-written callback (one import, one then(), one export call, no ' +
-  'runtime) is the floor of any design that resumes C from the promise\'s reaction through an ' +
-  'export call. In Chromium it is itself at the edge of the targets (its headline rows in "In ' +
-  'the browsers", the same pages; they move between runs), so such a design has almost no room ' +
-  'there, whatever its own cost; in Firefox it is well inside them, and what misses is ' +
-  'tideloop\'s cost over it. In Node the callback costs about what the pure JS await does (its ' +
-  'ratio above). Only resuming the suspended wasm stack, as JSPI does, gets under that floor; ' +
-  'and the C side of a round trip (tide_host_call, the operation table, the future\'s ' +
-  'completion, the task\'s wake and resume, one loop iteration and the program\'s own step) is ' +
-  'about 1,000 instructions natively (callgrind of the same C on the JS backend with its ' +
-  'imports stubbed, ad hoc), on the order of a whole JSPI round trip in Chromium (about 100 ns). ' +
-  'In V8\'s wasm it is about 55% of the bare driver\'s time, about 150 ns a round trip (Node, perf ' +
-  'over the bare driver running a module linked with its names, 2M round trips, ad hoc), spread ' +
-  'over some 30 functions, none above 7% (the future\'s dispatch, the program\'s step, the loop\'s ' +
-  'iteration, tide_host_call), each call paying V8\'s prologue with its stack check; wasm-opt with ' +
-  'far larger inlining limits (-O3 -aimfs 80 -fimfs 400 -ifwl) gave the bare driver 2,400-2,900 ' +
-  'instructions a round trip against 2,970-3,040 with wasm-opt -O2 in six pairs of runs, lower each ' +
-  'time but inside the two modes one module\'s count falls in, for a code section half as large ' +
-  'again. ' +
-  'Where the time goes, by the bare driver (its rows above; bench/js/w5-bare.mjs runs the same wasm ' +
-  'under the least JS that can drive it: no operation records, options, scheduler or error handling, ' +
-  'so it is no runtime): the ratios of tideloop over it above are the JS host\'s own share, and the ' +
-  'bare driver\'s over the pure JS await what tideloop\'s C side and the crossings between JS and ' +
-  'wasm cost with next to no JS. Built with link-time optimisation (-flto, which inlines across the ' +
-  'library\'s layers and into the program; ad hoc), the C side of a round trip goes from about 1,000 ' +
-  'to about 630 instructions natively, and on the JS host W5\'s steady state from 250-266 to 213-215 ' +
-  'ns (the bare driver: 183-187 to 147-148), with nothing gained in W1, W3 or W4; the default build ' +
-  'is not LTO (the SDK\'s library for the JS host stays plain wasm objects, which emcc links too). In ' +
-  'a warm Chromium page at 200,000 round trips (CPU profile, ad hoc) garbage collection is 17% of ' +
-  'tideloop\'s samples, about 84 ns per round trip where the callback\'s is 17, although both ' +
-  'allocate about 85 bytes per round trip (sampling heap profile), and wasm about 28%. ' +
-  'Tried and not kept: ' +
-  'the host\'s state in closure variables instead of object fields cut the unoptimised count by 13% ' +
-  'but made the compiled round trip 17% longer and Chromium 20-25% slower at N = 20,000-200,000 ' +
-  '(calls through closure bindings are not inlined); the library pre-linked with LTO into one ' +
-  'relocatable object (wasm-ld -r), which emcc and any clang would still link as plain wasm: whole, ' +
-  'W5 at 1M round trips took 269 and 299 ns against 304 and 303 in two A/Bs (medians of 7 ' +
-  'interleaved runs, ad hoc: within the noise), and a program then pulls in every libc function ' +
-  'the library names (W7\'s module gained stdio); with the core, host operations and backend ' +
-  'alone, W5 and W2 within the noise too (docs/TOOLCHAIN.md). What would close more, not done: ' +
-  'the promise\'s ' +
-  'reaction handed straight to a wasm export when one operation is in flight, so that no JS of the ' +
-  'host runs per completion; and the JS host\'s library built with LTO (above), which makes it LLVM ' +
-  'bitcode that only clang 14 or newer links. Neither reaches the targets alone: the bare driver, ' +
-  'with no host JS at all, is itself over them.';
+/* W5's "what is left", in paragraphs: what a round trip is, where its time
+ * goes at N (warm-up) and at 1M (steady state), what was tried, what is left. */
+const W5_LEFT = [
+  '**What a round trip is.** One import call (`host_start`), one promise reaction and one export ' +
+  'call (`tide_js_tick_settle`, which carries the completion): the fewest crossings a design that ' +
+  'resumes C from the promise\'s reaction can make, and the same ones the hand-written callback ' +
+  'makes (its rows). JSPI instead resumes the suspended wasm stack. In between, the JS host takes a ' +
+  'pooled operation record, finds the function by the id C gives its name, takes up to three ' +
+  'numbers as the import\'s parameters, starts the function once wasm has returned (C may still ' +
+  'cancel it in that turn, and a host function may call back into wasm), makes its options object ' +
+  '(`{signal}`, one per call: a function may keep it) and checks the time slice; C takes an ' +
+  'operation id, completes the future, runs a loop iteration in the tick and resumes the task (one ' +
+  'hop, as asyncio\'s Task wakes). A clock read costs 50-80 ns (1M calls of performance.now() timed ' +
+  'in Node, Chromium and Firefox, ad hoc), so ticks that follow each other in a slice read it at ' +
+  'most every 16th time, and C reads it only when it needs the time.',
+  '**At N = 20,000 (warm-up).** Three parts, each measured by rows above. The JS host\'s own work ' +
+  'is tideloop over its bare driver (bench/js/w5-bare.mjs: the same wasm under the least JS that ' +
+  'can drive it, no runtime): about half of tideloop\'s time. V8 runs that JS unoptimised for the ' +
+  'first thousands of round trips, at about 22,300 instructions a round trip against 3,500 once ' +
+  'compiled (bench/js/w5-instructions.sh; the pure JS await and the callback: 1,800-2,800 and ' +
+  '730-770), and TurboFan takes 14-16 ms to compile the host\'s nine hot functions (`node ' +
+  '--single-threaded --trace-opt`, three runs, ad hoc), more than the 20,000 compiled round trips ' +
+  'then take to run (about 5 ms); the promise\'s reaction alone takes 4.4-7 ms, as it inlines most ' +
+  'of the others. With less inlining (`--max-inlined-bytecode-size-cumulative=100`, a V8 flag no ' +
+  'user sets) N = 20,000 ran 13-16% faster in Node (medians of 5 and 9 interleaved runs, ad hoc) and ' +
+  '0-15% in Chromium (two sets of 5 fresh browsers, bench/browser/v8-flags-probe.mjs); padding a ' +
+  'function past V8\'s inlining size only moved the inlining elsewhere, for longer compiles in ' +
+  'all. Second, the wasm\'s own warm-up: V8 runs it first as Liftoff\'s code and compiles the hot ' +
+  'functions with TurboFan during the run. The two rows with V8 flags compile all of it with ' +
+  'TurboFan beforehand (`--no-liftoff --no-wasm-lazy-compilation`): that takes 17-30% off ' +
+  'tideloop\'s time at N and about half off the bare driver\'s (this run\'s ratios above; 0.70 and ' +
+  '0.53 in another run, ad hoc), and 22-24% off tideloop\'s in Chromium (v8-flags-probe.mjs, two ' +
+  'sets of 5, ad hoc). A page and a package cannot ask for that: V8 decides when to tier up (a ' +
+  'budget per function; a budget ten times smaller, a V8 flag, made the bare driver 11% faster ' +
+  'and one a hundred times smaller 14% slower, as more compile jobs competed for the 2 cores: ' +
+  'medians of 7 interleaved runs, ad hoc). ' +
+  'Third, what is left of the bare driver with its wasm compiled beforehand over the callback: ' +
+  'tideloop\'s C side, compiled.',
+  '**At 1M (steady state).** The C side of a round trip (tide_host_call, the operation table, the ' +
+  'future\'s completion, the task\'s wake and resume, one loop iteration and the program\'s own ' +
+  'step) is about 1,000 instructions natively (callgrind of the same C on the JS backend with its ' +
+  'imports stubbed, ad hoc), and 1,500-2,300 in V8\'s wasm over the callback\'s own crossings ' +
+  '(w5-instructions.sh: the bare driver\'s optimised count falls in one of two modes, about 2,250 ' +
+  'or 3,000), two to three whole pure JS awaits, and about 55% of the bare driver\'s time (Node, ' +
+  'perf over a module linked with its names, 2M round trips, ad hoc), spread over some 30 wasm ' +
+  'functions, none above 7%. Its work is spread too: with everything inlined (LTO), natively, the ' +
+  'tick and its loop iteration take about 165 instructions, the completion 115, the host call 210, ' +
+  'the dispatch, wake and resume 100, the future\'s release 45 (callgrind by source line, ad hoc). ' +
+  'The JS host\'s own work, once compiled, is 1,500-1,600 instructions (tideloop over the bare ' +
+  'driver, two runs). Garbage collection is not where the gap is: in a Chromium page at 1M round ' +
+  'trips (`--trace-gc`, ad hoc) tideloop\'s run had 74 scavenges taking 12.6 ms in all, the ' +
+  'callback\'s 74 taking 5.7 ms: about 13 and 6 ns a round trip, 4% of tideloop\'s 295 ns.',
+  '**Against the targets.** In the browsers the hand-written callback is the floor of any design ' +
+  'that resumes C from the promise\'s reaction through an export call. In Chromium it is itself at ' +
+  'the edge of the targets (its rows in "In the browsers", the same pages), so such a design has ' +
+  'almost no room there, whatever its own cost; in Firefox it is well inside them, and what misses ' +
+  'is tideloop\'s cost over it. In Node the callback costs about what a pure JS await does, so ' +
+  '"at most 2x a pure JS await" leaves one await\'s worth (about 780 instructions compiled) for ' +
+  'the C side and the JS host together, where the C side alone is two to three times that. Only ' +
+  'resuming the suspended wasm stack, as JSPI does, gets under the callback\'s floor, and JSPI ' +
+  'would still run the same C side.',
+  '**Tried and not kept** (each ad hoc). The host\'s state in closure variables instead of object ' +
+  'fields: 13% fewer unoptimised instructions, but a compiled round trip 17% longer and Chromium ' +
+  '20-25% slower at N = 20,000-200,000 (calls through closure bindings are not inlined). Private ' +
+  'fields made public: the same unoptimised count (23,800 against 24,400 instructions). The ' +
+  'operation table\'s lookups, insertion and removal inlined across C files: 8% fewer ' +
+  'instructions natively and nothing measurable in the module, where wasm-opt already inlines ' +
+  'small functions across the linked files. wasm-opt with far larger inlining limits (-O3 -aimfs ' +
+  '80 -fimfs 400 -ifwl): at 1M within the two modes of one module\'s count, for a code section half ' +
+  'as large again, and at N = 20,000 slower (the bare driver 971-1,111 ns against 834: larger ' +
+  'functions take longer to compile). Link-time optimisation (-flto, library and program): the C ' +
+  'side natively from about 1,000 to about 630 instructions, W5 at 1M 9-17% faster and the bare ' +
+  'driver 16-20%, at N = 20,000 9% for tideloop and nothing for the bare driver, nothing in W1, W3 ' +
+  'or W4; not the default, as it makes the SDK\'s JS-host library LLVM bitcode, which only clang 14 ' +
+  'or newer links (emcc takes plain wasm objects). The library pre-linked with LTO into one ' +
+  'relocatable object (wasm-ld -r), which emcc would link: within the noise, and a program then ' +
+  'pulls in every libc function the library names (docs/TOOLCHAIN.md).',
+  '**What is left.** Every lever measured here is worth 10-20%, and the targets need several ' +
+  'times that: 2x JSPI at 1M in Chromium needs both the C side and the JS host about halved, and ' +
+  'at N = 20,000 the warm-up, which is V8\'s (the JS host\'s compiling and the wasm\'s tier-up), ' +
+  'is more than half of the time. A C round trip that does fewer steps, not only fewer calls (the ' +
+  'completion resuming its one waiting task without the generic iteration and dispatch), would ' +
+  'take an estimated 15% off the C side, not built.',
+].join('\n\n');
 
 const W6_LEFT = 'On the JS host each request still crosses ' +
   'between JS and wasm several times (the tick that resumes the task, a direct read import and a write ' +
@@ -220,7 +220,15 @@ const W6_LEFT = 'On the JS host each request still crosses ' +
   '(strace, /usr/bin/time and perf, 50,000-200,000 requests, ad hoc): the same system calls per ' +
   'request as Node\'s echo (one read, one write), and about twice its user-space CPU time per ' +
   'request, spread over Node\'s stream machinery (paused mode), the host\'s JS and wasm with no ' +
-  'single hot spot; an earlier stop found flowing mode no faster.';
+  'single hot spot; an earlier stop found flowing mode no faster. For 200,000 requests (two runs ' +
+  'each, /usr/bin/time, ad hoc) tideloop\'s server used 1.13-1.22 s of user time and 1.37-1.49 s of ' +
+  'system time, Node\'s 0.58-0.64 and 1.24-1.42: about 2.8 us of user time a request more, where ' +
+  'the host operation each wait for input is (its record, start, settle, the ring and the tick\'s ' +
+  'bookkeeping) has JS functions that take about 1.5% of the server\'s samples under perf (their ' +
+  'own time; `node --perf-prof`, 200,000 requests, where the kernel has about half), so removing it ' +
+  'would not close the gap: the gap is the rest of tideloop\'s work per request (the tick, the ' +
+  'task\'s step, the copies between Node\'s buffers and linear memory, the crossings), each a small ' +
+  'part of it.';
 
 function chains(k) {
   const count = String(k);
@@ -479,6 +487,10 @@ const W4 = {
   expect: (r, n) => r.ops === n && r.check === n,
 };
 
+/* node's flags that compile all of a module's wasm with TurboFan up front
+ * (no Liftoff baseline, no lazy compilation), inserted after `node`. */
+const eagerWasm = (argv) => [argv[0], '--no-liftoff', '--no-wasm-lazy-compilation', ...argv.slice(1)];
+
 const W5 = {
   id: 'W5',
   title: 'W5: a C task awaits a JS Promise (async (x) => x + 1), round trip',
@@ -497,7 +509,10 @@ const W5 = {
     'the promise\'s then(): no runtime on either side. At N = 20,000 most of the JS host\'s time is the ' +
     'JIT\'s warm-up (bench/js/w5-instructions.sh counts the round trip before and after V8 optimises ' +
     'it); the 1M runs show the ' +
-    'steady state of the same programs.',
+    'steady state of the same programs. The two rows with V8 flags run tideloop and its bare driver ' +
+    'with every wasm function compiled by TurboFan before the run (`node --no-liftoff ' +
+    '--no-wasm-lazy-compilation`), which no page or package can ask for: their ratios are what ' +
+    'tiering the wasm up during the run costs.',
   runs: [
     { id: 'tide-js', label: 'tideloop JS host: tide_host_call + TIDE_AWAIT', group: TIDE,
       argv: (n) => jsHost('w5_roundtrip', n) },
@@ -526,13 +541,24 @@ const W5 = {
       argv: (n) => jsHostScript('js/w5-bare.mjs', W5_WASM, n) },
     { id: 'bare-1m', label: 'bare driver, 1M round trips (steady state)', group: TIDE, n: M,
       argv: (n) => jsHostScript('js/w5-bare.mjs', W5_WASM, n) },
+    /* The wasm's share of the warm-up: the same two programs with V8 told to
+     * compile every wasm function with TurboFan when the module is compiled,
+     * before the run, instead of Liftoff first and TurboFan for the hot ones
+     * while it runs. A flag no page and no npm package can set: it measures,
+     * it is not a way to run. */
+    { id: 'tide-js-eager', label: 'tideloop JS host, its wasm compiled by TurboFan beforehand (V8 flags)',
+      group: TIDE, argv: (n) => eagerWasm(jsHost('w5_roundtrip', n)) },
+    { id: 'bare-eager', label: 'bare driver, its wasm compiled by TurboFan beforehand (V8 flags)',
+      group: TIDE, argv: (n) => eagerWasm(jsHostScript('js/w5-bare.mjs', W5_WASM, n)) },
   ],
   ratios: [['tide-js', 'pure-js'], ['tide-js', 'asyncify'], ['tide-js', 'callback'],
     ['tide-js-1m', 'pure-js-1m'], ['tide-js-1m', 'asyncify-1m'], ['tide-js-1m', 'callback-1m'],
     /* Where the floor of a callback design lies against the target (see W5_LEFT). */
     ['callback', 'pure-js'],
     /* What the JS host's own work costs: tideloop over its bare driver. */
-    ['tide-js', 'bare'], ['bare', 'pure-js'], ['tide-js-1m', 'bare-1m'], ['bare-1m', 'pure-js-1m']],
+    ['tide-js', 'bare'], ['bare', 'pure-js'], ['tide-js-1m', 'bare-1m'], ['bare-1m', 'pure-js-1m'],
+    /* What tiering the wasm up during the run costs at N (below 1: that much is left without it). */
+    ['tide-js-eager', 'tide-js'], ['bare-eager', 'bare']],
   targets: [
     { text: 'at most 2x a pure JS await', ratio: ['tide-js', 'pure-js'], max: 2 },
     { text: 'at least 3x faster than ASYNCIFY', ratio: ['tide-js', 'asyncify'], max: 1 / 3 },
