@@ -144,9 +144,9 @@ const W5_LEFT = [
   '**At N = 20,000 (warm-up).** Three parts, each measured by rows above. The JS host\'s own work ' +
   'is tideloop over its bare driver (bench/js/w5-bare.mjs: the same wasm under the least JS that ' +
   'can drive it, no runtime): about half of tideloop\'s time. V8 runs that JS unoptimised for the ' +
-  'first thousands of round trips, at about 22,300 instructions a round trip against 3,500 once ' +
-  'compiled (bench/js/w5-instructions.sh; the pure JS await and the callback: 1,800-2,800 and ' +
-  '730-770), and TurboFan takes 14-16 ms to compile the host\'s nine hot functions (`node ' +
+  'first thousands of round trips, at about 19,000 instructions a round trip (its bare driver ' +
+  '4,700) against 3,100-4,200 once compiled (bench/js/w5-instructions.sh, one run; the pure JS ' +
+  'await and the callback: about 1,550 unoptimised, 720-810 compiled), and TurboFan takes 14-16 ms to compile the host\'s nine hot functions (`node ' +
   '--single-threaded --trace-opt`, three runs, ad hoc), more than the 20,000 compiled round trips ' +
   'then take to run (about 5 ms); the promise\'s reaction alone takes 4.4-7 ms, as it inlines most ' +
   'of the others. With less inlining (`--max-inlined-bytecode-size-cumulative=100`, a V8 flag no ' +
@@ -174,8 +174,8 @@ const W5_LEFT = [
   'functions, none above 7%. Its work is spread too: with everything inlined (LTO), natively, the ' +
   'tick and its loop iteration take about 165 instructions, the completion 115, the host call 210, ' +
   'the dispatch, wake and resume 100, the future\'s release 45 (callgrind by source line, ad hoc). ' +
-  'The JS host\'s own work, once compiled, is 1,500-1,600 instructions (tideloop over the bare ' +
-  'driver, two runs). Garbage collection is not where the gap is: in a Chromium page at 1M round ' +
+  'The JS host\'s own work, once compiled, is 1,200-1,600 instructions (tideloop over the bare ' +
+  'driver, three runs). Garbage collection is not where the gap is: in a Chromium page at 1M round ' +
   'trips (`--trace-gc`, ad hoc) tideloop\'s run had 74 scavenges taking 12.6 ms in all, the ' +
   'callback\'s 74 taking 5.7 ms: about 13 and 6 ns a round trip, 4% of tideloop\'s 295 ns.',
   '**Against the targets.** In the browsers the hand-written callback is the floor of any design ' +

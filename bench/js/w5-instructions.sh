@@ -5,15 +5,18 @@
 # of N1 and one of N2 round trips, over N2 - N1, leaves out the start-up. Node
 # runs --single-threaded: V8 then compiles and collects on the main thread, so
 # when the optimised code arrives does not depend on how threads were
-# scheduled. The counts still vary between runs in the optimised regime (the
-# host's 4 ms time slices follow the wall clock, which valgrind stretches):
-# tideloop's by up to about 10%, the bare driver's between two modes (its
-# longer run took about 2,250 or 3,000 instructions a round trip, from one
-# and the same module), so compare builds over several runs. Two regimes, each for
+# scheduled, and performance.now() runs 100 times slower than the wall clock
+# (js/valgrind-clock.mjs), so that the host's 4 ms time slices end about as
+# often as in a real run, not every few dozen round trips. The unoptimised
+# counts then move by up to about 3% between runs (7% with the wall clock). The
+# optimised ones still fall in one of two modes, for tideloop (about 3,100 or
+# 4,000 instructions a round trip) as for the bare driver (about 2,250 or
+# 3,000), from one and the same module: which code V8 makes varies. So compare
+# builds over several runs. Two regimes, each for
 # tideloop, its bare driver (the same wasm under the least JS that can drive
 # it, js/w5-bare.mjs: what tideloop's C side and the crossings cost), a pure JS
 # await and the hand-written callback (the floor of a C -> JS -> C round trip):
-#   unoptimised  node --no-opt, 1,000 vs 6,000: V8 never optimises, which is
+#   unoptimised  node --no-opt, 2,000 vs 12,000: V8 never optimises, which is
 #                what the first thousands of round trips cost (most of W5's
 #                time at N = 20,000)
 #   optimised    20,000 vs 220,000: the JIT-compiled path
@@ -39,7 +42,8 @@ callback=(node bench/js/w5-callback.mjs build/bench/emcc/w5_callback.wasm)
 instructions() {
   local flags=$1 n=$2
   shift 2
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" --single-threaded $flags "${@:2}" "$n" 2>&1 |
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" --single-threaded \
+    --import "$root/bench/js/valgrind-clock.mjs" $flags "${@:2}" "$n" 2>&1 |
     awk '/Collected/ {gsub(",", "", $4); print $4}'
 }
 
@@ -56,5 +60,5 @@ printf '%-34s %12s %12s\n' 'instructions per round trip' unoptimised optimised
 for name in tide bare js callback; do
   declare -n cmd=$name
   printf '%-34s %12s %12s\n' "$name" \
-    "$(per_trip --no-opt 1000 6000 "${cmd[@]}")" "$(per_trip '' 20000 220000 "${cmd[@]}")"
+    "$(per_trip --no-opt 2000 12000 "${cmd[@]}")" "$(per_trip '' 20000 220000 "${cmd[@]}")"
 done
