@@ -156,9 +156,9 @@ const W5_LEFT = [
   'all. Second, the wasm\'s own warm-up: V8 runs it first as Liftoff\'s code and compiles the hot ' +
   'functions with TurboFan during the run. The two rows with V8 flags compile all of it with ' +
   'TurboFan beforehand (`--no-liftoff --no-wasm-lazy-compilation`): that takes 17-30% off ' +
-  'tideloop\'s time at N and about half off the bare driver\'s (this run\'s ratios above; 0.70 and ' +
-  '0.53 in another run, ad hoc), and 22-24% off tideloop\'s in Chromium (v8-flags-probe.mjs, two ' +
-  'sets of 5, ad hoc). A page and a package cannot ask for that: V8 decides when to tier up (a ' +
+  'tideloop\'s time at N and 40-47% off the bare driver\'s (this run\'s ratios above and two ' +
+  'runs ad hoc), and 22-24% off tideloop\'s in Chromium (v8-flags-probe.mjs, two sets of 5, ad ' +
+  'hoc). A page and a package cannot ask for that: V8 decides when to tier up (a ' +
   'budget per function; a budget ten times smaller, a V8 flag, made the bare driver 11% faster ' +
   'and one a hundred times smaller 14% slower, as more compile jobs competed for the 2 cores: ' +
   'medians of 7 interleaved runs, ad hoc). ' +
