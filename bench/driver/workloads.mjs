@@ -182,7 +182,13 @@ const W5_LEFT = [
   'that resumes C from the promise\'s reaction through an export call. In Chromium it is itself at ' +
   'the edge of the targets (its rows in "In the browsers", the same pages), so such a design has ' +
   'almost no room there, whatever its own cost; in Firefox it is well inside them, and what misses ' +
-  'is tideloop\'s cost over it. In Node the callback costs about what a pure JS await does, so ' +
+  'is tideloop\'s cost over it: at 1M round trips (bench/browser/gecko-profile.mjs, Firefox\'s own ' +
+  'sampling profiler, one run, ad hoc), of the samples in a round trip\'s promise callbacks, ' +
+  'starting the function (its call, its options object and then(), the function\'s own time apart) ' +
+  'took 22%, the function itself 19%, the C side in wasm 12%, the host\'s other bookkeeping (the ' +
+  'reaction, the tick\'s entry, the record, the clock and slice) about 21%, and the promise jobs ' +
+  'between them the rest; the hand-written callback\'s own then() and closure take about a third ' +
+  'of its round trip there. In Node the callback costs about what a pure JS await does, so ' +
   '"at most 2x a pure JS await" leaves one await\'s worth (about 780 instructions compiled) for ' +
   'the C side and the JS host together, where the C side alone is two to three times that. Only ' +
   'resuming the suspended wasm stack, as JSPI does, gets under the callback\'s floor, and JSPI ' +
