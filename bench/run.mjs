@@ -26,7 +26,7 @@ import { ROOT } from './driver/paths.mjs';
 import { measureW7 } from './driver/sizes.mjs';
 import { summarize } from './driver/summary.mjs';
 import { WORKLOADS } from './driver/workloads.mjs';
-import { findCeilings, pageResult, smokeBrowser, startBrowsers } from './driver/browser-run.mjs';
+import { findCeilings, pageResult, smokeBrowser, smokeBrowserTools, startBrowsers } from './driver/browser-run.mjs';
 
 function parseArgs(argv) {
   const o = {
@@ -101,6 +101,12 @@ if (opts.smoke) {
   passed += b.passed;
   failed += b.failed;
   skipped += b.skipped;
+  if (browserWorkloads.length) {
+    const t = smokeBrowserTools(why);
+    passed += t.passed;
+    failed += t.failed;
+    skipped += t.skipped;
+  }
   if (wantW7) {
     const w7 = measureW7({ smoke: true });
     if (w7.skip) {

@@ -2,6 +2,10 @@
 // (bench/browser/driver.mjs, loaded only when a browser workload can run, since
 // it needs puppeteer-core from bench/browser/node_modules), the smoke pass, and
 // the JSPI ceiling search before the rounds.
+import { spawnSync } from 'node:child_process';
+import process from 'node:process';
+import { browserGroup } from './browser-workloads.mjs';
+import { ROOT } from './paths.mjs';
 
 /** A page's answer as runProgram's {ok, result, error}. */
 export function pageResult(r) {
@@ -63,6 +67,39 @@ export async function smokeBrowser(workloads, why) {
     }
   } finally {
     await browser?.close();
+  }
+  return count;
+}
+
+/* The browser tools, which explain figures rather than make them: only the
+ * smoke runs them, once each with a tiny workload, so that they keep working.
+ * Each must exit 0 and print what it exists to print. */
+const BROWSER_TOOLS = [
+  { id: 'v8-flags-probe', group: browserGroup('chromium'),
+    argv: ['bench/browser/v8-flags-probe.mjs', '--n', '100', '--rounds', '1', '--', '', '--no-liftoff'],
+    expect: /"--no-liftoff"\s+median\s+\d+/ },
+  /* Enough round trips (tens of ms) that the 0.5 ms sampling sees the
+   * round trip's reaction. */
+  { id: 'gecko-profile', group: browserGroup('firefox'),
+    argv: ['bench/browser/gecko-profile.mjs', '--n', '50000', '--top', '8'],
+    expect: /in its code[\s\S]*resolved \(js\/src\/host-ops\.mjs/ },
+];
+
+/** The browser tools' smoke: {passed, failed, skipped}. */
+export function smokeBrowserTools(why) {
+  const count = { passed: 0, failed: 0, skipped: 0 };
+  for (const tool of BROWSER_TOOLS) {
+    if (why[tool.group]) {
+      count.skipped++;
+      console.log(`SKIP tool ${tool.id}: ${why[tool.group]}`);
+      continue;
+    }
+    const r = spawnSync(process.execPath, tool.argv, { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+    const good = r.status === 0 && tool.expect.test(r.stdout);
+    count[good ? 'passed' : 'failed']++;
+    const detail = r.error?.message ??
+      `exit ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`;
+    console.log(`${good ? 'ok  ' : 'FAIL'} tool ${tool.id}${good ? '' : `: ${detail}`}`);
   }
   return count;
 }
