@@ -51,11 +51,18 @@ const timeout = (ms, what) => new Promise((_, reject) => {
 export class BrowserBench {
   #server = null;
   #engines = new Map(); /* name -> Promise<engine> */
+  #launchOptions;
+
+  /** launchOptions: what engines.mjs launch() adds to every engine this
+   * starts ({jsFlags, env}); none for the benchmarks. */
+  constructor(launchOptions = {}) {
+    this.#launchOptions = launchOptions;
+  }
 
   async #engine(name) {
     this.#server ??= await startServer();
     if (!this.#engines.has(name)) {
-      const p = launch(name);
+      const p = launch(name, this.#launchOptions);
       this.#engines.set(name, p);
       p.catch(() => this.#engines.delete(name));
     }

@@ -34,14 +34,25 @@ export const ENGINES = {
 /**
  * Start one engine: {name, version, pid, open(url), close()}. open() gives a
  * new page whose console errors and uncaught exceptions are kept in page.log.
+ * Tools that explain a figure (v8-flags-probe.mjs, gecko-profile.mjs) may add
+ * V8 flags (Chromium's --js-flags) and environment variables (Firefox reads
+ * its profiler's settings there); the benchmarks themselves never do.
  */
-export async function launch(name) {
+export async function launch(name, { jsFlags = '', env = {} } = {}) {
   const e = ENGINES[name];
+  let args = e.args;
+  if (jsFlags) {
+    if (!args.some((a) => a.startsWith('--js-flags='))) {
+      throw new Error(`${name} takes no V8 flags`);
+    }
+    args = args.map((a) => (a.startsWith('--js-flags=') ? `${a} ${jsFlags}` : a));
+  }
   const browser = await puppeteer.launch({
     browser: e.browser,
     executablePath: e.executablePath,
     headless: true,
-    args: e.args,
+    args,
+    env: { ...process.env, ...env },
     extraPrefsFirefox: e.prefs,
     timeout: 60_000,
     dumpio: !!process.env.TIDE_BENCH_DUMPIO,

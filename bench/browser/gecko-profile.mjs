@@ -9,58 +9,69 @@
 //        [--top 30] [--keep FILE]
 //
 // It runs the variant once in one fresh page, then prints, for the page's
-// content process: the share of its samples spent in each frame and below it
-// (inclusive) and, for the variant's own frames, where their callees' time
-// went. --keep saves the raw profile (profiler.firefox.com opens it). After
+// content process: the share of its samples spent in each of the page's
+// frames and below it (inclusive), and each one's own time (with the native
+// code it called, without its JS and wasm callees). --keep saves the raw profile (profiler.firefox.com opens it). After
 // bench/build.sh.
 import { mkdtempSync, readFileSync, rmSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BrowserBench } from './driver.mjs';
+import { parseOptions } from './tool-options.mjs';
 
-const opt = { workload: 'W5', variant: 'tide', n: 1000000, top: 30, keep: '' };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) {
-  const key = argv[i].replace(/^--/, '');
-  if (!(key in opt) || i + 1 >= argv.length) {
-    console.error('usage: node gecko-profile.mjs [--workload W] [--variant V] [--n N] [--top K] [--keep FILE]');
-    process.exit(2);
-  }
-  opt[key] = typeof opt[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
-}
+const opt = parseOptions(process.argv.slice(2),
+  { workload: 'W5', variant: 'tide', n: 1000000, top: 30, keep: '' },
+  'node gecko-profile.mjs [--workload W] [--variant V] [--n N] [--top K] [--keep FILE]');
 
-const dir = mkdtempSync(path.join(tmpdir(), 'gecko-profile-'));
-const file = path.join(dir, 'profile.json');
-/* Read by Firefox at start-up (the engines are started with this process's
- * environment): sample every 0.5 ms, JS frames included, and write the
- * profile at shutdown. */
-process.env.MOZ_PROFILER_STARTUP = '1';
-process.env.MOZ_PROFILER_STARTUP_FEATURES = 'js,cpu';
-process.env.MOZ_PROFILER_STARTUP_INTERVAL = '0.5';
-process.env.MOZ_PROFILER_SHUTDOWN = file;
-
-const bench = new BrowserBench();
-let result;
-try {
-  const out = await bench.round('firefox', opt.workload,
-    [{ id: opt.variant, variant: opt.variant, n: opt.n }], { timeoutMs: 300_000 });
-  result = out[opt.variant];
-} finally {
-  await bench.close();
-}
-if (!result || result.error) {
-  console.error(`gecko-profile: the run failed: ${result?.error ?? 'no result'}`);
+function fail(message) {
+  console.error(`gecko-profile: ${message}`);
   process.exit(1);
 }
+
+/* Run the variant once in a Firefox started with its profiler on (sampling
+ * every 0.5 ms, JS frames included), which writes the profile when it closes:
+ * {result, profile}. Throws if either is missing; the temporary profile goes
+ * either way. */
+async function profileRun() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gecko-profile-'));
+  const file = path.join(dir, 'profile.json');
+  try {
+    const bench = new BrowserBench({
+      env: {
+        MOZ_PROFILER_STARTUP: '1',
+        MOZ_PROFILER_STARTUP_FEATURES: 'js,cpu',
+        MOZ_PROFILER_STARTUP_INTERVAL: '0.5',
+        MOZ_PROFILER_SHUTDOWN: file,
+      },
+    });
+    let result;
+    try {
+      const out = await bench.round('firefox', opt.workload,
+        [{ id: opt.variant, variant: opt.variant, n: opt.n }], { timeoutMs: 300_000 });
+      result = out[opt.variant];
+    } finally {
+      await bench.close();
+    }
+    if (!result || result.error) throw new Error(`the run failed: ${result?.error ?? 'no result'}`);
+    let profile;
+    try {
+      profile = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new Error(`Firefox wrote no profile (${e.message})`);
+    }
+    if (opt.keep) copyFileSync(file, opt.keep);
+    return { result, profile };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+let result;
 let profile;
 try {
-  profile = JSON.parse(readFileSync(file, 'utf8'));
+  ({ result, profile } = await profileRun());
 } catch (e) {
-  console.error(`gecko-profile: Firefox wrote no profile (${e.message})`);
-  process.exit(1);
+  fail(e.message);
 }
-if (opt.keep) copyFileSync(file, opt.keep);
-rmSync(dir, { recursive: true, force: true });
 
 /* The page's frames: its JS (served from 127.0.0.1) and its wasm. */
 const isOurs = (f) => /^(.* \()?https?:\/\/127\.0\.0\.1[:/]/.test(f) || /wasm-function\[/.test(f);
@@ -98,10 +109,7 @@ for (const t of threadsOf(profile)) {
   const n = c.filter((chain) => chain.some(isOurs)).length;
   if (n > busy) [page, chains, busy] = [t, c, n];
 }
-if (page === null) {
-  console.error("gecko-profile: no content process ran the page's code");
-  process.exit(1);
-}
+if (page === null) fail("no content process ran the page's code");
 const total = chains.length;
 const inclusive = new Map();
 for (const chain of chains) {

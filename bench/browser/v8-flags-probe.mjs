@@ -8,38 +8,28 @@
 //   node bench/browser/v8-flags-probe.mjs [--workload W5] [--variant tide] [--n 20000]
 //        [--rounds 5] -- FLAGS_A FLAGS_B ...
 //
-// Each FLAGS is one argument ('' for none), given to Chromium as --js-flags
-// beside --expose-gc. Every run starts a fresh browser (flags are per
+// Each FLAGS is one argument ('' for none), added to Chromium's --js-flags
+// (engines.mjs launch). Every run starts a fresh browser (flags are per
 // process), the sets take turns in each round, and the output is one line per
 // set: the median ns per op and every round's figure. After bench/build.sh
 // (bench/browser/build.sh builds the page's modules).
-import { ENGINES } from './engines.mjs';
 import { BrowserBench } from './driver.mjs';
+import { parseOptions } from './tool-options.mjs';
 
+const USAGE = 'node v8-flags-probe.mjs [--workload W] [--variant V] [--n N] [--rounds R] -- FLAGS...';
 const argv = process.argv.slice(2);
 const sep = argv.indexOf('--');
 if (sep < 0 || sep === argv.length - 1) {
-  console.error('usage: node v8-flags-probe.mjs [--workload W] [--variant V] [--n N] [--rounds R] ' +
-    '-- FLAGS...');
+  console.error(`usage: ${USAGE}`);
   process.exit(2);
 }
-const opt = { workload: 'W5', variant: 'tide', n: 20000, rounds: 5 };
-for (let i = 0; i < sep; i += 2) {
-  const key = argv[i].replace(/^--/, '');
-  if (!(key in opt) || i + 1 >= sep) {
-    console.error(`v8-flags-probe: unknown or incomplete option ${argv[i]}`);
-    process.exit(2);
-  }
-  opt[key] = typeof opt[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
-}
+const opt = parseOptions(argv.slice(0, sep), { workload: 'W5', variant: 'tide', n: 20000, rounds: 5 }, USAGE);
 const flagSets = argv.slice(sep + 1);
-const base = ENGINES.chromium.args.filter((a) => !a.startsWith('--js-flags'));
 
 const perOp = flagSets.map(() => []);
 for (let r = 0; r < opt.rounds; r++) {
   for (let i = 0; i < flagSets.length; i++) {
-    ENGINES.chromium.args = [...base, `--js-flags=--expose-gc ${flagSets[i]}`.trim()];
-    const bench = new BrowserBench();
+    const bench = new BrowserBench({ jsFlags: flagSets[i] });
     try {
       const out = await bench.round('chromium', opt.workload,
         [{ id: opt.variant, variant: opt.variant, n: opt.n }], { timeoutMs: 300_000 });

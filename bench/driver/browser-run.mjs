@@ -78,11 +78,11 @@ const BROWSER_TOOLS = [
   { id: 'v8-flags-probe', group: browserGroup('chromium'),
     argv: ['bench/browser/v8-flags-probe.mjs', '--n', '100', '--rounds', '1', '--', '', '--no-liftoff'],
     expect: /"--no-liftoff"\s+median\s+\d+/ },
-  /* Enough round trips (tens of ms) that the 0.5 ms sampling sees the
-   * round trip's reaction. */
+  /* Enough round trips (tens of ms) for the 0.5 ms sampling to see both the
+   * host's JS (named with its file under js/src) and the module's wasm. */
   { id: 'gecko-profile', group: browserGroup('firefox'),
-    argv: ['bench/browser/gecko-profile.mjs', '--n', '50000', '--top', '8'],
-    expect: /in its code[\s\S]*resolved \(js\/src\/host-ops\.mjs/ },
+    argv: ['bench/browser/gecko-profile.mjs', '--n', '50000', '--top', '30'],
+    expect: /in its code[\s\S]*\(js\/src\/\S+\.mjs:\d+[\s\S]*wasm-function\[/ },
 ];
 
 /** The browser tools' smoke: {passed, failed, skipped}. */
