@@ -146,7 +146,16 @@ const W5_LEFT = [
   'can drive it, no runtime): about half of tideloop\'s time. V8 runs that JS unoptimised for the ' +
   'first thousands of round trips, at about 19,000 instructions a round trip (its bare driver ' +
   '4,700) against 3,100-4,200 once compiled (bench/js/w5-instructions.sh, one run; the pure JS ' +
-  'await and the callback: about 1,550 unoptimised, 720-810 compiled), and TurboFan takes 14-16 ms to compile the host\'s nine hot functions (`node ' +
+  'await and the callback: about 1,550 unoptimised, 720-810 compiled). Nearly half of those ' +
+  'unoptimised instructions (about 9,800 of 19,000-21,000) are V8\'s property-access inline caches: ' +
+  'baseline code calls into one (Builtins_LoadIC, StoreIC, KeyedLoadIC, KeyedStoreIC) for every ' +
+  'property read or write, and the host\'s bookkeeping (the record and its pool, the slot table, ' +
+  'the deferred queue, the slice\'s clock, the options object, the counters) makes about 155 of ' +
+  'them a round trip, at about 60 instructions each; the bare driver makes about 3 ' +
+  '(`w5-instructions.sh --by-function`, callgrind\'s call counts, one run, ad hoc). So the cost ' +
+  'before TurboFan is the number of fields the host touches, not the number of its functions, ' +
+  'which is why folding functions into fewer took off only 3-8%. TurboFan takes 14-16 ms to ' +
+  'compile the host\'s nine hot functions (`node ' +
   '--single-threaded --trace-opt`, three runs, ad hoc), more than the 20,000 compiled round trips ' +
   'then take to run (about 5 ms); the promise\'s reaction alone takes 4.4-7 ms, as it inlines most ' +
   'of the others. With less inlining (`--max-inlined-bytecode-size-cumulative=100`, a V8 flag no ' +
@@ -197,6 +206,9 @@ const W5_LEFT = [
   'fields: 13% fewer unoptimised instructions, but a compiled round trip 17% longer and Chromium ' +
   '20-25% slower at N = 20,000-200,000 (calls through closure bindings are not inlined). Private ' +
   'fields made public: the same unoptimised count (23,800 against 24,400 instructions). The ' +
+  'operation\'s record made inside the import instead of in a method of its own: 3% fewer ' +
+  'unoptimised instructions; with a fast path for a drain of one item as well, 7.5%, and about 8% ' +
+  'at N = 20,000 in noisy timings, for a second copy of the drain\'s logic. The ' +
   'operation table\'s lookups, insertion and removal inlined across C files: 8% fewer ' +
   'instructions natively and nothing measurable in the module, where wasm-opt already inlines ' +
   'small functions across the linked files. wasm-opt with far larger inlining limits (-O3 -aimfs ' +
@@ -220,9 +232,12 @@ const W5_LEFT = [
 const W6_LEFT = 'On the JS host each request still crosses ' +
   'between JS and wasm several times (the tick that resumes the task, a direct read import and a write ' +
   'import) and copies the bytes twice (Node\'s Buffer into linear memory, and out again into a new ' +
-  'Buffer for the socket), where Node\'s own echo writes back the Buffer it was given. What would close ' +
-  'it, not done: reads into a buffer the stream keeps in linear memory that Node fills directly, and ' +
-  'batches of writes handed over per tick instead of per request. Measured on the server alone ' +
+  'Buffer for the socket), where Node\'s own echo writes back the Buffer it was given. Reading ' +
+  'into linear memory without a stream is what Node\'s `onread` option does, but Node offers it ' +
+  'only for a socket the program constructs (`new net.Socket({onread})`), not for the sockets a ' +
+  '`net.Server` accepts: through Node\'s public API every request of tideloop\'s server does ' +
+  'what Node\'s echo does for it (the read into a new Buffer, its stream, the write) and its own ' +
+  'work on top, so the server cannot reach the echo this way. Measured on the server alone ' +
   '(strace, /usr/bin/time and perf, 50,000-200,000 requests, ad hoc): the same system calls per ' +
   'request as Node\'s echo (one read, one write), and about twice its user-space CPU time per ' +
   'request, spread over Node\'s stream machinery (paused mode), the host\'s JS and wasm with no ' +

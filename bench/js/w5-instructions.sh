@@ -22,6 +22,14 @@
 #   optimised    20,000 vs 220,000: the JIT-compiled path
 #
 #   bash bench/js/w5-instructions.sh [W5_WASM]   (after bench/build.sh; about 5 min)
+#   bash bench/js/w5-instructions.sh --by-function [W5_WASM]   (about 1 min)
+#
+# --by-function counts the unoptimised regime only, for tideloop and its bare
+# driver, and splits each round trip by function (callgrind_annotate over the
+# two runs; V8's builtins keep their names in Node's binary, JIT and wasm code
+# shows as addresses): the top functions, and the share of V8's property-access
+# inline caches (Builtins_*IC*), which is where unoptimised JS spends most of
+# its time: each property read or write of baseline code is a call into one.
 #
 # W5_WASM (default build/bench/js/w5_roundtrip.wasm) is the module tideloop and
 # the bare driver run: another build of bench/c/w5_roundtrip.c (other wasm-opt
@@ -31,6 +39,11 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 command -v valgrind >/dev/null || { echo "w5-instructions.sh: needs valgrind" >&2; exit 2; }
 
+by_function=0
+if [[ ${1:-} == --by-function ]]; then
+  by_function=1
+  shift
+fi
 wasm=${1:-build/bench/js/w5_roundtrip.wasm}
 [[ -f $wasm ]] || { echo "w5-instructions.sh: no $wasm (run bench/build.sh)" >&2; exit 2; }
 tide=(node bench/js/run-tideloop.mjs "$wasm")
@@ -55,6 +68,36 @@ per_trip() { # per_trip FLAGS N1 N2 PROGRAM...
   b=$(instructions "$flags" "$n2" "$@")
   echo $(((b - a) / (n2 - n1)))
 }
+
+# by_function NAME PROGRAM...: the unoptimised round trip of PROGRAM by function.
+by_function() {
+  local name=$1 dir
+  shift
+  dir=$(mktemp -d)
+  for n in 2000 12000; do
+    valgrind --tool=callgrind --callgrind-out-file="$dir/$n" "$1" --single-threaded \
+      --import "$root/bench/js/valgrind-clock.mjs" --no-opt "${@:2}" "$n" >/dev/null 2>&1
+    # "1,234 ( 5.6%)  file:function [object]" -> "1234<TAB>file:function [object]"
+    callgrind_annotate --threshold=100 "$dir/$n" |
+      awk '/file:function/ {go = 1; next}
+        go && $1 ~ /^[0-9,]+$/ {v = $1; gsub(",", "", v); sub(/^ *[0-9,]+ +\( *[0-9.]+%\) +/, "");
+          print v "\t" $0}' >"$dir/$n.fn"
+  done
+  echo "== $name: unoptimised instructions per round trip (12,000 - 2,000 round trips) by function"
+  awk -F'\t' 'FNR == NR {a[$2] = $1; next}
+    {d = ($1 - a[$2]) / 10000; total += d; if ($2 ~ /Builtins_[A-Za-z]*IC/) ic += d
+     if (d >= 50) printf "%8.0f  %s\n", d, substr($2, 1, 100)}
+    END {printf "%8.0f  in all; %.0f (%.0f%%) in the property-access inline caches (Builtins_*IC*)\n",
+      total, ic, 100 * ic / total}' "$dir/2000.fn" "$dir/12000.fn" | sort -rn | head -16
+  rm -rf "$dir"
+}
+
+if ((by_function)); then
+  command -v callgrind_annotate >/dev/null || { echo "w5-instructions.sh: needs callgrind_annotate" >&2; exit 2; }
+  by_function tideloop "${tide[@]}"
+  by_function 'bare driver' "${bare[@]}"
+  exit 0
+fi
 
 printf '%-34s %12s %12s\n' 'instructions per round trip' unoptimised optimised
 for name in tide bare js callback; do
