@@ -270,14 +270,14 @@ export function renderResults({ meta, machine, workloads, summaries, raws, profi
   const rows = [];
   for (const w of workloads) {
     for (const t of summaries[w.id].targets) rows.push([w.id, t.text, targetValue(t), targetCell(t)]);
-  }
-  /* Workloads the issue gives no figure for (W6): their headline ratios. */
-  for (const w of workloads) {
-    for (const [a, b] of w.headline ?? []) {
+    /* Then ratios the issue gives no figure for (W6's threads), or that show
+     * where a target's floor lies (W5): its headline ratios, with what they
+     * are. */
+    for (const [a, b, what = 'no figure set (see below)'] of w.headline ?? []) {
       const r = summaries[w.id].ratios.find((x) => x.a === a && x.b === b);
       const x = r ? shownRatio(w, r) : undefined;
       rows.push([w.id, `${w.rate?.title ?? 'ns/op'}, ${label(w, a)} / ${label(w, b)}`,
-        Number.isFinite(x?.median) ? `${fmtRatio(x.median)}x` : 'n/a', 'no figure set (see below)']);
+        Number.isFinite(x?.median) ? `${fmtRatio(x.median)}x` : 'n/a', what]);
     }
   }
   for (const t of w7Targets ?? []) rows.push(['W7', t.text, t.value, targetCell(t)]);

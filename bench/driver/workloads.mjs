@@ -17,7 +17,8 @@
 // jsProfile: a JS host program for Node's CPU profiler, likewise.
 // rate (W6): the workload is read as a rate (requests/s, the extra named by
 // rate.key); RESULTS.md shows its ratios as rates (above 1: tideloop faster).
-// headline: ratios shown in the targets table where the issue sets no figure.
+// headline: ratios shown in the targets table where the issue sets no figure,
+// or that show where a target's floor lies: [a, b] or [a, b, what it is].
 import path from 'node:path';
 import { BUILD, echoPair, emcc, jsCommand, jsHost, jsHostScript, native, nodePeer, python, wasi } from './paths.mjs';
 
@@ -189,8 +190,9 @@ const W5_LEFT = [
   'callback\'s 74 taking 5.7 ms: about 13 and 6 ns a round trip, 4% of tideloop\'s 295 ns.',
   '**Against the targets.** In the browsers the hand-written callback is the floor of any design ' +
   'that resumes C from the promise\'s reaction through an export call. In Chromium it is itself at ' +
-  'the edge of the targets (its rows in "In the browsers", the same pages), so such a design has ' +
-  'almost no room there, whatever its own cost; in Firefox it is well inside them, and what misses ' +
+  'or over the edge of the targets (its rows in "In the browsers", the same pages: 1.5-2.5x JSPI ' +
+  'at N = 20,000 from run to run), so such a design has no room there, whatever its own cost; in ' +
+  'Firefox it is well inside them, and what misses ' +
   'is tideloop\'s cost over it: at 1M round trips (bench/browser/gecko-profile.mjs, Firefox\'s own ' +
   'sampling profiler, one run, ad hoc), of the samples in a round trip\'s promise callbacks, ' +
   'starting the function (its call, its options object and then(), the function\'s own time apart) ' +
@@ -199,7 +201,9 @@ const W5_LEFT = [
   'between them the rest; the hand-written callback\'s own then() and closure take about a third ' +
   'of its round trip there. In Node the callback costs about what a pure JS await does, so ' +
   '"at most 2x a pure JS await" leaves one await\'s worth (about 780 instructions compiled) for ' +
-  'the C side and the JS host together, where the C side alone is two to three times that. Only ' +
+  'the C side and the JS host together, where the C side alone is two to three times that: the ' +
+  'bare driver alone is over 2x a pure JS await at N = 20,000 in every round (the floors in the ' +
+  'targets table at the top). Only ' +
   'resuming the suspended wasm stack, as JSPI does, gets under the callback\'s floor, and JSPI ' +
   'would still run the same C side.',
   '**Tried and not kept** (each ad hoc). The host\'s state in closure variables instead of object ' +
@@ -584,6 +588,12 @@ const W5 = {
     { text: 'at most 2x a pure JS await', ratio: ['tide-js', 'pure-js'], max: 2 },
     { text: 'at least 3x faster than ASYNCIFY', ratio: ['tide-js', 'asyncify'], max: 1 / 3 },
     { text: 'faster than ASYNCIFY (issue 13)', ratio: ['tide-js', 'asyncify'], max: 1 },
+  ],
+  /* The floors under "at most 2x a pure JS await": no runtime at all (the
+   * floor of the ABI), and tideloop's C side under the least JS (W5_LEFT). */
+  headline: [
+    ['callback', 'pure-js', 'floor: the ABI with no runtime (see W5)'],
+    ['bare', 'pure-js', 'floor: tideloop\'s C side with no host JS (see W5)'],
   ],
   jsProfile: { argv: jsHost('w5_roundtrip', '20000'), ops: 20000 },
   /* Programs that read W5 rather than measure it for RESULTS.md: the warm-up
