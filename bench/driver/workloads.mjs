@@ -147,13 +147,13 @@ const W5_LEFT = [
   'can drive it, no runtime): about half of tideloop\'s time. V8 runs that JS unoptimised for the ' +
   'first thousands of round trips, at about 19,000 instructions a round trip (its bare driver ' +
   '4,700) against 3,100-4,200 once compiled (bench/js/w5-instructions.sh, one run; the pure JS ' +
-  'await and the callback: about 1,550 unoptimised, 720-810 compiled). Nearly half of those ' +
+  'await and the callback: about 1,550 unoptimised, 720-810 compiled). About half of those ' +
   'unoptimised instructions (about 9,800 of 19,000-21,000) are V8\'s property-access inline caches: ' +
   'baseline code calls into one (Builtins_LoadIC, StoreIC, KeyedLoadIC, KeyedStoreIC) for every ' +
   'property read or write, and the host\'s bookkeeping (the record and its pool, the slot table, ' +
   'the deferred queue, the slice\'s clock, the options object, the counters) makes about 155 of ' +
-  'them a round trip, at about 60 instructions each; the bare driver makes about 3 ' +
-  '(`w5-instructions.sh --by-function`, callgrind\'s call counts, one run, ad hoc). So the cost ' +
+  'them a round trip, at about 60 instructions each; the bare driver makes about 2 ' +
+  '(`w5-instructions.sh --by-function`, which counts the calls too; two runs, ad hoc). So the cost ' +
   'before TurboFan is the number of fields the host touches, not the number of its functions, ' +
   'which is why folding functions into fewer took off only 3-8%. TurboFan takes 14-16 ms to ' +
   'compile the host\'s nine hot functions (`node ' +

@@ -27,9 +27,10 @@
 # --by-function counts the unoptimised regime only, for tideloop and its bare
 # driver, and splits each round trip by function (callgrind_annotate over the
 # two runs; V8's builtins keep their names in Node's binary, JIT and wasm code
-# shows as addresses): the top functions, and the share of V8's property-access
-# inline caches (Builtins_*IC*), which is where unoptimised JS spends most of
-# its time: each property read or write of baseline code is a call into one.
+# shows as addresses): the top functions, the share of V8's property-access
+# inline caches (Builtins_*IC*) and the number of calls into them, which is
+# where unoptimised JS spends most of its time: each property read or write of
+# baseline code is a call into one.
 #
 # W5_WASM (default build/bench/js/w5_roundtrip.wasm) is the module tideloop and
 # the bare driver run: another build of bench/c/w5_roundtrip.c (other wasm-opt
@@ -51,13 +52,18 @@ bare=(node bench/js/w5-bare.mjs "$wasm")
 js=(node bench/js/w5-js.mjs)
 callback=(node bench/js/w5-callback.mjs build/bench/emcc/w5_callback.wasm)
 
+# callgrind OUT FLAGS N PROGRAM...: PROGRAM with N round trips under callgrind
+# (its profile to OUT), as every count here runs it; prints valgrind's output.
+callgrind() {
+  local out=$1 flags=$2 n=$3
+  shift 3
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$1" --single-threaded \
+    --import "$root/bench/js/valgrind-clock.mjs" $flags "${@:2}" "$n" 2>&1
+}
+
 # instructions FLAGS N PROGRAM...: callgrind's total for PROGRAM with N.
 instructions() {
-  local flags=$1 n=$2
-  shift 2
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" --single-threaded \
-    --import "$root/bench/js/valgrind-clock.mjs" $flags "${@:2}" "$n" 2>&1 |
-    awk '/Collected/ {gsub(",", "", $4); print $4}'
+  callgrind /dev/null "$@" | awk '/Collected/ {gsub(",", "", $4); print $4}'
 }
 
 per_trip() { # per_trip FLAGS N1 N2 PROGRAM...
@@ -69,19 +75,27 @@ per_trip() { # per_trip FLAGS N1 N2 PROGRAM...
   echo $(((b - a) / (n2 - n1)))
 }
 
-# by_function NAME PROGRAM...: the unoptimised round trip of PROGRAM by function.
+# by_function NAME PROGRAM...: the unoptimised round trip of PROGRAM by
+# function, and how many calls into the inline caches it makes.
 by_function() {
-  local name=$1 dir
+  local name=$1 dir n
   shift
   dir=$(mktemp -d)
   for n in 2000 12000; do
-    valgrind --tool=callgrind --callgrind-out-file="$dir/$n" "$1" --single-threaded \
-      --import "$root/bench/js/valgrind-clock.mjs" --no-opt "${@:2}" "$n" >/dev/null 2>&1
+    callgrind "$dir/$n" --no-opt "$n" "$@" >/dev/null
     # "1,234 ( 5.6%)  file:function [object]" -> "1234<TAB>file:function [object]"
     callgrind_annotate --threshold=100 "$dir/$n" |
       awk '/file:function/ {go = 1; next}
         go && $1 ~ /^[0-9,]+$/ {v = $1; gsub(",", "", v); sub(/^ *[0-9,]+ +\( *[0-9.]+%\) +/, "");
           print v "\t" $0}' >"$dir/$n.fn"
+    # Calls into the inline caches, from the profile's call records: a
+    # "cfn=(id) name" line (the name only where the id first appears) names
+    # the callee of the "calls=COUNT ..." line after it.
+    awk '/^c?fn=\(/ {id = $1; sub(/^c?fn=/, "", id); if (NF > 1) name[id] = $2}
+      /^cfn=/ {callee = id}
+      /^calls=/ {split($1, c, "="); calls[callee] += c[2]}
+      END {for (i in calls) if (name[i] ~ /^Builtins_[A-Za-z]*IC$/) total += calls[i]; print total + 0}' \
+      "$dir/$n" >"$dir/$n.ic"
   done
   echo "== $name: unoptimised instructions per round trip (12,000 - 2,000 round trips) by function"
   awk -F'\t' 'FNR == NR {a[$2] = $1; next}
@@ -89,6 +103,8 @@ by_function() {
      if (d >= 50) printf "%8.0f  %s\n", d, substr($2, 1, 100)}
     END {printf "%8.0f  in all; %.0f (%.0f%%) in the property-access inline caches (Builtins_*IC*)\n",
       total, ic, 100 * ic / total}' "$dir/2000.fn" "$dir/12000.fn" | sort -rn | head -16
+  echo "$(( ($(<"$dir/12000.ic") - $(<"$dir/2000.ic")) / 10000 )) calls into the inline caches" \
+    "(Builtins_LoadIC, StoreIC, KeyedLoadIC, KeyedStoreIC, ...) per round trip"
   rm -rf "$dir"
 }
 
